@@ -1,0 +1,50 @@
+# Set-up and entry points. Every target creates .venv and installs the project when missing.
+#   make smoke   the smoke reproduction (offline, 2 CPU cores, about ten minutes)
+#   make test    the test suite
+#   make paper   the paper preset (GPU + CIFAR-100; hours)
+#   make lint    ruff, snakefmt --check, snakemake --lint
+#   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
+#   make bench   benchmarks (CSV under results/bench/)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+PRESET ?= smoke
+SNAKEMAKE := $(BIN)/snakemake
+CONFIG_smoke := --configfile config/smoke.yaml
+CONFIG_paper :=
+
+.PHONY: install smoke paper test lint report bench data clean-smoke
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+smoke: install
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/smoke.yaml
+
+paper: install
+	$(SNAKEMAKE) --cores all
+
+data: install
+	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(SNAKEMAKE) --lint
+
+report: install
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_$(PRESET)) --report results/$(PRESET)/report.html
+
+bench: install
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
+
+clean-smoke:
+	rm -rf results/smoke logs/smoke

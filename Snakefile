@@ -1,0 +1,36 @@
+# Reproduction of Liu et al., "Towards provably efficient quantum algorithms for large-scale
+# machine-learning models", Nat. Commun. 15, 434 (2024).
+#
+#   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
+#   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
+#   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+# Stage rule files: each registers its final outputs with register_targets().
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/prune.smk"
+# (new stage files go here, before figures.smk)
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/bench.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        ALL_TARGETS,
+
+
+rule bench:
+    input:
+        BENCH_TARGETS,

@@ -1,0 +1,87 @@
+"""One shared figure style: readable at paper column width, deterministic PDF and PNG.
+
+Figures are functions of small tables (never of models), so restyling never retrains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+__all__ = ["COLUMN_WIDTH", "VARIANT_COLORS", "figure", "save_figure", "style"]
+
+COLUMN_WIDTH = 3.4  # inches: one column of Nature Communications
+VARIANT_COLORS = {
+    "continuous": "#4d4d4d",
+    "sparse": "#1f77b4",
+    "qram": "#d62728",
+    "dissipative": "#2ca02c",
+    "almost_dissipative": "#ff7f0e",
+    "divergent": "#9467bd",
+    "discrete": "#1f77b4",
+    "first_order": "#ff7f0e",
+    "quantum": "#d62728",
+    "classical": "#4d4d4d",
+}
+
+_RC = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "qtrain",
+}
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """Apply the project's matplotlib style inside a ``with`` block."""
+    with matplotlib.rc_context(_RC):
+        yield
+
+
+def figure(
+    ncols: int = 1, nrows: int = 1, width: float = COLUMN_WIDTH, aspect: float = 0.75, **kwargs
+):
+    """A figure of ``width`` inches with ``nrows`` x ``ncols`` axes, in the project style."""
+    with style():
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(width, width * aspect * nrows / ncols), **kwargs
+        )
+    return fig, axes
+
+
+def save_figure(
+    fig, path: str | os.PathLike, formats: tuple[str, ...] = ("pdf", "png")
+) -> list[Path]:
+    """Save ``fig`` to ``path`` (its suffix is replaced per format) without timestamps.
+
+    Returns the written paths. Metadata dates are dropped so reruns give identical bytes.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    with style():
+        for fmt in formats:
+            target = path.with_suffix(f".{fmt}")
+            metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+            fig.savefig(target, format=fmt, metadata=metadata)
+            written.append(target)
+    plt.close(fig)
+    return written

@@ -1,0 +1,1 @@
+"""Classical learning: data, the CIFAR ResNet family, pruning and training."""

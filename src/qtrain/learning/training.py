@@ -1,0 +1,254 @@
+"""Dense pretraining (SPEC §2.2), evaluation and the pieces later training stages share.
+
+Training is resumable: a checkpoint is written at the end of every epoch (model, optimizer,
+scheduler, metrics so far) and all randomness of an epoch (batch order, augmentation) comes
+from a generator seeded by ``(seed, epoch)``, so a resumed run ends with exactly the same
+numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..io import load_checkpoint, save_checkpoint
+from .data import ImageData, augment_batch
+
+__all__ = [
+    "PretrainSettings",
+    "TrainingDivergedError",
+    "check_finite",
+    "evaluate",
+    "lr_factor",
+    "pretrain",
+    "seed_everything",
+    "select_device",
+]
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite."""
+
+
+def select_device(gpus: float | int | None = 0) -> torch.device:
+    """CUDA when a GPU was granted (``resources.gpu`` > 0) and one is present, else CPU."""
+    if gpus and torch.cuda.is_available():
+        return torch.device("cuda")
+    if gpus:
+        log.warning("a GPU was requested but CUDA is not available: running on the CPU")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds third-party code using the legacy API
+    torch.manual_seed(seed)
+
+
+def check_finite(loss: torch.Tensor, where: str) -> None:
+    """Raise :class:`TrainingDivergedError` naming ``where`` if ``loss`` is not finite."""
+    if not torch.isfinite(loss).all():
+        raise TrainingDivergedError(
+            f"training diverged: loss is {loss.item()} at {where}; lower the learning rate "
+            "or check the data"
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` in eval mode (no augmentation)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(y), batch_size):
+        xb = x[start : start + batch_size].to(device, non_blocking=True)
+        yb = y[start : start + batch_size].to(device, non_blocking=True)
+        logits = model(xb).float()
+        loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(1) == yb).sum())
+    model.train(was_training)
+    n = max(len(y), 1)
+    return loss_sum / n, correct / n
+
+
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """Multiplier of the base learning rate at ``step`` of ``total_steps``.
+
+    ``cosine``: half-cosine decay to 0; ``step``: ×0.1 at 50% and again at 75%; ``constant``.
+    """
+    if schedule == "constant":
+        return 1.0
+    progress = step / max(total_steps, 1)
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if schedule == "step":
+        return 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    raise ValueError(f"pretrain.schedule must be cosine, step or constant, got {schedule!r}")
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    """Dense SGD settings (the ``pretrain`` config section)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    schedule: str = "cosine"
+    augment: bool = True
+    crop_padding: int = 4
+    precision: str = "float32"
+
+    @classmethod
+    def from_config(
+        cls, section: Mapping[str, Any], augment: bool, crop_padding: int
+    ) -> PretrainSettings:
+        keys = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "precision")
+        return cls(
+            **{k: section[k] for k in keys if k in section},
+            augment=augment,
+            crop_padding=crop_padding,
+        )
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "bfloat16" and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def pretrain(
+    model: nn.Module,
+    data: ImageData,
+    settings: PretrainSettings,
+    seed: int,
+    accuracy_indices: np.ndarray,
+    checkpoint_path: str | os.PathLike,
+    config: Mapping[str, Any],
+    device: torch.device | None = None,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+):
+    """Dense SGD for ``settings.epochs`` epochs; returns the per-epoch metrics (pandas).
+
+    ``on_epoch_end`` is called with each epoch's record after its checkpoint is written.
+
+    Resumes from ``checkpoint_path`` when it holds a checkpoint written under the same
+    ``config`` (a checkpoint from another config is refused, see :func:`qtrain.io.load_checkpoint`).
+    """
+    import pandas as pd
+
+    device = device or torch.device("cpu")
+    model.to(device)
+    data = data.to(device)
+    n_train = len(data.y_train)
+    batch = min(settings.batch_size, n_train)
+    steps_per_epoch = n_train // batch
+    total_steps = steps_per_epoch * settings.epochs
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        nesterov=False,
+    )
+    records: list[dict[str, Any]] = []
+    start_epoch = 0
+    checkpoint_path = Path(checkpoint_path)
+    if checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path, config, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        records = list(state["records"])
+        start_epoch = int(state["epoch"])
+        log.info("resuming pretraining from %s at epoch %d", checkpoint_path, start_epoch)
+    acc_idx = torch.as_tensor(accuracy_indices, device=device)
+    x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
+    pad_value = data.pad_value
+    for epoch in range(start_epoch, settings.epochs):
+        tic = time.perf_counter()
+        gen = torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
+        order = torch.randperm(n_train, generator=gen)
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{settings.epochs}",
+            mininterval=30,
+            file=None,
+            disable=None,
+        )
+        for i in bar:
+            step = epoch * steps_per_epoch + i
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr * lr_factor(settings.schedule, step, total_steps)
+            idx = order[i * batch : (i + 1) * batch].to(device)
+            xb, yb = data.x_train[idx], data.y_train[idx]
+            if settings.augment:
+                xb = augment_batch(xb, pad_value, settings.crop_padding, gen)
+            with _autocast(device, settings.precision):
+                loss = F.cross_entropy(model(xb).float(), yb)
+            check_finite(loss.detach(), f"epoch {epoch + 1}, step {step + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach()
+        train_loss = float(loss_sum) / max(steps_per_epoch, 1)
+        check_finite(torch.tensor(train_loss), f"epoch {epoch + 1}")
+        acc_loss, acc = evaluate(model, x_acc, y_acc)
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        records.append(
+            {
+                "epoch": epoch + 1,
+                "step": (epoch + 1) * steps_per_epoch,
+                "lr": optimizer.param_groups[0]["lr"],
+                "train_loss": train_loss,
+                "subset_loss": acc_loss,
+                "subset_accuracy": acc,
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+            }
+        )
+        log.info(
+            "epoch %d/%d: loss %.4f, subset accuracy %.4f, test accuracy %.4f (%.1f s)",
+            epoch + 1,
+            settings.epochs,
+            train_loss,
+            acc,
+            test_acc,
+            time.perf_counter() - tic,
+        )
+        save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "records": records,
+                "epoch": epoch + 1,
+            },
+            checkpoint_path,
+            config,
+        )
+        if on_epoch_end is not None:
+            on_epoch_end(records[-1])
+    return pd.DataFrame(records)

@@ -1,0 +1,196 @@
+"""The workflow as a user meets it: dry runs, config validation, lint, envs, a tiny real run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+
+
+def run(args, cwd=REPO, timeout=600):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@pytest.mark.parametrize("preset", ["paper", "smoke"])
+def test_dry_run(preset):
+    args = [SNAKEMAKE, "-n", "--cores", "2"]
+    if preset == "smoke":
+        args += ["--configfile", "config/smoke.yaml"]
+    result = run(args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert f"results/{preset}/prune/sparsity.csv" in out
+    other = "smoke" if preset == "paper" else "paper"
+    assert f"results/{other}/" not in out  # presets write to separate trees
+
+
+def test_one_figure_target_alone_dry_run():
+    result = run([SNAKEMAKE, "results/smoke/prune/sparsity.csv", "-n", "--cores", "2",
+                  "--configfile", "config/smoke.yaml"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("prune:\n  keep_fraction: 1.5\n", "['prune']['keep_fraction']"),
+        ("prune:\n  keep_fraction: 0\n", "['prune']['keep_fraction']"),
+        ("model:\n  depth: 33\n  widen: 1\n", "['model']['depth']"),
+        ("prune:\n  keep_fractoin: 0.1\n", "keep_fractoin"),
+        ("pretrain:\n  epochs: 1\n  batch_size: 8\n  lr: -1\n", "['pretrain']['lr']"),
+        ("data:\n  dataset: mnist\n", "['data']['dataset']"),
+        ("seeed: 3\n", "seeed"),
+    ],
+)
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override)
+    result = run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(bad)])
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert key in out, out[-2000:]
+    assert "Job stats" not in out
+
+
+def test_config_check_beyond_schema(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pretrain:\n  epochs: 1\n  batch_size: 5000\n  lr: 0.1\n")
+    result = run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", "config/smoke.yaml",
+                  str(bad)])
+    assert result.returncode != 0
+    assert "pretrain.batch_size" in result.stdout + result.stderr
+
+
+def test_presets_use_only_schema_keys_and_are_documented():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    readme = (REPO / "config/README.md").read_text()
+
+    def keys(node, prefix=""):
+        for name, sub in node.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            yield path
+            if sub.get("type") == "object":
+                yield from keys(sub, path + ".")
+
+    for path in keys(schema):
+        assert f"`{path}`" in readme, f"config key {path} is not documented in config/README.md"
+    for preset in ("config.yaml", "smoke.yaml"):
+        cfg = yaml.safe_load((REPO / "config" / preset).read_text())
+        assert cfg["preset"] == preset.replace("config.yaml", "paper").replace(".yaml", "")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    return {re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower(): d for d in deps}
+
+
+def test_conda_envs_match_pyproject():
+    required = _pyproject_requirements()
+    envs = sorted((REPO / "envs").glob("*.yaml"))
+    assert envs, "no conda environments"
+    covered = set()
+    for env_file in envs:
+        env = yaml.safe_load(env_file.read_text())
+        deps = env["dependencies"]
+        pip = next(d["pip"] for d in deps if isinstance(d, dict))
+        conda = [d for d in deps if isinstance(d, str)]
+        assert set(conda) == {"python=3.11", "pip"}, env_file.name
+        for spec in pip:
+            name = re.split(r"[<>=!~\[ ]", spec, maxsplit=1)[0].lower()
+            assert name in required, f"{env_file.name}: {name} is not a pyproject dependency"
+            assert spec == required[name], f"{env_file.name}: {spec} != {required[name]}"
+            covered.add(name)
+    workflow_free = {"snakemake", "snakemake-executor-plugin-slurm"}
+    assert set(required) - covered <= workflow_free
+
+
+def test_every_rule_has_log_and_conda():
+    for smk in (REPO / "workflow/rules").glob("*.smk"):
+        text = smk.read_text()
+        for block in re.split(r"\n(?=rule )", text):
+            if block.startswith("rule ") and not block.startswith(("rule all", "rule bench:")):
+                assert "log:" in block and "conda:" in block, f"{smk.name}: {block[:60]}"
+
+
+def test_snakemake_lint_clean():
+    result = run([SNAKEMAKE, "--lint"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt_clean():
+    result = run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_clean():
+    result = run([str(BIN / "ruff"), "check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci/run").read_text()
+    assert "make test" in readme and "make test" in ci
+
+
+TINY = """
+preset: tiny
+seed: 0
+data:
+  dataset: digits
+  download: false
+  augment: true
+  crop_padding: 1
+  hessian_batch: 64
+  accuracy_subset: 200
+model:
+  depth: 8
+  widen: 1
+pretrain:
+  epochs: 2
+  batch_size: 256
+  lr: 0.1
+  momentum: 0.9
+  weight_decay: 0.0002
+  schedule: cosine
+prune:
+  keep_fraction: 0.1
+"""
+
+
+@pytest.mark.slow
+def test_end_to_end_tiny_run_through_prune(tmp_path):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    target = "results/tiny/prune/sparsity.csv"
+    args = [SNAKEMAKE, target, "-s", str(REPO / "Snakefile"), "--cores", "2",
+            "--configfile", "tiny.yaml"]
+    result = run(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    sparsity = pd.read_csv(tmp_path / target)
+    total = sparsity.iloc[-1]
+    assert total["kept"] == total["total"] - round(0.9 * total["total"])
+    assert total["pruned_nonzero"] == 0
+    metrics = pd.read_csv(tmp_path / "results/tiny/pretrain/metrics.csv")
+    assert list(metrics["epoch"]) == [1, 2]
+    prov = yaml.safe_load((tmp_path / (target + ".provenance.json")).read_text())
+    assert prov["density"] == pytest.approx(0.1, abs=1e-4)
+    assert (tmp_path / "logs/tiny/pretrain/pretrain.log").read_text().count("epoch") >= 2
+    # a second run has nothing to do
+    again = run(args + ["-n"], cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -1,0 +1,16 @@
+rule prepare_data:
+    output:
+        summary=f"{RESULTS}/data/summary.json",
+        subsets=f"{RESULTS}/data/subsets.npz",
+    log:
+        f"{LOGS}/prepare_data/prepare_data.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        data=config["data"],
+        seed=config["seed"],
+    script:
+        "../scripts/prepare_data.py"
+
+
+register_targets(rules.prepare_data.output.summary)

@@ -1,0 +1,70 @@
+"""Rule pretrain: dense SGD of the ResNet (SPEC §2.2), resumable from its last checkpoint."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from qtrain.io import config_digest, save_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.learning.data import load_dataset  # noqa: E402
+from qtrain.learning.models import cifar_resnet, count_parameters, model_record  # noqa: E402
+from qtrain.learning.training import (  # noqa: E402
+    PretrainSettings,
+    pretrain,
+    seed_everything,
+    select_device,
+)
+
+params = snakemake.params
+stage_config = {
+    "seed": params.seed,
+    "data": params.data,
+    "model": params.model,
+    "pretrain": params.pretrain,
+}
+torch.set_num_threads(snakemake.threads)
+device = select_device(snakemake.resources.get("gpu", 0))
+log.info("device %s, %d threads", device, snakemake.threads)
+data = load_dataset(params.data, seed=params.seed)
+accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]
+seed_everything(params.seed)
+model = cifar_resnet(
+    params.model["depth"], params.model["widen"], data.num_classes, data.in_channels
+)
+log.info(
+    "ResNet-%d-%d: %d parameters",
+    params.model["depth"],
+    params.model["widen"],
+    count_parameters(model),
+)
+settings = PretrainSettings.from_config(
+    params.pretrain, augment=params.data["augment"], crop_padding=params.data["crop_padding"]
+)
+tic = time.perf_counter()
+metrics = pretrain(
+    model,
+    data,
+    settings,
+    seed=params.seed,
+    accuracy_indices=accuracy_indices,
+    checkpoint_path=f"{params.checkpoint_dir}/{config_digest(stage_config)}.pt",
+    config=stage_config,
+    device=device,
+)
+seconds = time.perf_counter() - tic
+save_checkpoint(model_record(model, data.in_channels), snakemake.output.model, stage_config)
+write_table(metrics, snakemake.output.metrics)
+for path in snakemake.output:
+    write_provenance(
+        path,
+        stage_config,
+        device=device,
+        parameters=count_parameters(model),
+        synthetic_data=data.synthetic,
+        wall_seconds=seconds,
+    )
+log.info("pretraining done in %.1f s: %s", seconds, metrics.iloc[-1].to_dict())
