@@ -20,6 +20,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/prune.smk"
+include: "workflow/rules/sparse_train.smk"
 # (new stage files go here, before figures.smk)
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/bench.smk"

@@ -161,14 +161,22 @@ def test_augment_batch_crops_and_flips_like_torchvision_semantics():
         assert any(torch.equal(out[i, 0], w) for w in windows)
     same = augment_batch(images, pad, 2, torch.Generator().manual_seed(0))
     assert torch.equal(out, same)
-    assert torch.equal(augment_batch(images, pad, 0, torch.Generator().manual_seed(5)).abs().sum(),
-                       images.abs().sum())
+    assert torch.equal(
+        augment_batch(images, pad, 0, torch.Generator().manual_seed(5)).abs().sum(),
+        images.abs().sum(),
+    )
 
 
 def test_pad_value_is_normalized_black():
     data = data_mod.ImageData(
-        "x", torch.zeros(1, 3, 2, 2), torch.zeros(1), torch.zeros(1, 3, 2, 2), torch.zeros(1),
-        100, CIFAR_MEAN, CIFAR_STD,
+        "x",
+        torch.zeros(1, 3, 2, 2),
+        torch.zeros(1),
+        torch.zeros(1, 3, 2, 2),
+        torch.zeros(1),
+        100,
+        CIFAR_MEAN,
+        CIFAR_STD,
     )
     expected = torch.tensor([-m / s for m, s in zip(CIFAR_MEAN, CIFAR_STD, strict=True)])
     assert torch.allclose(data.pad_value, expected)

@@ -31,8 +31,14 @@ def _run(digits, tmp_path, settings=SETTINGS, **kwargs):
     torch.manual_seed(0)
     model = cifar_resnet(8, 1, 10, 1)
     metrics = pretrain(
-        model, digits, settings, seed=0, accuracy_indices=np.arange(200),
-        checkpoint_path=tmp_path / "ck.pt", config={"test": 1}, **kwargs,
+        model,
+        digits,
+        settings,
+        seed=0,
+        accuracy_indices=np.arange(200),
+        checkpoint_path=tmp_path / "ck.pt",
+        config={"test": 1},
+        **kwargs,
     )
     return model, metrics
 

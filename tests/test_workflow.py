@@ -21,9 +21,7 @@ SNAKEMAKE = str(BIN / "snakemake")
 
 def run(args, cwd=REPO, timeout=600):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
@@ -40,8 +38,17 @@ def test_dry_run(preset):
 
 
 def test_one_figure_target_alone_dry_run():
-    result = run([SNAKEMAKE, "results/smoke/prune/sparsity.csv", "-n", "--cores", "2",
-                  "--configfile", "config/smoke.yaml"])
+    result = run(
+        [
+            SNAKEMAKE,
+            "results/smoke/prune/sparsity.csv",
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/smoke.yaml",
+        ]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -70,8 +77,7 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key)
 def test_config_check_beyond_schema(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("pretrain:\n  epochs: 1\n  batch_size: 5000\n  lr: 0.1\n")
-    result = run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", "config/smoke.yaml",
-                  str(bad)])
+    result = run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", "config/smoke.yaml", str(bad)])
     assert result.returncode != 0
     assert "pretrain.batch_size" in result.stdout + result.stderr
 
@@ -178,8 +184,16 @@ def test_end_to_end_tiny_run_through_prune(tmp_path):
     shutil.copytree(REPO / "config", tmp_path / "config")
     (tmp_path / "tiny.yaml").write_text(TINY)
     target = "results/tiny/prune/sparsity.csv"
-    args = [SNAKEMAKE, target, "-s", str(REPO / "Snakefile"), "--cores", "2",
-            "--configfile", "tiny.yaml"]
+    args = [
+        SNAKEMAKE,
+        target,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--cores",
+        "2",
+        "--configfile",
+        "tiny.yaml",
+    ]
     result = run(args, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     sparsity = pd.read_csv(tmp_path / target)

@@ -39,3 +39,222 @@ def rows_to_frame(rows: list[ClaimRow]):
     import pandas as pd
 
     return pd.DataFrame([asdict(row) for row in rows], columns=list(ClaimRow.__dataclass_fields__))
+
+
+# --------------------------------------------------------------------------- C6-C8 (Carleman)
+# Computed from the tables beside figS1-figS3 (results/<preset>/figures/figS*.csv).
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y against log x over the finite, positive pairs (nan if < 2)."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
+
+
+def geometric_factor(orders, errors) -> float:
+    """exp of the least-squares slope of log(error) against N: the mean factor per order.
+
+    nan when fewer than two errors are finite and positive (e.g. the exact map overflowed).
+    """
+    import numpy as np
+
+    orders = np.asarray(orders, dtype=float)
+    errors = np.asarray(errors, dtype=float)
+    keep = np.isfinite(errors) & (errors > 0)
+    if keep.sum() < 2 or keep.sum() < len(errors):
+        return float("nan")
+    return float(np.exp(np.polyfit(orders[keep], np.log(errors[keep]), 1)[0]))
+
+
+def _fmt(x: float) -> str:
+    return "nan" if x != x else f"{x:.3g}"
+
+
+def claim_c6(table, max_factor: float = 0.5) -> ClaimRow:
+    """C6 from the figS1 table (one row per map and order, with ``decay_factor``, ``R``,
+    ``spectral_radius``): every map with R < 1 falls at least by ``max_factor`` per order, and
+    no divergent map (ρ(I + F_1) > 1) does. Maps with R ≥ 1 that are not divergent (R is only a
+    sufficient condition) are listed but do not enter the verdict."""
+    maps = table.groupby("map", sort=False).first().reset_index()
+    falls = maps["decay_factor"] <= max_factor  # nan compares False: no geometric fall
+    dissipative = maps["R"] < 1
+    divergent = maps["spectral_radius"] > 1 + 1e-12
+    other = ~dissipative & ~divergent
+
+    def describe(mask) -> str:
+        parts = [
+            f"{m}: {_fmt(f)}"
+            for m, f in zip(maps["map"][mask], maps["decay_factor"][mask], strict=True)
+        ]
+        return "; ".join(parts) if parts else "none"
+
+    ok = bool(falls[dissipative].all() and not falls[divergent].any())
+    testable = bool(dissipative.any() and divergent.any())
+    value = (
+        f"factor per order, R<1 maps: {describe(dissipative)} | divergent maps: "
+        f"{describe(divergent)} | R>=1 non-divergent (not judged): {describe(other)}"
+    )
+    return ClaimRow(
+        claim_id="C6",
+        claim="discrete Carleman error falls geometrically with N when dissipative (R < 1), "
+        "not otherwise",
+        quantity="least-squares factor per order of the error at T (nan: exact map overflowed)",
+        value=value,
+        comparison=f"R<1 maps all <= {max_factor}; divergent maps none <= {max_factor}",
+        verdict=(HOLDS if ok else NOT_HOLDING) if testable else NOT_RUN,
+        source="figS1.csv",
+    )
+
+
+def claim_c7(table, target: float = 2.0, tolerance: float = 0.25) -> ClaimRow:
+    """C7 from the figS2 table (``map``, ``eta``, ``matrix_fro``, ``one_step``): the log-log
+    slopes of ‖C_d − C_f‖_F and of the one-step lifted difference against η are ``target``
+    within ``tolerance`` for every map."""
+    slopes = {}
+    for name, group in table.groupby("map", sort=False):
+        for measure in ("matrix_fro", "one_step"):
+            slopes[f"{name}/{measure}"] = loglog_slope(group["eta"], group[measure])
+    ok = all(abs(s - target) <= tolerance for s in slopes.values())
+    return ClaimRow(
+        claim_id="C7",
+        claim="discrete and first-order (continuous-style) Carleman differ at O(eta^2)",
+        quantity="fitted log-log slope of the difference against eta",
+        value="; ".join(f"{k}: {_fmt(v)}" for k, v in slopes.items()),
+        comparison=f"|slope - {target}| <= {tolerance} for all",
+        verdict=(HOLDS if ok else NOT_HOLDING) if slopes else NOT_RUN,
+        source="figS2.csv",
+    )
+
+
+def claim_c8(table, bounded_max: float = 0.25, linear_tolerance: float = 0.25) -> ClaimRow:
+    """C8 from the figS3 table (``map``, ``kind``, ``order``, ``padding_factor``, ``steps``,
+    ``kappa`` and the fitted ``slope`` per map and order): without padding, the κ-vs-T slope of
+    every dissipative map is at most ``bounded_max`` and that of every almost-dissipative
+    (flat-mode) map is 1 within ``linear_tolerance``. Other kinds are listed, not judged."""
+    fits = (
+        table[table["padding_factor"] == 0]
+        .groupby(["map", "order"], sort=False)
+        .first()
+        .reset_index()
+    )
+    fits["map"] = fits["map"] + "/N=" + fits["order"].astype(str)
+    diss = fits[fits["kind"] == "dissipative"]
+    almost = fits[fits["kind"] == "almost_dissipative"]
+    other = fits[~fits["kind"].isin(["dissipative", "almost_dissipative"])]
+    ok = bool(
+        (diss["slope"] <= bounded_max).all()
+        and ((almost["slope"] - 1.0).abs() <= linear_tolerance).all()
+    )
+
+    def describe(frame) -> str:
+        parts = [f"{m}: {_fmt(s)}" for m, s in zip(frame["map"], frame["slope"], strict=True)]
+        return "; ".join(parts) if parts else "none"
+
+    return ClaimRow(
+        claim_id="C8",
+        claim="kappa(L) bounded in T when fully dissipative, ~linear in T when almost dissipative",
+        quantity="fitted log-log slope of kappa(L) against T over the larger half of T",
+        value=f"dissipative: {describe(diss)} | almost dissipative: {describe(almost)} | "
+        f"other (not judged): {describe(other)}",
+        comparison=f"dissipative <= {bounded_max}; almost dissipative within "
+        f"{linear_tolerance} of 1",
+        verdict=(HOLDS if ok else NOT_HOLDING) if len(diss) and len(almost) else NOT_RUN,
+        source="figS3.csv",
+    )
+
+
+__all__ += ["claim_c6", "claim_c7", "claim_c8", "geometric_factor", "loglog_slope"]
+
+
+def claim_c1(counts: dict[str, int], sparsity, keep_fraction: float) -> ClaimRow:
+    """C1 from exact parameter counts (``{"ResNet-32-4": n, "ResNet-56-11": n}``) and the prune
+    stage's sparsity table (final ``total (prunable)`` row): the counts are 7,451,044 and
+    103,703,700, and the kept share equals ``keep_fraction`` up to one weight of rounding."""
+    expected = {"ResNet-32-4": 7_451_044, "ResNet-56-11": 103_703_700}
+    total = sparsity.iloc[-1]
+    density = float(total["kept"]) / float(total["total"])
+    counts_ok = all(counts.get(k) == v for k, v in expected.items())
+    density_ok = abs(density - keep_fraction) <= 1.0 / float(total["total"])
+    return ClaimRow(
+        claim_id="C1",
+        claim="7 M and 103 M parameter models; the largest 10% of weights kept",
+        quantity="exact parameter counts (100 classes); kept share of prunable weights",
+        value="; ".join(f"{k}: {v:,}" for k, v in counts.items())
+        + f"; kept {int(total['kept']):,} of {int(total['total']):,} = {density:.6f}",
+        comparison=f"counts {expected}; |density - {keep_fraction}| <= 1/total",
+        verdict=HOLDS if counts_ok and density_ok else NOT_HOLDING,
+        source="prune/sparsity.csv, qtrain.learning.models",
+    )
+
+
+def download_dips(records, downloads):
+    """Per download: the accuracy dip and whether the next window recovers it.
+
+    ``dip`` = train accuracy right before the download − right after; ``recovered`` = the best
+    train accuracy measured in the following window (until the next download or the end) reaches
+    the accuracy before the download (nan when nothing follows).
+    """
+    import numpy as np
+
+    rows = []
+    steps = list(downloads["step"])
+    for i, row in enumerate(downloads.itertuples(index=False)):
+        end = steps[i + 1] if i + 1 < len(steps) else int(records["step"].max()) + 1
+        after = records[(records["step"] > row.step) & (records["step"] <= end)]
+        best = after["train_accuracy"].max() if len(after) else np.nan
+        rows.append(
+            {
+                "variant": row.variant,
+                "step": row.step,
+                "dip": row.train_accuracy_before - row.train_accuracy_after,
+                "best_next_window": best,
+                "recovered": (
+                    float(best >= row.train_accuracy_before) if np.isfinite(best) else np.nan
+                ),
+            }
+        )
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["variant", "step", "dip", "best_next_window", "recovered"])
+
+
+def claim_c5(dips) -> ClaimRow:
+    """C5 from :func:`download_dips` of the ``sparse`` and ``qram`` variants: every download
+    dips (dip > 0), every dip is recovered in the next window, and the mean QRAM dip is smaller
+    than the mean sparse dip."""
+    variants = set(dips["variant"])
+    if not {"sparse", "qram"} <= variants or dips.empty:
+        return ClaimRow(
+            "C5",
+            "accuracy dips after each download, then recovers; the QRAM variant dips less",
+            "train-accuracy dip per download",
+            "n/a",
+            "needs the sparse and qram variants",
+            NOT_RUN,
+            "sparse_train/*",
+        )
+    mean = dips.groupby("variant")["dip"].mean()
+    dipped = float((dips["dip"] > 0).mean())
+    judged = dips["recovered"].dropna()
+    recovered = float(judged.mean()) if len(judged) else float("nan")
+    ok = dipped == 1.0 and recovered == 1.0 and mean["qram"] < mean["sparse"]
+    return ClaimRow(
+        claim_id="C5",
+        claim="accuracy dips after each download, then recovers; the QRAM variant dips less",
+        quantity="train-accuracy dip per download (before - after); recovery in the next window",
+        value=f"mean dip sparse {mean['sparse']:.4f}, qram {mean['qram']:.4f}; "
+        f"downloads that dip {dipped:.0%}; dips recovered {recovered:.0%} "
+        f"({len(dips)} downloads)",
+        comparison="all downloads dip > 0; all recovered; mean dip qram < sparse",
+        verdict=HOLDS if ok else NOT_HOLDING,
+        source="sparse_train/{sparse,qram}/downloads.csv, records.csv",
+    )
+
+
+__all__ += ["claim_c1", "claim_c5", "download_dips"]

@@ -59,7 +59,12 @@ def style() -> Iterator[None]:
 def figure(
     ncols: int = 1, nrows: int = 1, width: float = COLUMN_WIDTH, aspect: float = 0.75, **kwargs
 ):
-    """A figure of ``width`` inches with ``nrows`` x ``ncols`` axes, in the project style."""
+    """A figure of ``width`` inches with ``nrows`` x ``ncols`` axes, in the project style.
+
+    The style is also applied to matplotlib's global settings, so legends, texts and colour bars
+    added after this call use it too.
+    """
+    matplotlib.rcParams.update(_RC)
     with style():
         fig, axes = plt.subplots(
             nrows, ncols, figsize=(width, width * aspect * nrows / ncols), **kwargs

@@ -29,12 +29,31 @@ def register_bench(*paths):
     BENCH_TARGETS.extend(paths)
 
 
+def sparse_checkpoint_steps():
+    """Steps at which sparse training saves model checkpoints (0 = the pruned start)."""
+    st = config["sparse_train"]
+    return list(range(0, st["steps"] + 1, st["checkpoint_every"]))
+
+
+def sparse_checkpoints(variant):
+    """Checkpoint files of one sparse-training variant."""
+    return [
+        f"{RESULTS}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
+        for step in sparse_checkpoint_steps()
+    ]
+
+
 def check_config(cfg):
     """Checks the JSON schema cannot express; fail before any job, naming the key."""
     data = cfg["data"]
     if data["dataset"] == "cifar100" and cfg["data"].get("crop_padding", 4) >= 32:
         raise ValueError(
             "config key data.crop_padding must be smaller than the image size 32"
+        )
+    st = cfg["sparse_train"]
+    if st["checkpoint_every"] > st["steps"]:
+        raise ValueError(
+            "config key sparse_train.checkpoint_every must not exceed sparse_train.steps"
         )
     batch = cfg["pretrain"]["batch_size"]
     if data["dataset"] == "digits" and batch > 1437:

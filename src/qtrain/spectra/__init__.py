@@ -1,1 +1,1 @@
-"""Hessian spectra: exact Hessian-vector products, Lanczos densities and the error proxy of Eq. 7-8."""
+"""Hessian spectra: exact Hessian-vector products, Lanczos densities, the error proxy (Eq. 7-8)."""

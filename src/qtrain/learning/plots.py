@@ -1,0 +1,87 @@
+"""Figures of the training stages, as functions of small tables."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+
+__all__ = ["plot_fig2c"]
+
+_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
+
+
+def plot_fig2c(records, downloads, title: str = ""):
+    """Training accuracy versus step per variant, downloads marked by their dips (Fig. 2c).
+
+    ``records``: the per-step tables of the variants (``step``, ``variant``, ``train_accuracy``,
+    ``phase``); ``downloads``: their download tables (``step``, ``variant``,
+    ``train_accuracy_before``, ``train_accuracy_after``). Classical QRAM steps are shaded.
+    """
+    fig, axes = figure(nrows=2, width=COLUMN_WIDTH * 1.35, aspect=0.5, sharex=True)
+    variants = [v for v in ("continuous", "sparse", "qram") if v in set(records["variant"])]
+    first_download = downloads["step"].min() if len(downloads) else records["step"].min()
+    for ax, zoom in zip(axes, (False, True), strict=True):
+        for variant in variants:
+            rec = records[(records["variant"] == variant) & records["train_accuracy"].notna()]
+            color = VARIANT_COLORS[variant]
+            reference = variant == "continuous"
+            ax.plot(
+                rec["step"],
+                rec["train_accuracy"],
+                color=color,
+                label=_LABELS[variant],
+                lw=0.9 if reference else 1.3,
+                ls="--" if reference else "-",
+                zorder=4 if reference else 2,
+            )
+            dl = downloads[downloads["variant"] == variant]
+            for row in dl.itertuples(index=False):
+                ax.plot(
+                    [row.step, row.step],
+                    [row.train_accuracy_before, row.train_accuracy_after],
+                    color=color,
+                    lw=2.2,
+                    solid_capstyle="butt",
+                    zorder=3,
+                )
+                ax.plot(
+                    [row.step], [row.train_accuracy_after], marker="v", color=color, ms=4, zorder=3
+                )
+            if variant == "qram":
+                classical = records[
+                    (records["variant"] == "qram") & (records["phase"] == "classical")
+                ]
+                for start, stop in _runs(classical["step"].to_numpy()):
+                    ax.axvspan(start - 0.5, stop + 0.5, color=color, alpha=0.08, lw=0)
+        for step in sorted(set(downloads["step"])):
+            ax.axvline(step, color="0.6", lw=0.5, ls=":", zorder=0)
+        if zoom:
+            late = records[(records["step"] > first_download) & records["train_accuracy"].notna()]
+            if len(late):
+                later = downloads[downloads["step"] > first_download]
+                low = min(
+                    late["train_accuracy"].min(),
+                    later["train_accuracy_after"].min() if len(later) else 1.0,
+                )
+                high = late["train_accuracy"].max()
+                pad = max(0.1 * (high - low), 0.002)
+                ax.set_ylim(low - pad, high + pad)
+            ax.set_ylabel("zoom after the\nfirst download")
+    axes[0].set_ylabel("training accuracy\n(fixed subset)")
+    axes[1].set_xlabel("step (QRAM classical steps shaded)")
+    if title:
+        axes[0].set_title(title)
+    axes[0].plot([], [], marker="v", color="0.3", ls="-", lw=2.2, label="download: before → after")
+    axes[0].legend(loc="lower right", frameon=False)
+    return fig
+
+
+def _runs(steps: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive runs of integers as (first, last) pairs."""
+    if len(steps) == 0:
+        return []
+    breaks = np.where(np.diff(steps) != 1)[0]
+    starts = np.concatenate([[steps[0]], steps[breaks + 1]])
+    stops = np.concatenate([steps[breaks], [steps[-1]]])
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))

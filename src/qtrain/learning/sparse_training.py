@@ -1,0 +1,375 @@
+"""Sparse training in quantum windows (SPEC §2.4): masked SGD, download, re-upload, QRAM.
+
+Three variants share one loop:
+
+- ``continuous``: masked SGD on the pruning mask for all steps, no downloads (the reference);
+- ``sparse``: windows of ``window_steps`` steps; at each window end the weights are *downloaded*
+  (a readout keeping the top ``keep_fraction`` of prunable weights by magnitude, optionally
+  through a noisy tomographic ``readout``), re-uploaded, and the next window trains that support
+  (``window_space="support"``, SPEC §2.4) or all weights from the sparse start
+  (``window_space="all"``: the quantum ODE evolves every coordinate);
+- ``qram``: after each download, ``qram_dense_steps`` classical dense steps on all weights, then
+  the dense vector is uploaded (through QRAM) and the next window trains all weights.
+
+Steps count every dense step (classical QRAM steps included). Each step draws ``batch_size``
+training samples at random from a generator seeded by ``(seed, step)``, so the variants see the
+same batches at the same step and a resumed run repeats an uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..io import load_checkpoint, save_checkpoint
+from .data import ImageData, augment_batch
+from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
+from .training import _autocast, check_finite, evaluate
+
+__all__ = [
+    "VARIANTS",
+    "Readout",
+    "SparseTrainSettings",
+    "StepPlan",
+    "download",
+    "schedule",
+    "sparse_train",
+]
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("continuous", "sparse", "qram")
+
+Readout = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+"""A download channel: (flat parameter vector, generator) → its estimate (e.g. tomography)."""
+
+
+@dataclass(frozen=True)
+class SparseTrainSettings:
+    """The ``sparse_train`` config section."""
+
+    steps: int
+    batch_size: int = 2048
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    window_steps: int = 100
+    keep_fraction: float = 0.1
+    qram_dense_steps: int = 10
+    tomography_epsilon: float = 0.0
+    train_accuracy_every: int = 1
+    test_accuracy_every: int = 10
+    window_space: str = "support"
+    checkpoint_steps: tuple[int, ...] = ()
+    resume_every: int = 50
+    augment: bool = False
+    crop_padding: int = 4
+    precision: str = "float32"
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], **extra: Any) -> SparseTrainSettings:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in {**section, **extra}.items() if k in names}
+        if "checkpoint_steps" in values:
+            values["checkpoint_steps"] = tuple(int(s) for s in values["checkpoint_steps"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What happens at one step: its window, phase, and whether a download follows it."""
+
+    step: int
+    window: int
+    step_in_window: int
+    phase: str  # "quantum" (a window step) or "classical" (a QRAM dense step)
+    dense: bool  # all weights train (else only the current support)
+    download_after: bool = False
+    upload_dense_after: bool = False
+
+
+def schedule(variant: str, settings: SparseTrainSettings) -> Iterator[StepPlan]:
+    """The step-by-step plan of a variant (steps are numbered from 1)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if settings.window_space not in ("support", "all"):
+        raise ValueError(f"window_space must be 'support' or 'all', got {settings.window_space!r}")
+    w, d = settings.window_steps, settings.qram_dense_steps
+    all_weights = settings.window_space == "all"
+    step, window = 0, 0
+    while step < settings.steps:
+        for i in range(1, w + 1):
+            step += 1
+            if step > settings.steps:
+                return
+            if variant == "continuous":
+                yield StepPlan(step, (step - 1) // w, (step - 1) % w + 1, "quantum", all_weights)
+                continue
+            dense = all_weights or (variant == "qram" and window > 0)
+            yield StepPlan(step, window, i, "quantum", dense, download_after=(i == w))
+        if variant == "qram":
+            for i in range(1, d + 1):
+                step += 1
+                if step > settings.steps:
+                    return
+                yield StepPlan(step, window, w + i, "classical", True, upload_dense_after=(i == d))
+        window += 1
+
+
+def _flat_parameters(model: nn.Module) -> np.ndarray:
+    return torch.cat([p.detach().flatten().double().cpu() for p in model.parameters()]).numpy()
+
+
+def _load_flat(model: nn.Module, flat: np.ndarray) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            n = p.numel()
+            p.copy_(torch.from_numpy(flat[offset : offset + n]).view_as(p).to(p.dtype))
+            offset += n
+
+
+def download(
+    model: nn.Module,
+    keep_fraction: float,
+    readout: Readout | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[PruningMasks, dict[str, float]]:
+    """Read the weights out: optional noisy ``readout``, then keep the top prunable weights.
+
+    The readout acts on the whole parameter vector; sparsification keeps the largest
+    ``keep_fraction`` of prunable weights (global, as in pruning) and zeroes the rest.
+    Never-pruned parameters (biases, BN, head) are read out densely. Returns the new masks and
+    statistics of the readout.
+    """
+    stats: dict[str, float] = {}
+    if readout is not None:
+        exact = _flat_parameters(model)
+        estimate = readout(exact, rng if rng is not None else np.random.default_rng(0))
+        stats["readout_relative_error"] = float(
+            np.linalg.norm(estimate - exact) / max(np.linalg.norm(exact), 1e-300)
+        )
+        _load_flat(model, estimate)
+    else:
+        stats["readout_relative_error"] = 0.0
+    masks = global_magnitude_masks(model, keep_fraction)
+    masks.apply(model)
+    return masks, stats
+
+
+def _density(model: nn.Module) -> float:
+    weights = prunable_weights(model)
+    nonzero = sum(int((w.detach() != 0).sum()) for w in weights.values())
+    return nonzero / sum(w.numel() for w in weights.values())
+
+
+def _support_overlap(a: PruningMasks | None, b: PruningMasks) -> float:
+    """Jaccard overlap of two supports (1 = unchanged); NaN when ``a`` is dense."""
+    if a is None:
+        return float("nan")
+    inter = sum(int((a.masks[k].cpu() & b.masks[k].cpu()).sum()) for k in b.masks)
+    union = sum(int((a.masks[k].cpu() | b.masks[k].cpu()).sum()) for k in b.masks)
+    return inter / union if union else 1.0
+
+
+@dataclass
+class _State:
+    step: int = 0
+    records: list = field(default_factory=list)
+    downloads: list = field(default_factory=list)
+
+
+def sparse_train(
+    model: nn.Module,
+    masks: PruningMasks,
+    data: ImageData,
+    settings: SparseTrainSettings,
+    variant: str,
+    seed: int,
+    accuracy_indices: np.ndarray,
+    checkpoint_dir: str | os.PathLike,
+    config: Mapping[str, Any],
+    device: torch.device | None = None,
+    readout: Readout | None = None,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+):
+    """Run one variant; returns ``(records, downloads)`` as pandas DataFrames.
+
+    Writes ``step_XXXXX.pt`` (model and current mask) at ``settings.checkpoint_steps`` (after
+    any download of that step; step 0 is the pruned start) and a resume checkpoint ``last.pt``
+    every ``settings.resume_every`` steps, from which an interrupted run continues exactly.
+    """
+    import pandas as pd
+
+    device = device or torch.device("cpu")
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    model.to(device)
+    data = data.to(device)
+    current: PruningMasks | None = masks.to(device)
+    current.apply(model)
+    state = _State()
+    plans = list(schedule(variant, settings))
+    resume = checkpoint_dir / "last.pt"
+    saved: dict[str, Any] | None = None
+    if resume.exists():
+        saved = load_checkpoint(resume, config, map_location=device)
+        model.load_state_dict(saved["model"])
+        current = (
+            None
+            if saved["masks"] is None
+            else PruningMasks.from_state_dict(saved["masks"]).to(device)
+        )
+        state = _State(saved["step"], list(saved["records"]), list(saved["downloads"]))
+        log.info("resuming %s from %s at step %d", variant, resume, state.step)
+    optimizer = _optimizer(model, settings)
+    if saved is not None and saved.get("optimizer") is not None:
+        optimizer.load_state_dict(saved["optimizer"])
+
+    acc_idx = torch.as_tensor(accuracy_indices, device=device)
+    x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
+    n_train = len(data.y_train)
+    batch = min(settings.batch_size, n_train)
+    checkpoint_steps = set(settings.checkpoint_steps)
+
+    def save_resume() -> None:
+        save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "masks": None if current is None else current.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": state.step,
+                "records": state.records,
+                "downloads": state.downloads,
+            },
+            resume,
+            config,
+        )
+
+    def save_step_checkpoint(step: int) -> None:
+        save_checkpoint(
+            {
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "masks": None if current is None else current.state_dict(),
+                "step": step,
+                "variant": variant,
+            },
+            checkpoint_dir / f"step_{step:05d}.pt",
+            config,
+        )
+
+    if state.step == 0 and 0 in checkpoint_steps:
+        save_step_checkpoint(0)
+
+    bar = tqdm(total=len(plans), initial=state.step, desc=variant, mininterval=30)
+    for plan in plans[state.step :]:
+        train_mask = None if plan.dense else current
+        gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + plan.step)
+        idx = torch.randint(n_train, (batch,), generator=gen).to(device)
+        xb, yb = data.x_train[idx], data.y_train[idx]
+        if settings.augment:
+            xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
+        model.train()
+        with _autocast(device, settings.precision):
+            logits = model(xb).float()
+        loss = F.cross_entropy(logits, yb)
+        check_finite(loss.detach(), f"{variant} step {plan.step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if train_mask is not None:
+            train_mask.mask_gradients(model)
+        optimizer.step()
+        if train_mask is not None:
+            train_mask.apply(model)
+        record: dict[str, Any] = {
+            "step": plan.step,
+            "variant": variant,
+            "window": plan.window,
+            "step_in_window": plan.step_in_window,
+            "phase": plan.phase,
+            "dense": plan.dense,
+            "lr": settings.lr,
+            "loss": float(loss.detach()),
+            "batch_accuracy": float((logits.detach().argmax(1) == yb).float().mean()),
+            "train_accuracy": float("nan"),
+            "test_accuracy": float("nan"),
+            "density": _density(model),
+            "download": plan.download_after,
+        }
+        if plan.step % settings.train_accuracy_every == 0 or plan.download_after:
+            record["train_accuracy"] = evaluate(model, x_acc, y_acc)[1]
+        if plan.step % settings.test_accuracy_every == 0:
+            record["test_accuracy"] = evaluate(model, data.x_test, data.y_test)[1]
+        if plan.download_after:
+            before = record["train_accuracy"]
+            density_before = record["density"]
+            rng = np.random.default_rng([int(seed), plan.step])
+            new_masks, stats = download(model, settings.keep_fraction, readout, rng)
+            after = evaluate(model, x_acc, y_acc)[1]
+            state.downloads.append(
+                {
+                    "step": plan.step,
+                    "variant": variant,
+                    "window": plan.window,
+                    "train_accuracy_before": before,
+                    "train_accuracy_after": after,
+                    "density_before": density_before,
+                    "density_after": _density(model),
+                    "support_overlap": _support_overlap(current, new_masks),
+                    **stats,
+                }
+            )
+            current = new_masks
+            optimizer = _optimizer(model, settings)  # a fresh upload starts a fresh optimizer
+            log.info(
+                "%s download after step %d: train accuracy %.4f -> %.4f",
+                variant,
+                plan.step,
+                before,
+                after,
+            )
+        if plan.upload_dense_after:
+            optimizer = _optimizer(model, settings)
+        state.records.append(record)
+        state.step = plan.step
+        if plan.step in checkpoint_steps:
+            save_step_checkpoint(plan.step)
+        if plan.step % settings.resume_every == 0 or plan.step == len(plans):
+            save_resume()
+        bar.update(1)
+        if on_step is not None:
+            on_step(record)
+    bar.close()
+    return pd.DataFrame(state.records), pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
+
+
+_DOWNLOAD_COLUMNS = [
+    "step",
+    "variant",
+    "window",
+    "train_accuracy_before",
+    "train_accuracy_after",
+    "density_before",
+    "density_after",
+    "support_overlap",
+    "readout_relative_error",
+]
+
+
+def _optimizer(model: nn.Module, settings: SparseTrainSettings) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+    )

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN, claim_c1, claim_c5, download_dips
+from qtrain.learning.data import load_digits
+from qtrain.learning.models import cifar_resnet
+from qtrain.learning.pruning import global_magnitude_masks, prunable_weights
+from qtrain.learning.sparse_training import (
+    SparseTrainSettings,
+    download,
+    schedule,
+    sparse_train,
+)
+
+SETTINGS = SparseTrainSettings(
+    steps=12,
+    batch_size=64,
+    lr=0.05,
+    window_steps=4,
+    qram_dense_steps=2,
+    train_accuracy_every=1,
+    test_accuracy_every=4,
+    checkpoint_steps=(0, 4, 8),
+    resume_every=3,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_digits()
+    data.x_train, data.y_train = data.x_train[:256], data.y_train[:256]
+    data.x_test, data.y_test = data.x_test[:64], data.y_test[:64]
+    return data
+
+
+def _start():
+    torch.manual_seed(0)
+    model = cifar_resnet(8, 1, 10, 1)
+    masks = global_magnitude_masks(model, 0.1)
+    masks.apply(model)
+    return model, masks
+
+
+def _train(digits, tmp_path, variant, settings=SETTINGS, **kwargs):
+    model, masks = _start()
+    records, downloads = sparse_train(
+        model,
+        masks,
+        digits,
+        settings,
+        variant,
+        seed=0,
+        accuracy_indices=np.arange(128),
+        checkpoint_dir=tmp_path,
+        config={"v": variant},
+        **kwargs,
+    )
+    return model, records, downloads
+
+
+def test_schedule_of_each_variant():
+    cont = list(schedule("continuous", SETTINGS))
+    assert [p.step for p in cont] == list(range(1, 13))
+    assert not any(p.download_after or p.dense for p in cont)
+    sparse = list(schedule("sparse", SETTINGS))
+    assert [p.step for p in sparse if p.download_after] == [4, 8, 12]
+    assert not any(p.dense for p in sparse)
+    qram = list(schedule("qram", SETTINGS))
+    assert [p.step for p in qram if p.download_after] == [4, 10]
+    assert [p.step for p in qram if p.phase == "classical"] == [5, 6, 11, 12]
+    assert [p.step for p in qram if p.upload_dense_after] == [6, 12]
+    # first window trains the pruned support, later windows and classical steps train all
+    assert [p.step for p in qram if p.dense] == [5, 6, 7, 8, 9, 10, 11, 12]
+    every = SparseTrainSettings(**{**SETTINGS.__dict__, "window_space": "all"})
+    assert all(p.dense for p in schedule("sparse", every))
+    with pytest.raises(ValueError, match="variant"):
+        list(schedule("dense", SETTINGS))
+
+
+def test_masked_weights_stay_exactly_zero(digits, tmp_path):
+    model, records, _ = _train(digits, tmp_path, "continuous")
+    _, masks = _start()
+    weights = prunable_weights(model)
+    for name, mask in masks.masks.items():
+        assert torch.all(weights[name][~mask] == 0)
+    assert records["density"].max() <= 0.1 + 1e-9
+    assert records["loss"].iloc[-1] < records["loss"].iloc[0]
+
+
+def test_variants_share_batches_until_the_first_download(digits, tmp_path):
+    _, cont, _ = _train(digits, tmp_path / "c", "continuous")
+    _, sparse, downloads = _train(digits, tmp_path / "s", "sparse")
+    _, qram, _ = _train(digits, tmp_path / "q", "qram")
+    assert np.array_equal(cont["loss"].to_numpy()[:4], qram["loss"].to_numpy()[:4])
+    # exact readout of a support-trained vector is lossless: sparse == continuous throughout
+    assert np.array_equal(cont["loss"].to_numpy(), sparse["loss"].to_numpy())
+    assert (downloads["train_accuracy_before"] == downloads["train_accuracy_after"]).all()
+    assert (downloads["support_overlap"] == 1.0).all()
+    assert qram["density"].iloc[5] == pytest.approx(1.0, abs=0.02)  # dense after classical steps
+
+
+def test_qram_download_sparsifies_a_dense_vector(digits, tmp_path):
+    model, records, downloads = _train(digits, tmp_path, "qram")
+    assert list(downloads["step"]) == [4, 10]
+    second = downloads.iloc[1]
+    assert second["density_before"] > 0.9 and second["density_after"] == pytest.approx(
+        0.1, abs=1e-3
+    )
+
+
+def test_checkpoints_and_resume_give_identical_records(digits, tmp_path):
+    _, ref, ref_dl = _train(digits, tmp_path / "ref", "qram")
+
+    def stop(record):
+        if record["step"] == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(digits, tmp_path / "run", "qram", on_step=stop)
+    model, records, downloads = _train(digits, tmp_path / "run", "qram")
+    pd.testing.assert_frame_equal(records, ref)
+    pd.testing.assert_frame_equal(downloads, ref_dl)
+    for step in (0, 4, 8):
+        state = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=False)
+        assert state["step"] == step
+
+
+def test_noisy_readout_is_applied_and_recorded(digits, tmp_path):
+    def readout(vector, rng):
+        return vector + rng.normal(scale=1e-3, size=vector.shape)
+
+    _, _, downloads = _train(digits, tmp_path, "sparse", readout=readout)
+    assert (downloads["readout_relative_error"] > 0).all()
+
+
+def test_download_keeps_top_fraction():
+    torch.manual_seed(1)
+    model = cifar_resnet(8, 1, 10, 1)
+    masks, stats = download(model, 0.2)
+    assert masks.density == pytest.approx(0.2, abs=1e-4)
+    assert stats["readout_relative_error"] == 0.0
+    weights = prunable_weights(model)
+    assert sum(int((w != 0).sum()) for w in weights.values()) == masks.kept
+
+
+def test_nan_stops_naming_the_step(digits, tmp_path):
+    bad = load_digits()
+    bad.x_train = torch.full_like(bad.x_train[:128], float("nan"))
+    bad.y_train = bad.y_train[:128]
+    with pytest.raises(FloatingPointError, match="sparse step 1"):
+        _train(bad, tmp_path, "sparse")
+
+
+def test_claim_c5_and_dips():
+    records = pd.DataFrame(
+        {"step": [1, 2, 3, 4, 5, 6], "train_accuracy": [0.5, 0.6, 0.55, 0.7, 0.6, 0.8]}
+    )
+    downloads = pd.DataFrame(
+        {
+            "step": [2, 4],
+            "variant": ["sparse", "sparse"],
+            "train_accuracy_before": [0.6, 0.7],
+            "train_accuracy_after": [0.5, 0.6],
+        }
+    )
+    dips = download_dips(records, downloads)
+    assert dips["dip"].tolist() == pytest.approx([0.1, 0.1])
+    assert dips["recovered"].tolist() == [1.0, 1.0]
+    qram = dips.assign(variant="qram", dip=[0.05, 0.05])
+    assert claim_c5(pd.concat([dips, qram])).verdict == HOLDS
+    assert claim_c5(pd.concat([dips, qram.assign(dip=[0.2, 0.2])])).verdict == NOT_HOLDING
+    assert claim_c5(dips).verdict == NOT_RUN
+
+
+def test_claim_c1():
+    sparsity = pd.DataFrame({"kept": [1000], "total": [10000]})
+    counts = {"ResNet-32-4": 7_451_044, "ResNet-56-11": 103_703_700}
+    assert claim_c1(counts, sparsity, 0.1).verdict == HOLDS
+    assert claim_c1(counts, sparsity.assign(kept=1200), 0.1).verdict == NOT_HOLDING
+    assert claim_c1({**counts, "ResNet-32-4": 1}, sparsity, 0.1).verdict == NOT_HOLDING
