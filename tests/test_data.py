@@ -102,7 +102,7 @@ def test_cifar_download_failure_offline(tmp_path, monkeypatch):
         raise URLError("no network")
 
     monkeypatch.setattr(CIFAR100, "download", offline)
-    with pytest.raises(DatasetMissingError, match="could not be downloaded"):
+    with pytest.raises(DatasetMissingError, match=r"could not be downloaded"):
         load_cifar100(tmp_path, download=True)
 
 
@@ -126,7 +126,7 @@ def test_synthetic_is_labelled_and_seeded():
 
 def test_load_dataset_dispatch_and_unknown_name():
     assert load_dataset({"dataset": "digits"}).name == "digits"
-    with pytest.raises(ValueError, match="data.dataset"):
+    with pytest.raises(ValueError, match=r"data\.dataset"):
         load_dataset({"dataset": "mnist"})
 
 

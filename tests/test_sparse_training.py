@@ -104,7 +104,7 @@ def test_variants_share_batches_until_the_first_download(digits, tmp_path):
 
 
 def test_qram_download_sparsifies_a_dense_vector(digits, tmp_path):
-    model, records, downloads = _train(digits, tmp_path, "qram")
+    _, _, downloads = _train(digits, tmp_path, "qram")
     assert list(downloads["step"]) == [4, 10]
     second = downloads.iloc[1]
     assert second["density_before"] > 0.9 and second["density_after"] == pytest.approx(
@@ -121,7 +121,7 @@ def test_checkpoints_and_resume_give_identical_records(digits, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         _train(digits, tmp_path / "run", "qram", on_step=stop)
-    model, records, downloads = _train(digits, tmp_path / "run", "qram")
+    _, records, downloads = _train(digits, tmp_path / "run", "qram")
     pd.testing.assert_frame_equal(records, ref)
     pd.testing.assert_frame_equal(downloads, ref_dl)
     for step in (0, 4, 8):

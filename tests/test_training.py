@@ -49,7 +49,7 @@ def test_pretrain_learns(digits, tmp_path):
     assert list(metrics["epoch"]) == [1, 2, 3, 4, 5, 6]
     assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
     assert metrics["test_accuracy"].iloc[-1] > 0.5  # chance is 0.1
-    loss, acc = evaluate(model, digits.x_test, digits.y_test)
+    _, acc = evaluate(model, digits.x_test, digits.y_test)
     assert acc == pytest.approx(metrics["test_accuracy"].iloc[-1])
 
 

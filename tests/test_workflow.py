@@ -7,11 +7,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def run(args, cwd=REPO, timeout=600):
 
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
 def test_dry_run(preset):
-    args = [SNAKEMAKE, "-n", "--cores", "2"]
+    args = [SNAKEMAKE, "-n", "--forceall", "--cores", "2"]
     if preset == "smoke":
         args += ["--configfile", "config/smoke.yaml"]
     result = run(args)
@@ -206,5 +206,5 @@ def test_end_to_end_tiny_run_through_prune(tmp_path):
     assert prov["density"] == pytest.approx(0.1, abs=1e-4)
     assert (tmp_path / "logs/tiny/pretrain/pretrain.log").read_text().count("epoch") >= 2
     # a second run has nothing to do
-    again = run(args + ["-n"], cwd=tmp_path)
+    again = run([*args, "-n"], cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
