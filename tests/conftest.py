@@ -1,18 +1,115 @@
-"""Shared test settings: single-threaded torch for fast, reproducible unit tests."""
+"""Shared test settings and fixtures.
+
+``tiny_run`` runs the whole workflow once per test session on a tiny preset derived from
+``config/smoke.yaml`` (so new config sections are picked up automatically) in a temporary
+directory; tests that need real workflow outputs (report, claims, figures) share it.
+"""
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 torch.set_num_threads(1)
+
+TINY_OVERRIDES = {
+    "preset": "tiny",
+    "pretrain": {"epochs": 2, "batch_size": 256},
+    "model": {"depth": 8, "widen": 1},
+    "sparse_train": {
+        "steps": 12,
+        "window_steps": 4,
+        "qram_dense_steps": 2,
+        "batch_size": 128,
+        "checkpoint_every": 4,
+        "resume_every": 4,
+        "test_accuracy_every": 4,
+    },
+}
+
+
+def deep_update(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` merged in, key by key (nested mappings merged)."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_update(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def tiny_config(**overrides) -> dict:
+    """The smoke preset shrunk to test size, with optional further overrides."""
+    from snakemake.common.configfile import load_configfile  # snakemake's own YAML reading
+
+    smoke = load_configfile(str(REPO / "config/smoke.yaml"))
+    return deep_update(deep_update(smoke, TINY_OVERRIDES), overrides)
+
+
+@dataclass
+class WorkflowRun:
+    """A workflow working directory with its own config file."""
+
+    root: Path
+    config: dict
+
+    @property
+    def preset(self) -> str:
+        return self.config["preset"]
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results" / self.preset
+
+    def snakemake(self, *args: str, check: bool = True, timeout: int = 1500):
+        """Run snakemake here (targets first, then options); returns the CompletedProcess."""
+        cmd = [SNAKEMAKE, *args, "-s", str(REPO / "Snakefile"), "--cores", "2",
+               "--configfile", "run.yaml"]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+        result = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True,
+                                timeout=timeout, env=env)
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake {' '.join(args)} failed:\n"
+                                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+    def report(self) -> Path:
+        path = self.root / "report.html"
+        if not path.exists():
+            self.snakemake("--report", str(path))
+        return path
+
+
+def make_run(root: Path, config: dict) -> WorkflowRun:
+    """A fresh working directory holding ``config/`` and ``run.yaml``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "config", root / "config", dirs_exist_ok=True)
+    (root / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return WorkflowRun(root, config)
 
 
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> WorkflowRun:
+    """The whole workflow (rule `all`), run once on the tiny preset."""
+    run = make_run(tmp_path_factory.mktemp("tiny_run"), tiny_config())
+    run.snakemake()
+    return run

@@ -90,3 +90,127 @@ def save_figure(
             written.append(target)
     plt.close(fig)
     return written
+
+
+def plot_fig1(stages=None):
+    """Fig. 1: the pipeline (classical pretrain → prune → upload → Carleman + HHL → tomography
+    download → classical), each box naming the workflow rules that implement it.
+
+    ``stages``: optional ``(title, detail, rules, side)`` tuples, ``side`` classical or quantum.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    stages = stages or [
+        ("dense\npretraining", "CIFAR ResNet,\nSGD", "pretrain", "classical"),
+        ("pruning", "keep the\nlargest 10%", "prune", "classical"),
+        ("sparse\nupload", "state prep.,\nO(s log n) gates", "sparse_train\nupload", "quantum"),
+        (
+            "Carleman\n+ HHL",
+            "T GD steps as\none linear system",
+            "carleman_sweep\nhhl_sweep",
+            "quantum",
+        ),
+        (
+            "tomographic\ndownload",
+            "~1/ε² samples,\ntop-10% readout",
+            "sparse_train\ntomography",
+            "quantum",
+        ),
+        (
+            "sparse\nnetwork",
+            "classical weights,\nHessian spectra",
+            "spectrum\nfig2a-c",
+            "classical",
+        ),
+    ]
+    colors = {"classical": ("#e8e8e8", "#4d4d4d"), "quantum": ("#fbe3e3", "#d62728")}
+    fig, ax = figure(width=COLUMN_WIDTH * 2.1, aspect=0.36)
+    ax.set_axis_off()
+    ax.set_xlim(0, len(stages))
+    ax.set_ylim(0, 1)
+    box_w, box_h, y0 = 0.86, 0.52, 0.26
+    for i, (title, detail, rules, side) in enumerate(stages):
+        face, edge = colors[side]
+        x0 = i + (1 - box_w) / 2
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0, y0),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.02",
+                facecolor=face,
+                edgecolor=edge,
+                lw=1.2,
+            )
+        )
+        ax.text(
+            i + 0.5,
+            y0 + box_h - 0.13,
+            title,
+            ha="center",
+            va="center",
+            weight="bold",
+            fontsize=6.5,
+            linespacing=1.0,
+        )
+        ax.text(
+            i + 0.5, y0 + 0.12, detail, ha="center", va="center", fontsize=5.5, linespacing=1.05
+        )
+        ax.text(
+            i + 0.5,
+            y0 - 0.1,
+            rules,
+            ha="center",
+            va="center",
+            fontsize=5,
+            color="0.35",
+            family="monospace",
+            linespacing=1.0,
+        )
+        if i + 1 < len(stages):
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x0 + box_w + 0.01, y0 + box_h / 2),
+                    (i + 1 + (1 - box_w) / 2 - 0.01, y0 + box_h / 2),
+                    arrowstyle="-|>",
+                    mutation_scale=8,
+                    lw=1,
+                    color="0.2",
+                )
+            )
+    quantum = [i for i, s in enumerate(stages) if s[3] == "quantum"]
+    if quantum:
+        left, right = quantum[0] + (1 - box_w) / 2, quantum[-1] + 1 - (1 - box_w) / 2
+        ax.add_patch(
+            FancyArrowPatch(
+                (right - 0.3, y0 + box_h + 0.03),
+                (left + 0.3, y0 + box_h + 0.03),
+                connectionstyle="arc3,rad=0.25",
+                arrowstyle="-|>",
+                mutation_scale=8,
+                lw=1,
+                color=colors["quantum"][1],
+            )
+        )
+        ax.text(
+            (left + right) / 2,
+            0.98,
+            "download and re-upload every window (100 steps)",
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color=colors["quantum"][1],
+        )
+    ax.text(
+        0.0,
+        -0.04,
+        "grey: classical computer; red: fault-tolerant quantum computer "
+        "(simulated here); monospace: the workflow rules that implement each step",
+        fontsize=5.5,
+        color="0.3",
+        transform=ax.transAxes,
+    )
+    return fig
+
+
+__all__ += ["plot_fig1"]
