@@ -5,6 +5,7 @@
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
 #   make bench   benchmarks (CSV under results/bench/)
+#   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ SNAKEMAKE := $(BIN)/snakemake
 CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
 
-.PHONY: install smoke paper test lint report bench data clean-smoke
+.PHONY: install smoke paper test lint report bench data clean-smoke results-page
 
 install: $(VENV)/.installed
 
@@ -48,3 +49,9 @@ bench: install
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke
+
+# The README's "Results" section shows these files: a real smoke run's figures and claims.
+results-page: smoke
+	rm -rf docs/results/smoke && mkdir -p docs/results/smoke
+	cp results/smoke/figures/*.png results/smoke/claims.md results/smoke/claims.csv docs/results/smoke/
+	cp results/smoke/provenance.csv docs/results/smoke/

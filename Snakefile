@@ -9,6 +9,9 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
+
 configfile: "config/config.yaml"
 
 
@@ -21,8 +24,12 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/prune.smk"
 include: "workflow/rules/sparse_train.smk"
+include: "workflow/rules/spectra.smk"
+include: "workflow/rules/quantum.smk"
+include: "workflow/rules/carleman.smk"
 # (new stage files go here, before figures.smk)
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/bench.smk"
 
 

@@ -1,13 +1,13 @@
 """Shared test settings and fixtures.
 
-``tiny_run`` runs the whole workflow once per test session on a tiny preset derived from
-``config/smoke.yaml`` (so new config sections are picked up automatically) in a temporary
-directory; tests that need real workflow outputs (report, claims, figures) share it.
+``tiny_run`` runs the whole workflow once per test session on the tiny preset of
+``tests/workflow_helpers.py`` (derived from ``config/smoke.yaml``, so new config sections are picked
+up automatically) in a temporary directory; tests that need real workflow outputs (report,
+claims, figures, reruns) share it.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
@@ -18,45 +18,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from workflow_helpers import tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 torch.set_num_threads(1)
-
-TINY_OVERRIDES = {
-    "preset": "tiny",
-    "pretrain": {"epochs": 2, "batch_size": 256},
-    "model": {"depth": 8, "widen": 1},
-    "sparse_train": {
-        "steps": 12,
-        "window_steps": 4,
-        "qram_dense_steps": 2,
-        "batch_size": 128,
-        "checkpoint_every": 4,
-        "resume_every": 4,
-        "test_accuracy_every": 4,
-    },
-}
-
-
-def deep_update(base: dict, overrides: dict) -> dict:
-    """``base`` with ``overrides`` merged in, key by key (nested mappings merged)."""
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_update(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def tiny_config(**overrides) -> dict:
-    """The smoke preset shrunk to test size, with optional further overrides."""
-    from snakemake.common.configfile import load_configfile  # snakemake's own YAML reading
-
-    smoke = load_configfile(str(REPO / "config/smoke.yaml"))
-    return deep_update(deep_update(smoke, TINY_OVERRIDES), overrides)
 
 
 @dataclass
@@ -76,20 +43,38 @@ class WorkflowRun:
 
     def snakemake(self, *args: str, check: bool = True, timeout: int = 1500):
         """Run snakemake here (targets first, then options); returns the CompletedProcess."""
-        cmd = [SNAKEMAKE, *args, "-s", str(REPO / "Snakefile"), "--cores", "2",
-               "--configfile", "run.yaml"]
+        cmd = [
+            SNAKEMAKE,
+            *args,
+            "-s",
+            str(REPO / "Snakefile"),
+            "--cores",
+            "2",
+            "--configfile",
+            "run.yaml",
+        ]
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
-        result = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True,
-                                timeout=timeout, env=env)
+        result = subprocess.run(
+            cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout, env=env
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"snakemake {' '.join(args)} failed:\n"
-                                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            raise AssertionError(
+                f"snakemake {' '.join(args)} failed:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
         return result
 
     def report(self) -> Path:
         path = self.root / "report.html"
         if not path.exists():
-            self.snakemake("--report", str(path))
+            result = self.snakemake("--report", str(path))
+            # captions are reStructuredText: a markup error would show as broken text
+            messages = [
+                line
+                for line in result.stderr.splitlines()
+                if "(ERROR/" in line or "(WARNING/" in line
+            ]
+            assert not messages, "\n".join(messages)
         return path
 
 

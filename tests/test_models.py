@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from qtrain.io import save_checkpoint
 from qtrain.learning.models import (
     BasicBlock,
     Bottleneck,
@@ -12,7 +13,6 @@ from qtrain.learning.models import (
     load_model,
     model_record,
 )
-from qtrain.io import save_checkpoint
 
 
 def test_paper_model_sizes_exact():

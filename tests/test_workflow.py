@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -154,57 +153,19 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make test" in ci
 
 
-TINY = """
-preset: tiny
-seed: 0
-data:
-  dataset: digits
-  download: false
-  augment: true
-  crop_padding: 1
-  hessian_batch: 64
-  accuracy_subset: 200
-model:
-  depth: 8
-  widen: 1
-pretrain:
-  epochs: 2
-  batch_size: 256
-  lr: 0.1
-  momentum: 0.9
-  weight_decay: 0.0002
-  schedule: cosine
-prune:
-  keep_fraction: 0.1
-"""
-
-
 @pytest.mark.slow
-def test_end_to_end_tiny_run_through_prune(tmp_path):
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    (tmp_path / "tiny.yaml").write_text(TINY)
-    target = "results/tiny/prune/sparsity.csv"
-    args = [
-        SNAKEMAKE,
-        target,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--cores",
-        "2",
-        "--configfile",
-        "tiny.yaml",
-    ]
-    result = run(args, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    sparsity = pd.read_csv(tmp_path / target)
+def test_tiny_run_prunes_pretrains_and_has_nothing_left_to_do(tiny_run):
+    sparsity = pd.read_csv(tiny_run.results / "prune/sparsity.csv")
     total = sparsity.iloc[-1]
     assert total["kept"] == total["total"] - round(0.9 * total["total"])
     assert total["pruned_nonzero"] == 0
-    metrics = pd.read_csv(tmp_path / "results/tiny/pretrain/metrics.csv")
-    assert list(metrics["epoch"]) == [1, 2]
-    prov = yaml.safe_load((tmp_path / (target + ".provenance.json")).read_text())
+    metrics = pd.read_csv(tiny_run.results / "pretrain/metrics.csv")
+    epochs = tiny_run.config["pretrain"]["epochs"]
+    assert list(metrics["epoch"]) == list(range(1, epochs + 1))
+    target = tiny_run.results / "prune/sparsity.csv"
+    prov = yaml.safe_load(Path(str(target) + ".provenance.json").read_text())
     assert prov["density"] == pytest.approx(0.1, abs=1e-4)
-    assert (tmp_path / "logs/tiny/pretrain/pretrain.log").read_text().count("epoch") >= 2
-    # a second run has nothing to do
-    again = run([*args, "-n"], cwd=tmp_path)
+    log = tiny_run.root / f"logs/{tiny_run.preset}/pretrain/pretrain.log"
+    assert log.read_text().count("epoch") >= epochs
+    again = tiny_run.snakemake("-n")
     assert "Nothing to be done" in again.stdout + again.stderr

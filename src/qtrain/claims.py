@@ -414,8 +414,9 @@ def claim_c11(
     )
     if solver_ok and not total_ok:
         value += (
-            " | the solver alone is polylog, but downloading d ~ n entries at d/eps^2 samples "
-            "(and uploading them) makes the end-to-end model linear in n"
+            " | the solver alone is polylog, but reading out d ~ n entries takes d/eps^2 "
+            "samples, each a fresh solve after an upload of s_in ~ n entries, so the end-to-end "
+            f"model grows like n^{_fmt(float(fits['slope_quantum_total'].max()))}"
         )
     ok = qubits_ok and classical_ok and solver_ok and total_ok
     return ClaimRow(
@@ -429,6 +430,12 @@ def claim_c11(
         verdict=(HOLDS if ok else NOT_HOLDING) if len(fits) else NOT_RUN,
         source="figS6.csv, figS6_resnets.csv",
     )
+
+
+def _names(names, limit: int = 6) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def claim_c12(summary) -> ClaimRow:
@@ -452,8 +459,13 @@ def claim_c12(summary) -> ClaimRow:
     exact = summary[summary["epsilon"] == 0]
     value = (
         f"{int((ratio <= 1).sum())} of {len(judged)} judged runs within eps; worst gap/eps "
-        f"{_fmt(float(ratio.max())) if len(judged) else 'nan'}"
-        + (f" ({', '.join(failing['run_id'])} exceed)" if len(failing) else "")
+        + (
+            f"{_fmt(float(ratio.max()))} ({judged['run_id'][ratio.idxmax()]}, "
+            f"p = {int(judged['features'][ratio.idxmax()])})"
+            if len(judged)
+            else "nan"
+        )
+        + (f" ({_names(failing['run_id'])} exceed)" if len(failing) else "")
         + f" | not judged, N < q: worst gap {worst(unjudged, 'max_relative_gap')}"
         + f" | eps = 0 (truncation only): worst gap {worst(exact, 'max_relative_gap')}"
     )

@@ -15,7 +15,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-__all__ = ["COLUMN_WIDTH", "VARIANT_COLORS", "figure", "save_figure", "style"]
+__all__ = [
+    "COLUMN_WIDTH",
+    "PIPELINE_STAGES",
+    "VARIANT_COLORS",
+    "figure",
+    "plot_fig1",
+    "save_figure",
+    "style",
+]
 
 COLUMN_WIDTH = 3.4  # inches: one column of Nature Communications
 VARIANT_COLORS = {
@@ -92,6 +100,32 @@ def save_figure(
     return written
 
 
+# Fig. 1 boxes: (title, detail, the rules that implement the step, classical or quantum side).
+PIPELINE_STAGES = [
+    ("dense\npretraining", "CIFAR ResNet,\nSGD", "pretrain", "classical"),
+    ("pruning", "keep the\nlargest 10%", "prune", "classical"),
+    ("sparse\nupload", "state prep.,\nO(s log n) gates", "sparse_train\nresource_model", "quantum"),
+    (
+        "Carleman\n+ HHL",
+        "T GD steps as\none linear system",
+        "carleman_sweep\nhhl_sweep\nquantum_training",
+        "quantum",
+    ),
+    (
+        "tomographic\ndownload",
+        "~1/ε² samples,\ntop-10% readout",
+        "sparse_train\ntomography_sweep",
+        "quantum",
+    ),
+    (
+        "sparse\nnetwork",
+        "classical weights,\nHessian spectra",
+        "spectrum\nerror_proxy",
+        "classical",
+    ),
+]
+
+
 def plot_fig1(stages=None):
     """Fig. 1: the pipeline (classical pretrain → prune → upload → Carleman + HHL → tomography
     download → classical), each box naming the workflow rules that implement it.
@@ -100,29 +134,7 @@ def plot_fig1(stages=None):
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    stages = stages or [
-        ("dense\npretraining", "CIFAR ResNet,\nSGD", "pretrain", "classical"),
-        ("pruning", "keep the\nlargest 10%", "prune", "classical"),
-        ("sparse\nupload", "state prep.,\nO(s log n) gates", "sparse_train\nupload", "quantum"),
-        (
-            "Carleman\n+ HHL",
-            "T GD steps as\none linear system",
-            "carleman_sweep\nhhl_sweep",
-            "quantum",
-        ),
-        (
-            "tomographic\ndownload",
-            "~1/ε² samples,\ntop-10% readout",
-            "sparse_train\ntomography",
-            "quantum",
-        ),
-        (
-            "sparse\nnetwork",
-            "classical weights,\nHessian spectra",
-            "spectrum\nfig2a-c",
-            "classical",
-        ),
-    ]
+    stages = stages or PIPELINE_STAGES
     colors = {"classical": ("#e8e8e8", "#4d4d4d"), "quantum": ("#fbe3e3", "#d62728")}
     fig, ax = figure(width=COLUMN_WIDTH * 2.1, aspect=0.36)
     ax.set_axis_off()

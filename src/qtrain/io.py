@@ -8,14 +8,17 @@ never leaves a partial file that a later run would trust) and gets a provenance 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
@@ -60,20 +63,41 @@ class CheckpointMismatchError(RuntimeError):
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only on success."""
+    """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
+
+    A directory that cannot be written (permissions, read-only or full file system) raises an
+    ``OSError`` naming ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise _write_error(path, error) from error
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno in _DISK_ERRORS:
+            raise _write_error(path, error) from error
         raise
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _write_error(path: Path, error: OSError) -> OSError:
+    """The ``OSError`` of a failed write, saying which result and where (same errno)."""
+    return OSError(
+        error.errno,
+        f"cannot write {path}: {error.strerror or error}; check that {path.parent} is writable "
+        "and its file system has free space, then run the workflow again (nothing was written)",
+    )
 
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:
@@ -223,7 +247,11 @@ def load_checkpoint(
 
 
 def setup_logging(log_file: str | os.PathLike | None, level: int = logging.INFO) -> logging.Logger:
-    """Send Python logging and stderr to ``log_file`` (the rule's log) and return the logger."""
+    """Send Python logging and stderr to ``log_file`` (the rule's log) and return the logger.
+
+    Also makes SIGTERM (a scheduler's time limit, ``scancel``, ``kill``) end the job through
+    ``SystemExit``, so that it is logged and unfinished atomic writes are cleaned up.
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -236,4 +264,14 @@ def setup_logging(log_file: str | os.PathLike | None, level: int = logging.INFO)
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return logging.getLogger("qtrain")
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    logging.getLogger("qtrain").error(
+        "stopped by SIGTERM (time limit, scancel or kill): this job's outputs are incomplete; "
+        "run the workflow again to redo it (resumable jobs continue from their checkpoints)"
+    )
+    raise SystemExit(128 + signum)

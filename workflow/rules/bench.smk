@@ -25,3 +25,109 @@ rule bench_sparse_step:
 
 
 register_bench(rules.bench_sparse_step.output)
+
+
+# bench_quantum: growing Carleman block systems (random dissipative maps of degree 2) as
+# (n, N, T), solved by statevector HHL at 8 clock qubits until one solve exceeds the budget;
+# then one training window as (features, N, W, eps, solver, clock qubits): the largest cases of
+# the smoke and paper grids, and the HHL path of the tiniest instance.
+QUANTUM_BENCH_HHL = (
+    [(2, 2, t) for t in (1, 3, 7)] + [(3, 2, 7)] + [(4, 2, t) for t in (7, 15, 31)]
+)
+QUANTUM_BENCH_WINDOWS = [
+    (2, 3, 10, 0.01, "classical", 0),
+    (3, 3, 20, 0.01, "classical", 0),
+    (1, 3, 2, 0.01, "hhl", 7),
+]
+
+
+rule bench_quantum:
+    output:
+        "results/bench/quantum.csv",
+    log:
+        "logs/bench/bench_quantum.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        hhl_sizes=QUANTUM_BENCH_HHL,
+        hhl_clock_qubits=8,
+        hhl_budget_s=60,
+        windows=QUANTUM_BENCH_WINDOWS,
+        repeats=3,
+    script:
+        "../scripts/bench_quantum.py"
+
+
+register_bench(rules.bench_quantum.output)
+
+
+# HVP cost against a gradient on the same batch, and a PyHessian-style baseline (issue:
+# Hessian spectra). CPU: the paper model at a small batch (batch 2048 needs tens of GiB and
+# minutes per HVP on 2 cores) plus the smoke-size model; on a GPU, batch 2048 directly.
+rule bench_hvp:
+    output:
+        "results/bench/hvp.csv",
+    log:
+        "logs/bench/bench_hvp.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        cpu_cases=[
+            {"depth": 32, "widen": 4, "batch": 16, "repeats": 3},
+            {"depth": 8, "widen": 2, "batch": 256, "repeats": 5},
+        ],
+        gpu_cases=[
+            {"depth": 32, "widen": 4, "batch": 2048, "repeats": 5},
+            {"depth": 32, "widen": 4, "batch": 2048, "micro_batch": 512, "repeats": 5},
+        ],
+        keep_fraction=0.1,
+        spectrum_hvps=256 + 64,
+        spectrum_batch=2048,
+    script:
+        "../scripts/bench_hvp.py"
+
+
+register_bench(rules.bench_hvp.output)
+
+
+# bench_carleman: building the discrete Carleman matrix C (degree-3 sparse random maps with
+# 2 random non-zeros per row in each F_l) by the sparse recursion against the straightforward
+# dense construction (every Kronecker term formed densely), as (n, N); the dense one only while
+# its matrix fits in 1 GiB. Summarized in docs/benchmarks.md.
+CARLEMAN_BENCH_CASES = [
+    (4, 2),
+    (4, 3),
+    (4, 4),
+    (8, 2),
+    (8, 3),
+    (8, 4),
+    (16, 2),
+    (16, 3),
+    (32, 2),
+    (32, 3),
+    (64, 2),
+    (64, 3),
+]
+
+
+rule bench_carleman:
+    output:
+        "results/bench/carleman.csv",
+    log:
+        "logs/bench/bench_carleman.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        cases=CARLEMAN_BENCH_CASES,
+        degree=3,
+        row_nnz=2,
+        dense_limit_mib=1024,
+        repeats=3,
+    script:
+        "../scripts/bench_carleman.py"
+
+
+register_bench(rules.bench_carleman.output)

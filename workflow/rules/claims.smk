@@ -5,12 +5,12 @@ CLAIM_SOURCES = [t for t in ALL_TARGETS if "/claims/" in t]
 
 rule plot_fig1:
     output:
-        pdf=report(
-            f"{RESULTS}/figures/fig1.pdf",
+        pdf=f"{RESULTS}/figures/fig1.pdf",
+        png=report(
+            f"{RESULTS}/figures/fig1.png",
             caption="../report/fig1.rst",
             category="Figure 1",
         ),
-        png=f"{RESULTS}/figures/fig1.png",
     log:
         f"{LOGS}/plot_fig1/plot_fig1.log",
     conda:

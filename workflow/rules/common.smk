@@ -63,3 +63,67 @@ def check_config(cfg):
 
 
 check_config(config)
+
+
+# --- Hessian spectra, error proxy and linearized windows (workflow/rules/spectra.smk)
+
+
+def spectrum_steps():
+    """Checkpoint steps with a Hessian spectrum: every `spectra.every`-th checkpoint."""
+    return sparse_checkpoint_steps()[:: config["spectra"]["every"]]
+
+
+def spectrum_file(variant, step):
+    """The spectrum of one checkpoint. Step 0 is the pruned start, the same model for every
+    variant: its spectrum is computed once, under the first variant."""
+    if int(step) == 0:
+        variant = config["sparse_train"]["variants"][0]
+    return f"{RESULTS}/spectra/{variant}/step_{int(step):05d}.npz"
+
+
+def variant_spectra(variant):
+    """All spectrum files of one variant (step order)."""
+    return [spectrum_file(variant, step) for step in spectrum_steps()]
+
+
+def linearized_start(window):
+    """First step (a checkpoint) of a linearized window: θ̄ is the checkpoint saved there."""
+    return int(window) * config["sparse_train"]["window_steps"]
+
+
+def linearized_checkpoints(window):
+    """The checkpoints inside a linearized window, its start included (to check the replay)."""
+    start = linearized_start(window)
+    stop = start + config["sparse_train"]["window_steps"]
+    variant = config["linearized"]["variant"]
+    return [
+        f"{RESULTS}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
+        for step in sparse_checkpoint_steps()
+        if start <= step < stop
+    ]
+
+
+def check_spectra_config(cfg):
+    """Checks of the spectra / linearized sections the schema cannot express."""
+    st, lin = cfg["sparse_train"], cfg["linearized"]
+    if lin["windows"] and lin["variant"] not in st["variants"]:
+        raise ValueError(
+            f"config key linearized.variant = {lin['variant']} is not among "
+            f"sparse_train.variants {st['variants']}"
+        )
+    if lin["windows"] and st.get("momentum", 0.0) != 0:
+        raise ValueError(
+            "config key linearized.windows needs sparse_train.momentum = 0 (a GD map); "
+            "set linearized.windows: [] to skip the linearized windows"
+        )
+    for window in lin["windows"]:
+        start = window * st["window_steps"]
+        if start >= st["steps"] or start % st["checkpoint_every"]:
+            raise ValueError(
+                f"config key linearized.windows: window {window} starts at step {start}, "
+                f"which is not a checkpoint step below sparse_train.steps = {st['steps']} "
+                f"(checkpoints every {st['checkpoint_every']} steps)"
+            )
+
+
+check_spectra_config(config)

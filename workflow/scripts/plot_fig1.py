@@ -4,7 +4,10 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-from qtrain.figures import plot_fig1, save_figure  # noqa: E402
+from qtrain.figures import PIPELINE_STAGES, plot_fig1, save_figure  # noqa: E402
+from qtrain.io import write_provenance  # noqa: E402
 
 save_figure(plot_fig1(), snakemake.output.pdf)
-log.info("wrote %s", snakemake.output.pdf)
+for path in snakemake.output:
+    write_provenance(path, {"stages": [list(stage) for stage in PIPELINE_STAGES]})
+log.info("wrote %s", ", ".join(snakemake.output))

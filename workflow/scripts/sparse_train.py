@@ -50,6 +50,7 @@ if epsilon > 0:
         samples = samples_for_precision(vector.size, epsilon / math.sqrt(7), "l2")
         return tomography(vector, samples, rng)
 
+
 log.info("variant %s on %s; settings %s", variant, device, settings)
 checkpoint_dir = snakemake.output.checkpoints[0].rsplit("/", 1)[0]
 tic = time.perf_counter()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ..io import load_checkpoint, save_checkpoint
+from ..io import CheckpointMismatchError, load_checkpoint, save_checkpoint
 from .data import ImageData, augment_batch
 from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
 from .training import _autocast, check_finite, evaluate
@@ -44,6 +45,8 @@ __all__ = [
     "download",
     "schedule",
     "sparse_train",
+    "step_batch_indices",
+    "step_generator",
 ]
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,20 @@ def schedule(variant: str, settings: SparseTrainSettings) -> Iterator[StepPlan]:
                     return
                 yield StepPlan(step, window, w + i, "classical", True, upload_dense_after=(i == d))
         window += 1
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The CPU generator of one training step: draws its batch, then its augmentation."""
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
+
+
+def step_batch_indices(
+    seed: int, step: int, n_train: int, batch: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The training-sample indices of ``step`` (CPU): ``batch`` draws with replacement from
+    :func:`step_generator` (or ``generator``, which is then advanced past the draw)."""
+    gen = step_generator(seed, step) if generator is None else generator
+    return torch.randint(int(n_train), (int(batch),), generator=gen)
 
 
 def _flat_parameters(model: nn.Module) -> np.ndarray:
@@ -208,6 +225,9 @@ def sparse_train(
     Writes ``step_XXXXX.pt`` (model and current mask) at ``settings.checkpoint_steps`` (after
     any download of that step; step 0 is the pruned start) and a resume checkpoint ``last.pt``
     every ``settings.resume_every`` steps, from which an interrupted run continues exactly.
+    Each step checkpoint is also kept (hard-linked) under ``resume/``: Snakemake deletes a job's
+    declared outputs before rerunning it, and a resumed run restores the ones written before the
+    interruption from there (it starts over when they are gone).
     """
     import pandas as pd
 
@@ -221,9 +241,15 @@ def sparse_train(
     state = _State()
     plans = list(schedule(variant, settings))
     resume = checkpoint_dir / "last.pt"
+    kept = checkpoint_dir / "resume"
     saved: dict[str, Any] | None = None
     if resume.exists():
         saved = load_checkpoint(resume, config, map_location=device)
+        done = [s for s in settings.checkpoint_steps if s <= saved["step"]]
+        if not _restore_step_checkpoints(checkpoint_dir, kept, done, config):
+            log.warning("step checkpoints before step %d are gone: starting over", saved["step"])
+            saved = None
+    if saved is not None:
         model.load_state_dict(saved["model"])
         current = (
             None
@@ -267,6 +293,7 @@ def sparse_train(
             checkpoint_dir / f"step_{step:05d}.pt",
             config,
         )
+        _link_or_copy(checkpoint_dir / f"step_{step:05d}.pt", kept / f"step_{step:05d}.pt")
 
     if state.step == 0 and 0 in checkpoint_steps:
         save_step_checkpoint(0)
@@ -274,8 +301,8 @@ def sparse_train(
     bar = tqdm(total=len(plans), initial=state.step, desc=variant, mininterval=30)
     for plan in plans[state.step :]:
         train_mask = None if plan.dense else current
-        gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + plan.step)
-        idx = torch.randint(n_train, (batch,), generator=gen).to(device)
+        gen = step_generator(seed, plan.step)
+        idx = step_batch_indices(seed, plan.step, n_train, batch, generator=gen).to(device)
         xb, yb = data.x_train[idx], data.y_train[idx]
         if settings.augment:
             xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
@@ -351,6 +378,36 @@ def sparse_train(
             on_step(record)
     bar.close()
     return pd.DataFrame(state.records), pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` a hard link of ``source`` (a copy where links fail), atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def _restore_step_checkpoints(
+    checkpoint_dir: Path, kept: Path, steps: list[int], config: Mapping[str, Any]
+) -> bool:
+    """Put back the step checkpoints of ``steps`` missing from ``checkpoint_dir`` (Snakemake
+    removes a rerun job's outputs) from their kept copies; False if one cannot be restored."""
+    for step in steps:
+        name = f"step_{step:05d}.pt"
+        if (checkpoint_dir / name).exists():
+            continue
+        try:
+            load_checkpoint(kept / name, config)  # refuses a copy from another config
+        except (FileNotFoundError, CheckpointMismatchError):
+            return False
+        _link_or_copy(kept / name, checkpoint_dir / name)
+        log.info("restored %s from %s", name, kept)
+    return True
 
 
 _DOWNLOAD_COLUMNS = [

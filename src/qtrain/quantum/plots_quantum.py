@@ -1,0 +1,609 @@
+"""figS4-figS7 (HHL, tomography, resource models, quantum-trained model) as functions of their
+tables, in the project style.
+
+Each function takes the figure table(s) written beside the figure (see
+:mod:`qtrain.quantum.quantum_sweeps` and :mod:`qtrain.quantum.quantum_training`) and returns a
+matplotlib figure; nothing is recomputed except drawing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
+
+from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+
+__all__ = ["plot_figS4", "plot_figS5", "plot_figS6", "plot_figS7"]
+
+SERIES_COLORS = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+FLOOR = 1e-16  # machine precision: exact results are drawn here
+CAP = 10.0  # relative gaps of diverged runs are drawn here
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+# --------------------------------------------------------------------------- figS4
+
+
+def plot_figS4(table: pd.DataFrame):
+    """(a) HHL infidelity 1 − |<x̂|x>|² against clock qubits; (b) relative error of the recovered
+    u(T) (norm from the success probability); (c) success probability; (d) qubits; (e) depth
+    and CX count (u, cx basis) where counted; (f) the systems."""
+    fig, axes = figure(ncols=3, nrows=2, width=2 * COLUMN_WIDTH, aspect=0.8)
+    axes = axes.ravel()
+    systems = list(dict.fromkeys(table["system"]))
+    handles = []
+    for i, name in enumerate(systems):
+        g = table[table["system"] == name].sort_values("num_clock")
+        color, marker = SERIES_COLORS[i % len(SERIES_COLORS)], MARKERS[i % len(MARKERS)]
+        label = (
+            f"{name.replace('_', ' ')}\ndim L = {int(g['system_dim'].iloc[0])}, "
+            f"κ(L) = {g['kappa_L'].iloc[0]:.2g}, R = {g['R'].iloc[0]:.2g}"
+        )
+        handles.append(Line2D([], [], color=color, marker=marker, label=label))
+        style = {"marker": marker, "color": color}
+        axes[0].semilogy(g["num_clock"], np.maximum(g["infidelity"], FLOOR), **style)
+        axes[1].semilogy(g["num_clock"], g["final_weights_error"], **style)
+        axes[2].semilogy(g["num_clock"], g["success_probability"], **style)
+        axes[3].plot(g["num_clock"], g["num_qubits"], **style)
+        counted = g[g["depth"].notna()]
+        if len(counted):
+            axes[4].semilogy(counted["num_clock"], counted["depth"].astype(float), "-", **style)
+            axes[4].semilogy(
+                counted["num_clock"],
+                counted["cx_count"].astype(float),
+                ":",
+                markerfacecolor="none",
+                **style,
+            )
+    axes[0].set_ylabel(r"$1 - |\langle \hat x | x\rangle|^2$")
+    axes[0].set_title("(a) infidelity vs forward substitution")
+    axes[1].set_ylabel(r"$\|\hat u(T) - u(T)\| / \|u(T)\|$")
+    axes[1].set_title("(b) recovered final weights u(T)")
+    axes[2].set_ylabel("P(flag = 1, clock = 0)")
+    axes[2].set_title("(c) success probability")
+    axes[3].set_ylabel("qubits")
+    axes[3].set_title("(d) dilated system + clock + flag")
+    counted_systems = table.loc[table["depth"].notna(), "system"].nunique()
+    axes[4].set_ylabel("gates")
+    axes[4].set_title(
+        f"(e) depth (solid), CX (dotted), u+cx basis:\n{counted_systems} of "
+        f"{len(systems)} systems (dense synthesis)"
+    )
+    if not counted_systems:
+        axes[4].text(
+            0.5,
+            0.5,
+            "not counted (system registers too large)",
+            ha="center",
+            va="center",
+            transform=axes[4].transAxes,
+        )
+    for ax in axes[:5]:
+        ax.set_xlabel("clock qubits")
+        ax.xaxis.set_major_locator(_integer_locator())
+    axes[2].yaxis.set_minor_formatter(NullFormatter())
+    axes[3].yaxis.set_major_locator(_integer_locator())
+    axes[5].axis("off")
+    axes[5].legend(
+        handles=handles,
+        loc="center",
+        fontsize=5.5,
+        frameon=False,
+        title="block systems (random maps)",
+        title_fontsize=6,
+        labelspacing=0.9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- figS5
+
+
+def plot_figS5(table: pd.DataFrame):
+    """(a) relative tomography error against samples per stage (log-log, mean ± std over
+    repeats) with fitted slopes, the √(d/4N) model and the Kerenidis-Prakash bound; (b) samples
+    for a relative error ε from the fits, against ε, beside the Kerenidis-Prakash count."""
+    fig, axes = figure(ncols=2, width=2 * COLUMN_WIDTH, aspect=0.8)
+    ax = axes[0]
+    dims = sorted(set(table["d"]))
+    for i, d in enumerate(dims):
+        g = table[table["d"] == d].sort_values("samples")
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        slope = g["slope"].iloc[0]
+        ax.loglog(
+            g["samples"],
+            g["mean_error"],
+            "o",
+            color=color,
+            markersize=3,
+            label=f"d = {d}: fitted slope {slope:.3f}",
+        )
+        lo = np.maximum(g["mean_error"] - g["std_error"].fillna(0), 1e-12)
+        ax.fill_between(
+            g["samples"],
+            lo,
+            g["mean_error"] + g["std_error"].fillna(0),
+            color=color,
+            alpha=0.15,
+            linewidth=0,
+        )
+        fit = g[g["samples"] >= g["fit_min_samples"].iloc[0]]
+        ax.loglog(
+            fit["samples"],
+            g["prefactor"].iloc[0] * fit["samples"] ** slope,
+            "-",
+            color=color,
+            linewidth=0.9,
+        )
+        ax.loglog(g["samples"], g["model_error"], ":", color=color, linewidth=0.9)
+        ax.loglog(g["samples"], g["kp_bound"], "--", color=color, linewidth=0.6, alpha=0.6)
+    handles, _ = ax.get_legend_handles_labels()
+    ratio = float((table["fit_min_samples"] / table["d"]).iloc[0])
+    handles += [
+        Line2D([], [], color="k", linestyle="-", label=f"least-squares fit, N ≥ {ratio:g}·d"),
+        Line2D([], [], color="k", linestyle=":", label=r"$\sqrt{d/4N}$"),
+        Line2D(
+            [],
+            [],
+            color="k",
+            linestyle="--",
+            alpha=0.6,
+            label=r"KP bound $\sqrt{7}\,\delta$, $N = 36 d\ln d/\delta^2$",
+        ),
+    ]
+    ax.legend(handles=handles, loc="lower left", fontsize=5.5)
+    ax.set_ylim(top=3)
+    ax.set_xlabel("samples per stage N")
+    ax.set_ylabel(r"relative error $\|\tilde x - x\|/\|x\|$")
+    reps = int(table["repeats"].max())
+    ax.set_title(f"(a) error of sampled tomography ({reps} random vectors each)")
+
+    ax = axes[1]
+    eps = np.logspace(-3, -0.5, 30)
+    for i, d in enumerate(dims):
+        g = table[table["d"] == d].iloc[0]
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        if np.isfinite(g["slope"]) and g["slope"] < 0:
+            ax.loglog(
+                eps,
+                (eps / g["prefactor"]) ** (1 / g["slope"]),
+                "-",
+                color=color,
+                label=f"d = {d}: measured",
+            )
+        lnd = math.log(max(d, 2))
+        ax.loglog(
+            eps,
+            36 * d * lnd * 7 / eps**2,
+            "--",
+            color=color,
+            linewidth=0.8,
+            label=f"d = {d}: KP, δ = ε/√7",
+        )
+    ax.loglog(eps, 1 / eps**2, "k:", linewidth=0.8, label=r"$\propto 1/\varepsilon^2$")
+    ax.set_xlabel(r"target relative error $\varepsilon$")
+    ax.set_ylabel("samples per stage")
+    ax.set_title("(b) samples for precision ε")
+    ax.legend(loc="lower left", fontsize=5.5, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- figS6
+
+REGIME_TITLES = {"full": "fully dissipative", "almost": "almost dissipative"}
+
+
+def _sci(x: float) -> str:
+    if not np.isfinite(x):
+        return "–"
+    exp = math.floor(math.log10(abs(x))) if x else 0
+    return f"{x / 10**exp:.1f}e{exp}"
+
+
+def _resnet_label(name: str) -> str:
+    return name.replace("resnet", "ResNet-").replace("_", "-")
+
+
+def plot_figS6(curves: pd.DataFrame, resnets: pd.DataFrame, crossovers: pd.DataFrame):
+    """Cost MODELS against n: classical GD (n·T), the quantum solver alone (HHL, CKS, optimal:
+    queries × gates per query) and the end-to-end quantum cost (optimal solver, upload and the
+    tomography repetitions), per regime; the two ResNet sizes; a table at those sizes."""
+    fig, axes = figure(
+        ncols=2,
+        nrows=2,
+        width=2 * COLUMN_WIDTH,
+        aspect=0.62,
+        gridspec_kw={"height_ratios": [1.35, 1]},
+    )
+    regimes = list(dict.fromkeys(curves["regime"]))
+    a = curves.iloc[0]
+    lines = {
+        "classical_ops": ("classical GD, n·T", VARIANT_COLORS["classical"], "-"),
+        "quantum_ops": ("quantum end to end", VARIANT_COLORS["quantum"], "-"),
+        "gates_hhl": ("solver only: HHL", "#9467bd", "--"),
+        "gates_cks": ("solver only: CKS", "#2ca02c", "--"),
+        "gates_optimal": ("solver only: optimal", "#ff7f0e", "--"),
+    }
+    for ax, regime in zip(axes[0], regimes, strict=False):
+        g = curves[curves["regime"] == regime].sort_values("n")
+        slopes = {
+            "classical_ops": g["slope_classical"].iloc[0],
+            "quantum_ops": g["slope_quantum_total"].iloc[0],
+            f"gates_{a['solver']}": g["slope_solver"].iloc[0],
+        }
+        for column, (label, color, style) in lines.items():
+            if column in slopes:
+                label += f" (slope {slopes[column]:.2f})"
+            ax.loglog(g["n"], g[column], style, color=color, label=label)
+        for name, n in resnets[["model_name", "n"]].drop_duplicates().itertuples(index=False):
+            ax.axvline(n, color="0.5", linewidth=0.7, linestyle=":")
+            ax.text(
+                n,
+                0.03,
+                _resnet_label(name),
+                rotation=90,
+                fontsize=5.5,
+                ha="right",
+                va="bottom",
+                color="0.3",
+                transform=ax.get_xaxis_transform(),
+            )
+        cross = crossovers[(crossovers["regime"] == regime) & crossovers["include_io"]]
+        note = ""
+        if len(cross):
+            cx = float(cross["crossover_n"].iloc[0])
+            note = (
+                f"end-to-end crossover at n ≈ {_sci(cx)}"
+                if np.isfinite(cx)
+                else f"no end-to-end crossover for n ≤ {_sci(cross['n_max'].iloc[0])}"
+            )
+        ax.set_title(
+            f"({'ab'[regimes.index(regime)]}) {REGIME_TITLES.get(regime, regime)}, "
+            f"κ = {g['kappa'].iloc[0]:.3g}\n{note}"
+        )
+        ax.set_xlabel("parameters n")
+        ax.legend(loc="upper left", fontsize=5.2)
+    axes[0][0].set_ylabel("operations per window (model)")
+    fit_min = curves["fit_min_n"].iloc[0]
+    for ax in axes[1]:
+        ax.remove()
+    tab = fig.add_subplot(2, 1, 2)
+    tab.axis("off")
+    cols = [
+        "model",
+        "regime",
+        "n",
+        "qubits\nparam / total",
+        "κ",
+        "s(L)",
+        "solver\ngates",
+        "download\nsamples",
+        "quantum\nend to end",
+        "classical\nn·T",
+        "quantum /\nclassical",
+    ]
+    samples_column = (
+        "tomography_samples_kp"
+        if "tomography=kp" in str(resnets["assumptions"].iloc[0])
+        else "tomography_samples_model"
+    )
+    cells = [
+        [
+            _resnet_label(r["model_name"]),
+            {"full": "fully diss.", "almost": "almost diss."}.get(r["regime"], r["regime"]),
+            f"{int(r['n']):,}",
+            f"{int(r['param_qubits'])} / {int(r['total_qubits'])}",
+            f"{r['kappa']:.3g}",
+            _sci(r["sparsity_L"]),
+            _sci(r["solver_gates"]),
+            _sci(r[samples_column]),
+            _sci(r["quantum_ops"]),
+            _sci(r["classical_ops"]),
+            _sci(r["quantum_over_classical"]),
+        ]
+        for _, r in resnets.iterrows()
+    ]
+    widths = [0.1, 0.09, 0.11, 0.09, 0.06, 0.07, 0.08, 0.09, 0.09, 0.08, 0.08]
+    t = tab.table(
+        cellText=cells, colLabels=cols, loc="upper center", cellLoc="center", colWidths=widths
+    )
+    t.auto_set_font_size(False)
+    t.set_fontsize(5.5)
+    t.scale(1.0, 1.45)
+    readout = a["readout_entries"] / a["n"]
+    tab.set_title(
+        f"(c) the two ResNets: T = {int(a['T'])}, ε = {a['eps']:g}, N = {int(a['N'])}, "
+        f"q = {int(a['q'])}, solver {a['solver']}, readout d = {readout:.2g}·n; slopes fitted "
+        f"over n ≥ {_sci(fit_min)}\nCOST MODELS from asymptotic formulas with stated constants,"
+        " not measurements",
+        fontsize=6,
+    )
+    fig.tight_layout(h_pad=2.0)
+    return fig
+
+
+# --------------------------------------------------------------------------- figS7
+
+EXPANSION_STYLES = {"window": "-", "initial": "--"}
+
+
+def _pick(summary: pd.DataFrame, **query) -> pd.DataFrame:
+    mask = np.ones(len(summary), dtype=bool)
+    for key, value in query.items():
+        if isinstance(value, float):
+            mask &= np.isclose(summary[key].astype(float), value)
+        else:
+            mask &= summary[key] == value
+    return summary[mask]
+
+
+def _headroom(ax, lowest: float, highest: float) -> None:
+    """Log y-limits around ``lowest`` … ``highest``."""
+    ax.set_ylim(lowest / 3, highest * 3)
+
+
+def _legend_below(ax, handles=None, ncol: int = 2) -> None:
+    """A legend under the axes (below its x label), out of the data's way."""
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(
+        **kwargs,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.24),
+        ncol=ncol,
+        fontsize=5,
+        frameon=False,
+        handlelength=1.8,
+        columnspacing=1.0,
+    )
+
+
+def _gap_panel(
+    ax,
+    steps: pd.DataFrame,
+    grid: pd.DataFrame,
+    key: str,
+    values: list,
+    fixed: dict,
+    expansions: list,
+    fmt: str,
+    extra_top: float = 0.0,
+) -> None:
+    """Relative gap at downloads (step 0 left out: zero by construction); colour = ``key``'s
+    value, line style = expansion point."""
+    lowest, highest, diverged = np.inf, 0.0, False
+    for i, value in enumerate(values):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        for x in expansions:
+            r = _pick(grid, expansion=x, **{key: value}, **fixed)
+            if r.empty:
+                continue
+            g = steps[
+                (steps["run_id"] == r["run_id"].iloc[0]) & steps["downloaded"] & (steps["step"] > 0)
+            ]
+            gap = np.clip(np.nan_to_num(g["relative_gap"].to_numpy(), nan=CAP), FLOOR, CAP)
+            lowest, highest = min(lowest, gap.min()), max(highest, gap.max())
+            if bool(r["diverged"].iloc[0]):
+                diverged = True
+                ax.plot(r["diverged_at_step"].iloc[0], CAP, "x", color=color, markersize=5)
+            ax.semilogy(
+                g["step"],
+                gap,
+                EXPANSION_STYLES.get(x, "-"),
+                color=color,
+                marker=MARKERS[i % len(MARKERS)],
+                markersize=2.5,
+            )
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=SERIES_COLORS[i % len(SERIES_COLORS)],
+            marker=MARKERS[i % len(MARKERS)],
+            markersize=2.5,
+            label=fmt.format(v),
+        )
+        for i, v in enumerate(values)
+    ]
+    handles += [
+        Line2D([], [], color="k", linestyle=EXPANSION_STYLES.get(x, "-"), label=f"expansion: {x}")
+        for x in expansions
+    ]
+    if lowest <= FLOOR:
+        handles.append(Line2D([], [], linestyle="none", label="(exact: drawn at 1e-16)"))
+    if diverged:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="x",
+                color="k",
+                label=f"diverged, stopped (gap drawn at {CAP:g})",
+            )
+        )
+    if np.isfinite(lowest) and highest > 0:
+        _headroom(ax, lowest, max(highest, extra_top))
+    ax.set_xlabel("step")
+    _legend_below(ax, handles)
+
+
+def plot_figS7(
+    steps: pd.DataFrame, summary: pd.DataFrame, hhl_steps: pd.DataFrame, hhl_summary: pd.DataFrame
+):
+    """(a) training loss, (b) test accuracy of classical GD and quantum-trained runs (markers at
+    downloads); relative parameter gap ‖θ_q − θ_c‖/‖θ_c‖ at each download (c) for each Carleman
+    order N, (d) for each window W, (e) for each tomography precision ε; (f) the HHL path of the
+    tiniest instances against the same windows solved by forward substitution."""
+    fig, axes = figure(ncols=3, nrows=2, width=2 * COLUMN_WIDTH, aspect=1.3)
+    axes = axes.ravel()
+    grid = summary[summary["solver"] == "classical"]
+    orders = sorted(set(grid["order"]))
+    windows = sorted(set(grid["window"]))
+    epsilons = sorted(set(grid["epsilon"]))
+    expansions = list(dict.fromkeys(grid["expansion"]))
+    w_max, n_max, e_max = max(windows), max(orders), max(epsilons)
+    degree = int(grid["degree"].iloc[0])
+    n_fixed = degree if degree in orders else n_max
+
+    # (a), (b): classical reference and the largest-window runs of every order at ε_max
+    ref = steps[steps["run_id"] == grid["run_id"].iloc[0]]
+    chosen = _pick(grid, window=w_max, epsilon=float(e_max))
+    for ax, col, ccol in (
+        (axes[0], "loss", "classical_loss"),
+        (axes[1], "test_accuracy", "classical_test_accuracy"),
+    ):
+        ax.plot(
+            ref["step"],
+            ref[ccol],
+            color=VARIANT_COLORS["classical"],
+            linewidth=2.4,
+            alpha=0.45,
+            label="classical GD",
+        )
+        for i, (_, r) in enumerate(chosen.iterrows()):
+            g = steps[(steps["run_id"] == r["run_id"]) & steps["downloaded"]]
+            diff = float(np.max(np.abs(g[col] - g[ccol])))
+            ax.plot(
+                g["step"],
+                g[col],
+                EXPANSION_STYLES.get(r["expansion"], "-"),
+                marker=MARKERS[i % len(MARKERS)],
+                markersize=2.5,
+                linewidth=0.7,
+                color=SERIES_COLORS[i % len(SERIES_COLORS)],
+                label=f"{r['expansion']}, N = {r['order']}: "
+                + (
+                    f"diverged at step {r['diverged_at_step']}"
+                    if r["diverged"]
+                    else f"max |Δ| {diff:.1g}"
+                ),
+            )
+        ax.set_xlabel("step")
+        if col == "loss":
+            _legend_below(ax)
+    axes[0].set_yscale("log")
+    axes[0].set_ylim(ref["classical_loss"].min() / 1.5, ref["classical_loss"].max() * 1.5)
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[0].set_ylabel("training loss (MSE/2)")
+    axes[0].set_title(f"(a) training loss; quantum: W = {w_max},\nε = {e_max:g}, at downloads")
+    axes[1].set_ylabel("test accuracy")
+    axes[1].set_title("(b) test accuracy (same runs as (a))")
+
+    gap_label = r"$\|\theta_q - \theta_c\| / \|\theta_c\|$ at downloads"
+    _gap_panel(
+        axes[2],
+        steps,
+        grid,
+        "order",
+        orders,
+        {"window": w_max, "epsilon": 0.0},
+        expansions,
+        "N = {}",
+    )
+    axes[2].set_title(f"(c) by Carleman order (W = {w_max}, ε = 0)")
+    axes[2].set_ylabel(gap_label)
+    _gap_panel(
+        axes[3],
+        steps,
+        grid,
+        "window",
+        windows,
+        {"order": n_fixed, "epsilon": 0.0},
+        expansions,
+        "W = {}",
+    )
+    axes[3].set_title(f"(d) by window (N = {n_fixed}, ε = 0)")
+    axes[3].set_ylabel(gap_label)
+    _gap_panel(
+        axes[4],
+        steps,
+        grid,
+        "epsilon",
+        [float(e) for e in epsilons],
+        {"order": n_fixed, "window": w_max},
+        expansions,
+        "ε = {:g}",
+        extra_top=float(e_max),
+    )
+    for i, e in enumerate(epsilons):
+        if e > 0:
+            axes[4].axhline(
+                e, color=SERIES_COLORS[i % len(SERIES_COLORS)], linestyle=":", linewidth=0.8
+            )
+
+    axes[4].set_title(f"(e) by precision ε (N = {n_fixed}, W = {w_max});\ndotted: gap = ε")
+
+    ax = axes[5]
+    if len(hhl_summary):
+        handles = []
+        for i, (_, r) in enumerate(
+            hhl_summary.drop_duplicates(["features", "order", "window", "epsilon"]).iterrows()
+        ):
+            color, marker = SERIES_COLORS[i % len(SERIES_COLORS)], MARKERS[i % len(MARKERS)]
+            label = (
+                f"p = {r['features']}, N = {r['order']}, W = {r['window']}, ε = {r['epsilon']:g}"
+            )
+            for solver in ("classical", "hhl"):
+                run = _pick(
+                    hhl_summary,
+                    features=r["features"],
+                    order=r["order"],
+                    window=r["window"],
+                    epsilon=float(r["epsilon"]),
+                    solver=solver,
+                )
+                if run.empty:
+                    continue
+                g = hhl_steps[
+                    (hhl_steps["run_id"] == run["run_id"].iloc[0])
+                    & hhl_steps["downloaded"]
+                    & (hhl_steps["step"] > 0)
+                ]
+                ax.semilogy(
+                    g["step"],
+                    np.clip(np.nan_to_num(g["relative_gap"], nan=CAP), FLOOR, CAP),
+                    "-" if solver == "hhl" else ":",
+                    marker=marker,
+                    markersize=2.5,
+                    color=color,
+                    markerfacecolor=color if solver == "hhl" else "none",
+                )
+                if solver == "hhl":
+                    label += f"; HHL 1 − F ≤ {1 - run['min_hhl_fidelity'].iloc[0]:.0e}"
+            handles.append(Line2D([], [], color=color, marker=marker, label=label))
+        handles += [
+            Line2D([], [], color="k", label="HHL circuit (statevector)"),
+            Line2D([], [], color="k", linestyle=":", label="forward substitution"),
+        ]
+        drawn = hhl_steps.loc[
+            (hhl_steps["step"] > 0) & hhl_steps["downloaded"], "relative_gap"
+        ].clip(FLOOR, CAP)
+        if len(drawn):
+            _headroom(ax, float(drawn.min()), float(drawn.max()))
+        _legend_below(ax, handles, ncol=1)
+    ax.set_xlabel("step")
+    ax.set_ylabel(gap_label)
+    ax.set_title("(f) tiniest instances through\nthe simulated HHL circuit")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,572 @@
+"""A small model trained end to end through the quantum pipeline (SPEC §1.8; the paper never ran
+this): windows of W gradient-descent steps, each one lifted to the discrete Carleman system,
+solved as the block system of Eq. 6 (classically, or through the simulated HHL circuit),
+downloaded by simulated tomography at precision ε and re-uploaded for the next window; classical
+GD from the same start runs beside it, step by step.
+
+The model is a binary classifier on sklearn's digits (two digit classes, targets ±1, the first
+``features`` PCA components of the training split, standardized), trained on the mean squared
+error ``L = (1/2S) Σ_s (f(x_s) − y_s)²``, whose GD map is exactly polynomial:
+
+- ``quadratic``: ``f(x) = vᵀx + c + (wᵀx)²``, θ = (v, c, w), n = 2p + 1, a degree-3 map
+  (:func:`qtrain.quantum.polymaps.quadratic_network_map`);
+- ``linear``: ``f(x) = vᵀx + c``, n = p + 1, an affine map (degree 1; Carleman order 1 is exact).
+
+Expansion point θ̄ of the polynomial map u(t+1) = u(t) + Σ_l F_l u^{⊗l}, u = θ − θ̄ [decided,
+both offered]:
+
+- ``window``: θ̄ = the weights uploaded at the window start, so ŷ_in = 0 and F_0 = −η∇L(θ̄) drives
+  the system; the download reads the window's increment u(W). With u_in = 0 the truncation at
+  N ≥ degree is exact for W ≤ 2 steps (ŷ(1) = lift(F_0) exactly).
+- ``initial``: θ̄ = θ(0) for the whole run: one map, and each window uploads ŷ_in = lift(θ − θ(0))
+  and downloads u(W) = θ(W) − θ(0).
+
+Download at precision ε > 0: Kerenidis-Prakash ℓ2 tomography of the n-vector u(W) (the final
+time block, first Carleman level of the solution state) with ``36·n·ln n/δ²`` samples per stage
+and δ = ε/√7, i.e. ``‖ũ − u‖ ≤ ε‖u‖`` with high probability (:mod:`qtrain.quantum.tomography`);
+its norm is estimated from the same number of Bernoulli trials of the post-selection that lands
+on that block (probability ``q`` = its share of ‖Y‖²). ε = 0 reads u(W) exactly. An optional
+top-k readout keeps the k largest entries of the downloaded vector.
+
+A run whose weights turn non-finite or grow beyond ``DIVERGENCE_FACTOR`` times the classical ones
+(a truncated Carleman system can blow up where the map is not dissipative enough) is recorded as
+diverged at that download and stopped; the other runs go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from qtrain.quantum.carleman import carleman_matrix, lift
+from qtrain.quantum.linear_system import block_system, solve_block_system
+from qtrain.quantum.polymaps import (
+    quadratic_loss_map,
+    quadratic_network_grad,
+    quadratic_network_loss,
+    quadratic_network_map,
+    spectral_radius,
+)
+from qtrain.quantum.tomography import samples_for_precision, tomography
+
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "EXPANSIONS",
+    "MODELS",
+    "SOLVERS",
+    "DigitsProblem",
+    "RunSpec",
+    "classical_gd",
+    "digits_problem",
+    "initial_weights",
+    "quantum_train",
+    "run_summary",
+    "solver_comparison",
+    "training_grid",
+]
+
+log = logging.getLogger(__name__)
+
+MODELS = ("quadratic", "linear")
+EXPANSIONS = ("window", "initial")
+SOLVERS = ("classical", "hhl")
+
+
+@dataclass(frozen=True)
+class DigitsProblem:
+    """Training and test data of the binary digits task and the model's loss, gradient and map."""
+
+    X_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    X_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    model: str = "quadratic"
+    classes: tuple[int, int] = (3, 8)
+
+    @property
+    def p(self) -> int:
+        """Number of input features."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def n(self) -> int:
+        """Number of parameters."""
+        return 2 * self.p + 1 if self.model == "quadratic" else self.p + 1
+
+    @property
+    def degree(self) -> int:
+        """Degree q of the GD map (3 for the quadratic network, 1 for the linear model)."""
+        return 3 if self.model == "quadratic" else 1
+
+    def _split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        if split == "train":
+            return self.X_train, self.y_train
+        if split == "test":
+            return self.X_test, self.y_test
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+
+    def predict(self, theta: np.ndarray, split: str = "train") -> np.ndarray:
+        """f(x) on every sample of ``split``."""
+        X, _ = self._split(split)
+        p = self.p
+        out = X @ theta[:p] + theta[p]
+        if self.model == "quadratic":
+            out = out + (X @ theta[p + 1 :]) ** 2
+        return out
+
+    def loss(self, theta: np.ndarray, split: str = "train") -> float:
+        """Mean squared error / 2."""
+        X, y = self._split(split)
+        if self.model == "quadratic":
+            return quadratic_network_loss(np.asarray(theta, dtype=float), X, y)
+        return float(0.5 * np.mean((self.predict(theta, split) - y) ** 2))
+
+    def accuracy(self, theta: np.ndarray, split: str = "train") -> float:
+        """Share of samples with sign(f(x)) equal to the ±1 label."""
+        _, y = self._split(split)
+        return float(np.mean(np.where(self.predict(theta, split) >= 0, 1.0, -1.0) == y))
+
+    def grad(self, theta: np.ndarray) -> np.ndarray:
+        """∇L on the training split (closed form)."""
+        theta = np.asarray(theta, dtype=float)
+        if self.model == "quadratic":
+            return quadratic_network_grad(theta, self.X_train, self.y_train)
+        A, b = self._normal_equations()
+        return A @ theta - b
+
+    def _normal_equations(self) -> tuple[np.ndarray, np.ndarray]:
+        Xt = np.hstack([self.X_train, np.ones((len(self.y_train), 1))])
+        S = len(self.y_train)
+        return Xt.T @ Xt / S, Xt.T @ self.y_train / S
+
+    def gd_map(self, theta_bar: np.ndarray, eta: float) -> list:
+        """The exact GD map around θ̄: terms F_0 … F_q (every F_l carries one η)."""
+        theta_bar = np.asarray(theta_bar, dtype=float)
+        if self.model == "quadratic":
+            return quadratic_network_map(self.X_train, self.y_train, theta_bar, eta).F
+        A, b = self._normal_equations()
+        return quadratic_loss_map(A, b, theta_bar, eta).F
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """H(θ) = −F_1/η of the map around θ."""
+        return -np.asarray(self.gd_map(theta, 1.0)[1], dtype=float)
+
+
+def digits_problem(
+    features: int = 2,
+    classes: Sequence[int] = (3, 8),
+    model: str = "quadratic",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> DigitsProblem:
+    """The binary digits task: ``classes[0]`` → +1, ``classes[1]`` → −1, stratified seeded split,
+    PCA (fitted on the training split) to ``features`` components, standardized with the
+    training split's mean and standard deviation."""
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import train_test_split
+
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    a, b = (int(c) for c in classes)
+    if a == b or not (0 <= a <= 9 and 0 <= b <= 9):
+        raise ValueError(f"classes must be two different digits, got {classes}")
+    digits = load_digits()
+    keep = np.isin(digits.target, (a, b))
+    data = digits.data[keep]
+    y = np.where(digits.target[keep] == a, 1.0, -1.0)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        data, y, test_size=test_fraction, random_state=seed, stratify=y
+    )
+    pca = PCA(n_components=features, random_state=seed).fit(X_tr)
+    Z_tr, Z_te = pca.transform(X_tr), pca.transform(X_te)
+    mean, std = Z_tr.mean(axis=0), Z_tr.std(axis=0)
+    return DigitsProblem(
+        X_train=(Z_tr - mean) / std,
+        y_train=y_tr,
+        X_test=(Z_te - mean) / std,
+        y_test=y_te,
+        model=model,
+        classes=(a, b),
+    )
+
+
+def initial_weights(problem: DigitsProblem, init_scale: float, seed: int) -> np.ndarray:
+    """θ(0) ~ N(0, init_scale²), seeded."""
+    return init_scale * np.random.default_rng(seed).standard_normal(problem.n)
+
+
+def classical_gd(
+    problem: DigitsProblem, theta0: np.ndarray, eta: float, steps: int, *, check: bool = True
+) -> np.ndarray:
+    """θ(t+1) = θ(t) − η∇L(θ(t)): array (steps+1, n). With ``check``, stops with the step if it
+    diverges; without, non-finite rows are returned as they come."""
+    out = np.empty((steps + 1, problem.n))
+    out[0] = theta0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            out[t + 1] = out[t] - eta * problem.grad(out[t])
+            if check and not np.all(np.isfinite(out[t + 1])):
+                raise FloatingPointError(f"classical GD diverged at step {t + 1} (lr {eta})")
+    return out
+
+
+#: A quantum-trained run whose weights grow beyond this factor times the classical ones (or
+#: turn non-finite) has diverged: it is recorded as such and stopped.
+DIVERGENCE_FACTOR = 1e3
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One quantum-training configuration."""
+
+    order: int  # Carleman truncation order N
+    window: int  # steps per window W
+    epsilon: float  # tomography precision ε (0 = exact readout)
+    solver: str = "classical"  # "classical" (forward substitution) or "hhl" (simulated circuit)
+    expansion: str = "window"  # "window" or "initial"
+    top_k: int = 0  # keep the k largest downloaded entries (0 = all)
+    clock_qubits: int = 7  # HHL clock register
+
+    def __post_init__(self) -> None:
+        if self.order < 1 or self.window < 1 or self.epsilon < 0:
+            raise ValueError(f"need order >= 1, window >= 1, epsilon >= 0: {self}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.expansion not in EXPANSIONS:
+            raise ValueError(f"expansion must be one of {EXPANSIONS}, got {self.expansion!r}")
+
+    @property
+    def run_id(self) -> str:
+        """A readable, unique name of the configuration."""
+        name = f"{self.solver}_{self.expansion}_N{self.order}_W{self.window}_eps{self.epsilon:g}"
+        return name + (f"_top{self.top_k}" if self.top_k else "")
+
+
+def _solve_window(
+    L, rhs: np.ndarray, block: int, spec: RunSpec
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Y of the block system (blocks × Δ) by forward substitution or by the HHL circuit."""
+    if spec.solver == "classical":
+        return solve_block_system(L, rhs, block, "forward"), {}
+    from qtrain.quantum.hhl import solve
+
+    res = solve(L.toarray(), rhs, spec.clock_qubits, count_gates=False)
+    info = {
+        "hhl_fidelity": res.fidelity,
+        "hhl_success_probability": res.success_probability,
+        "hhl_qubits": res.num_qubits,
+        "hhl_kappa": res.condition_number,
+        "hhl_norm_relative_error": res.norm_relative_error,
+    }
+    return np.asarray(res.solution, dtype=float).reshape(-1, block), info
+
+
+def quantum_train(
+    problem: DigitsProblem,
+    theta0: np.ndarray,
+    eta: float,
+    steps: int,
+    spec: RunSpec,
+    *,
+    seed: int = 0,
+    reference: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train ``steps`` GD steps in windows of ``spec.window`` through the quantum pipeline.
+
+    Returns (per-step records, per-window records). Per step: the quantum-trained weights (at a
+    window end the downloaded ones, inside a window the first Carleman level of the solution
+    state, ``downloaded`` False) and classical GD from the same start (``reference``, computed
+    if not given): loss, train and test accuracy, the parameter gap ‖θ_q − θ_c‖ and its ratio to
+    ‖θ_c‖. Per window: sizes, post-selection shares, samples, tomography error and its bound
+    ε‖u(W)‖, the truncation error against the exact map from the same start, ρ(I + F_1) and the
+    Hessian's extreme eigenvalues at θ̄, HHL numbers (HHL runs) and seconds.
+    """
+    theta0 = np.asarray(theta0, dtype=float)
+    if reference is None:
+        reference = classical_gd(problem, theta0, eta, steps)
+    n = problem.n
+    rng = np.random.default_rng(seed)
+    fixed_map = None
+    if spec.expansion == "initial":
+        F = problem.gd_map(theta0, eta)
+        fixed_map = (F, *carleman_matrix(F, spec.order))
+    theta = theta0.copy()
+    base = {
+        "run_id": spec.run_id,
+        **asdict(spec),
+        "model": problem.model,
+        "features": problem.p,
+        "degree": problem.degree,
+    }
+    step_rows = [_step_row(problem, base, 0, 0, theta, reference[0], True)]
+    window_rows = []
+    start, k = 0, 0
+    # a diverging run overflows on its way out: record it, do not warn
+    with np.errstate(over="ignore", invalid="ignore"):
+        while start < steps:
+            length = min(spec.window, steps - start)
+            t0 = time.perf_counter()
+            if fixed_map is None:
+                theta_bar = theta
+                F = problem.gd_map(theta_bar, eta)
+                C, b = carleman_matrix(F, spec.order)
+            else:
+                theta_bar = theta0
+                F, C, b = fixed_map
+            block = C.shape[0]
+            L, rhs = block_system(C, b, lift(theta - theta_bar, spec.order), length)
+            Y, hhl_info = _solve_window(L, rhs, block, spec)
+            u = Y[-1, :n]
+            total = float(np.sum(Y**2))
+            share = float(np.sum(u**2)) / total if total > 0 else math.nan
+            samples = 0
+            if spec.epsilon > 0 and np.any(u):
+                samples = samples_for_precision(n, spec.epsilon / math.sqrt(7))
+                u_read = tomography(
+                    u,
+                    samples,
+                    rng,
+                    success_probability=min(share, 1.0),
+                    norm_samples=samples,
+                    top_k=spec.top_k or None,
+                )
+            else:
+                u_read = u if not spec.top_k else _top_k(u, spec.top_k)
+            seconds = time.perf_counter() - t0
+            exact = classical_gd(problem, theta, eta, length, check=False)
+            for j in range(1, length):
+                step_rows.append(
+                    _step_row(
+                        problem,
+                        base,
+                        start + j,
+                        k,
+                        theta_bar + Y[j, :n],
+                        reference[start + j],
+                        False,
+                    )
+                )
+            theta = theta_bar + u_read
+            scale = DIVERGENCE_FACTOR * max(1.0, float(np.linalg.norm(reference[start + length])))
+            diverged = not (np.all(np.isfinite(theta)) and np.linalg.norm(theta) <= scale)
+            step_rows.append(
+                _step_row(problem, base, start + length, k, theta, reference[start + length], True)
+            )
+            hess = np.linalg.eigvalsh(problem.hessian(theta_bar))
+            window_rows.append(
+                {
+                    **base,
+                    "diverged": diverged,
+                    "window_index": k,
+                    "start_step": start,
+                    "end_step": start + length,
+                    "steps_in_window": length,
+                    "n": n,
+                    "carleman_dim": block,
+                    "system_dim": L.shape[0],
+                    "nnz": int(L.nnz),
+                    "final_level1_share": share,
+                    "samples": samples,
+                    # magnitude + sign + norm stages, each post-selected on the final block's
+                    # first level (and, through HHL, on the solver's success flag)
+                    "state_preparations": 3
+                    * samples
+                    / (share * hhl_info.get("hhl_success_probability", 1.0))
+                    if samples
+                    else 0.0,
+                    "downloaded_norm": float(np.linalg.norm(u)),
+                    "tomography_error": float(np.linalg.norm(u_read - u)),
+                    "tomography_bound": spec.epsilon * float(np.linalg.norm(u)),
+                    "truncation_error": float(np.linalg.norm(theta_bar + Y[-1, :n] - exact[-1])),
+                    "gap": float(np.linalg.norm(theta - reference[start + length])),
+                    "relative_gap": float(
+                        np.linalg.norm(theta - reference[start + length])
+                        / np.linalg.norm(reference[start + length])
+                    ),
+                    "spectral_radius": spectral_radius(F),
+                    "hessian_min": float(hess[0]),
+                    "hessian_max": float(hess[-1]),
+                    "seconds": seconds,
+                    **hhl_info,
+                }
+            )
+            start += length
+            k += 1
+            if diverged:
+                log.warning(
+                    "%s diverged in window %d (steps %d-%d): ||theta|| = %.3g; stopped",
+                    spec.run_id,
+                    k - 1,
+                    start - length,
+                    start,
+                    np.linalg.norm(theta),
+                )
+                break
+    return pd.DataFrame(step_rows), pd.DataFrame(window_rows)
+
+
+def _top_k(x: np.ndarray, k: int) -> np.ndarray:
+    from qtrain.quantum.tomography import keep_top_k
+
+    return keep_top_k(x, k)
+
+
+def _step_row(
+    problem: DigitsProblem,
+    base: dict,
+    step: int,
+    window_index: int,
+    theta: np.ndarray,
+    theta_c: np.ndarray,
+    downloaded: bool,
+) -> dict:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _step_values(problem, base, step, window_index, theta, theta_c, downloaded)
+
+
+def _step_values(
+    problem: DigitsProblem,
+    base: dict,
+    step: int,
+    window_index: int,
+    theta: np.ndarray,
+    theta_c: np.ndarray,
+    downloaded: bool,
+) -> dict:
+    gap = float(np.linalg.norm(theta - theta_c))
+    return {
+        **base,
+        "step": step,
+        "window_index": window_index,
+        "downloaded": downloaded,
+        "loss": problem.loss(theta),
+        "train_accuracy": problem.accuracy(theta),
+        "test_accuracy": problem.accuracy(theta, "test"),
+        "classical_loss": problem.loss(theta_c),
+        "classical_train_accuracy": problem.accuracy(theta_c),
+        "classical_test_accuracy": problem.accuracy(theta_c, "test"),
+        "gap": gap,
+        "relative_gap": gap / float(np.linalg.norm(theta_c)),
+    }
+
+
+def training_grid(
+    problem: DigitsProblem,
+    theta0: np.ndarray,
+    eta: float,
+    steps: int,
+    specs: Sequence[RunSpec],
+    *,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`quantum_train` for every spec from the same start; concatenated step and window
+    records. Each run's tomography generator is seeded from (``seed``, the run's position)."""
+    reference = classical_gd(problem, theta0, eta, steps)
+    steps_frames, window_frames = [], []
+    for i, spec in enumerate(specs):
+        t0 = time.perf_counter()
+        run_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+        s, w = quantum_train(problem, theta0, eta, steps, spec, seed=run_seed, reference=reference)
+        steps_frames.append(s)
+        window_frames.append(w)
+        log.info(
+            "%s: %d windows, max relative gap %.3e, final loss %.4f (classical %.4f), %.2fs",
+            spec.run_id,
+            len(w),
+            w["relative_gap"].max(),
+            s["loss"].iloc[-1],
+            s["classical_loss"].iloc[-1],
+            time.perf_counter() - t0,
+        )
+    return pd.concat(steps_frames, ignore_index=True), pd.concat(window_frames, ignore_index=True)
+
+
+def solver_comparison(
+    problem: DigitsProblem,
+    theta0: np.ndarray,
+    eta: float,
+    steps: int,
+    spec: RunSpec,
+    *,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same configuration solved by forward substitution and by the HHL circuit, with the
+    same tomography seed: concatenated step and window records (column ``solver``)."""
+    reference = classical_gd(problem, theta0, eta, steps)
+    frames = [
+        quantum_train(
+            problem,
+            theta0,
+            eta,
+            steps,
+            replace(spec, solver=solver),
+            seed=seed,
+            reference=reference,
+        )
+        for solver in SOLVERS
+    ]
+    for _, w in frames:
+        log.info(
+            "%s: max relative gap %.3e, %.3fs per window",
+            w["run_id"].iloc[0],
+            w["relative_gap"].max(),
+            w["seconds"].mean(),
+        )
+    return (
+        pd.concat([f[0] for f in frames], ignore_index=True),
+        pd.concat([f[1] for f in frames], ignore_index=True),
+    )
+
+
+def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: the worst relative gap at a download and the final numbers."""
+    rows = []
+    for run_id, w in windows.groupby("run_id", sort=False):
+        s = steps[steps["run_id"] == run_id]
+        last = s.iloc[-1]
+        rows.append(
+            {
+                "run_id": run_id,
+                **{
+                    k: w[k].iloc[0]
+                    for k in (
+                        "solver",
+                        "expansion",
+                        "model",
+                        "features",
+                        "degree",
+                        "order",
+                        "window",
+                        "epsilon",
+                        "top_k",
+                    )
+                },
+                "diverged": bool(w["diverged"].any()),
+                "diverged_at_step": int(w.loc[w["diverged"], "end_step"].min())
+                if w["diverged"].any()
+                else -1,
+                "windows": len(w),
+                "steps": int(last["step"]),
+                "max_relative_gap": float(w["relative_gap"].max()),
+                "final_relative_gap": float(w["relative_gap"].iloc[-1]),
+                "max_truncation_error": float(w["truncation_error"].max()),
+                "sum_tomography_bound": float(w["tomography_bound"].sum()),
+                "max_tomography_error": float(w["tomography_error"].max()),
+                "final_loss": float(last["loss"]),
+                "final_classical_loss": float(last["classical_loss"]),
+                "final_test_accuracy": float(last["test_accuracy"]),
+                "final_classical_test_accuracy": float(last["classical_test_accuracy"]),
+                "seconds_per_window": float(w["seconds"].mean()),
+                "min_hhl_fidelity": float(w["hhl_fidelity"].min())
+                if "hhl_fidelity" in w
+                else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)

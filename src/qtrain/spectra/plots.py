@@ -1,0 +1,430 @@
+"""Figures of the spectra stage (Fig. 2a, Fig. 2b, Fig. 3, figS8) as functions of small tables.
+
+Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.analysis.load_spectrum`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from .analysis import convention_scale
+
+__all__ = ["plot_fig2a", "plot_fig2b", "plot_fig3", "plot_figS8", "ridge_table"]
+
+_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
+_CONV_LABELS = {"eigenvalue": "a = −λ", "lr_scaled": "a = −ηλ"}
+_FLOOR = 1e-6  # relative density floor of the log-scaled ridges
+
+
+def ridge_table(spectra: Mapping[tuple[str, int], Mapping[str, Any]]) -> pd.DataFrame:
+    """Long table (variant, step, lambda, density) of the smoothed densities as stored."""
+    frames = []
+    for (variant, step), spec in sorted(spectra.items()):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "variant": variant,
+                    "step": step,
+                    "lambda": spec["grid"],
+                    "density": spec["density"],
+                    "sigma": spec["sigma"],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_fig2a(
+    spectra: Mapping[tuple[str, int], Mapping[str, Any]],
+    downloads: Mapping[str, Sequence[int]] | None = None,
+    cutoff: float = 0.4,
+    title: str = "",
+):
+    """Ridge plot: one column per variant, one ridge per measured step (bottom = step 0).
+
+    Each ridge is the Gaussian-smoothed density on a log scale between a floor of 10⁻⁶ of
+    its peak and its peak (shapes, not heights, are compared); the smoothing is re-done on a
+    common λ grid with each spectrum's own σ. Steps right after a download are drawn dashed.
+    The grey band is |λ| ≤ c (outside it, a = −λ is dissipative for λ > c and divergent for
+    λ < −c).
+    """
+    variants = [v for v in ("continuous", "sparse", "qram") if any(k[0] == v for k in spectra)]
+    downloads = downloads or {}
+    lo = min(float(s["grid"][0]) for s in spectra.values())
+    hi = max(float(s["grid"][-1]) for s in spectra.values())
+    grid = np.linspace(lo, hi, 1200)
+    fig, axes = figure(
+        ncols=len(variants), width=COLUMN_WIDTH * 2, aspect=1.0, sharey=True, squeeze=False
+    )
+    axes = axes[0]
+    for ax, variant in zip(axes, variants, strict=True):
+        steps = sorted(k[1] for k in spectra if k[0] == variant)
+        gap = max(np.diff(steps).min() if len(steps) > 1 else 1, 1)
+        height = 1.6 * gap
+        color = VARIANT_COLORS[variant]
+        for step in reversed(steps):
+            spec = spectra[(variant, step)]
+            dens = _smooth(spec["nodes"], spec["weights"], grid, spec["sigma"])
+            peak = dens.max()
+            level = np.log10(np.maximum(dens / peak, _FLOOR)) / -math.log10(_FLOOR) + 1.0
+            y = step + height * level
+            ls = "--" if step in set(downloads.get(variant, ())) else "-"
+            ax.fill_between(grid, step, y, color="white", zorder=2 * (len(steps) - step))
+            ax.plot(grid, y, color=color, lw=0.9, ls=ls, zorder=2 * (len(steps) - step) + 1)
+            ax.plot(grid, np.full_like(grid, step), color=color, lw=0.3, alpha=0.5)
+        ax.axvspan(-cutoff, cutoff, color="0.85", lw=0, zorder=0)
+        ax.set_title(_LABELS[variant], color=color)
+        ax.set_xlabel("Hessian eigenvalue λ")
+        ax.set_xlim(lo, hi)
+        ax.set_yticks(steps)
+        ax.grid(False)
+    axes[0].set_ylabel("step (ridge: log density, 10⁻⁶ to peak)")
+    handles = [
+        Line2D([], [], color="0.3", lw=0.9, label="measured step"),
+        Line2D([], [], color="0.3", lw=0.9, ls="--", label="right after a download"),
+    ]
+    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8, x=0.02, ha="left", y=1.0)
+    fig.subplots_adjust(top=0.84)
+    return fig
+
+
+def _smooth(nodes, weights, grid, sigma):
+    z = (grid[:, None] - np.asarray(nodes)[None, :]) / sigma
+    return np.exp(-0.5 * z * z) @ np.asarray(weights) / (sigma * math.sqrt(2 * math.pi))
+
+
+def plot_fig2b(
+    curves: pd.DataFrame,
+    conventions: Sequence[str],
+    lr: float,
+    cutoff: float = 0.4,
+    title: str = "",
+):
+    """E(t) against step for every variant, one panel per a-convention (log scale).
+
+    Lines follow the table row by row, so each re-upload shows as a drop to E = 1 at its step;
+    QRAM classical steps (no E) leave gaps; dots mark steps whose spectrum was measured there.
+    Values beyond float64 (inf) are drawn at the top edge with an upward triangle.
+    """
+    fig, axes = figure(
+        nrows=len(conventions), width=COLUMN_WIDTH * 1.5, aspect=0.42, sharex=True, squeeze=False
+    )
+    axes = axes[:, 0]
+    variants = [v for v in ("continuous", "sparse", "qram") if v in set(curves["variant"])]
+    for ax, conv in zip(axes, conventions, strict=True):
+        col = f"E_{conv}"
+        finite = curves[col][np.isfinite(curves[col]) & (curves[col] > 0)]
+        top = float(finite.max()) * 10 if len(finite) else 10.0
+        bottom = float(finite.min()) / 3 if len(finite) else 0.1
+        for variant in variants:
+            rows = curves[curves["variant"] == variant].reset_index(drop=True)
+            color = VARIANT_COLORS[variant]
+            ref = variant == "continuous"
+            e = rows[col].to_numpy(dtype=float)
+            shown = np.where(np.isposinf(e), top, e)
+            ax.plot(
+                rows["step"],
+                shown,
+                color=color,
+                lw=0.9 if ref else 1.2,
+                ls="--" if ref else "-",
+                label=_LABELS[variant],
+                zorder=3 if ref else 2,
+            )
+            meas = rows[rows["measured"].astype(bool)]
+            ax.plot(
+                meas["step"],
+                np.where(np.isposinf(meas[col]), top, meas[col]),
+                ls="none",
+                marker="o",
+                ms=2.5,
+                color=color,
+                zorder=4,
+            )
+            over = rows[np.isposinf(rows[col])]
+            if len(over):
+                ax.plot(
+                    over["step"], np.full(len(over), top), ls="none", marker="^", ms=3, color=color
+                )
+        ax.axhline(1.0, color="0.5", lw=0.5, ls=":")
+        ax.set_yscale("log")
+        ax.set_ylim(bottom, top * 3)
+        scale = convention_scale(conv, lr)
+        label = _CONV_LABELS.get(conv, conv)
+        ax.set_ylabel(f"E(t), {label}")
+        ax.text(
+            0.01,
+            0.97,
+            f"{label}, c = {cutoff:g}" + (f", η = {scale:g}" if conv == "lr_scaled" else ""),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+        )
+        if curves[col].isna().all():
+            ax.text(
+                0.5,
+                0.5,
+                "no spectral weight beyond the cut-off: E undefined",
+                transform=ax.transAxes,
+                ha="center",
+            )
+    downloads = sorted(set(curves.loc[curves["kind"] == "window_end", "step"]))
+    for ax in axes:
+        for step in downloads:
+            ax.axvline(step, color="0.6", lw=0.5, ls=":", zorder=0)
+    axes[-1].set_xlabel("step (restarts at each upload; dots: spectrum measured at that step)")
+    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return fig
+
+
+def plot_fig3(
+    spec: Mapping[str, Any],
+    masses: Mapping[str, float],
+    conventions: Sequence[str],
+    lr: float,
+    cutoff: float = 0.4,
+    title: str = "",
+):
+    """The large model's smoothed Hessian density right after pruning (log scale), the
+    dissipative (a < −c) and divergent (a > c) regions shaded for the first convention, the
+    other conventions' boundaries dashed, and all masses printed."""
+    fig, ax = figure(width=COLUMN_WIDTH * 1.3, aspect=0.62)
+    grid, dens = np.asarray(spec["grid"]), np.asarray(spec["density"])
+    floor = max(dens.max() * 1e-7, 1e-300)
+    ax.plot(grid, np.maximum(dens, floor), color="0.15", lw=1.0)
+    ax.set_yscale("log")
+    ax.set_ylim(floor, dens.max() * 3)
+    primary = conventions[0]
+    s = convention_scale(primary, lr)
+    diss_color, div_color = VARIANT_COLORS["dissipative"], VARIANT_COLORS["divergent"]
+    ax.axvspan(cutoff / s, grid[-1], color=diss_color, alpha=0.12, lw=0)
+    ax.axvspan(grid[0], -cutoff / s, color=div_color, alpha=0.12, lw=0)
+    for conv in conventions[1:]:
+        b = cutoff / convention_scale(conv, lr)
+        for x in (-b, b):
+            if grid[0] < x < grid[-1]:
+                ax.axvline(x, color="0.4", lw=0.6, ls="--")
+    lines = []
+    for conv in conventions:
+        d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
+        lines.append(f"{_CONV_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+    ax.text(
+        0.98,
+        0.97,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=6.5,
+        bbox={"fc": "white", "ec": "0.8", "lw": 0.5},
+    )
+    ax.set_xlabel("Hessian eigenvalue λ")
+    ax.set_ylabel("spectral density (log)")
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=diss_color, alpha=0.3, label="dissipative, a < −c"),
+        plt.Rectangle((0, 0), 1, 1, color=div_color, alpha=0.3, label="divergent, a > c"),
+    ]
+    if len(conventions) > 1:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.4",
+                lw=0.6,
+                ls="--",
+                label=f"±c for {_CONV_LABELS.get(conventions[1], conventions[1])}",
+            )
+        )
+    ax.legend(handles=handles, loc="center right", frameon=True, framealpha=0.9, fontsize=6.5)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _median_corr(correlations: pd.DataFrame, measurement: str, kind: str, conv: str) -> str:
+    sub = correlations[
+        (correlations["measurement"] == measurement) & (correlations["kind"] == kind)
+    ]
+    vals = sub[f"spearman_{conv}"].to_numpy(dtype=float) if len(sub) else np.array([])
+    vals = vals[np.isfinite(vals)]
+    return f"{np.median(vals):+.2f}" if vals.size else "n/a"
+
+
+def _corr_box(ax, correlations: pd.DataFrame, measurement: str, conventions: Sequence[str]):
+    lines = ["Spearman (median)   over t   window end"]
+    for conv in conventions:
+        over = _median_corr(correlations, measurement, "over_t", conv)
+        end = _median_corr(correlations, measurement, "window_end", conv)
+        lines.append(f"{_CONV_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
+    ax.text(
+        0.02,
+        0.97,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        va="top",
+        fontsize=6,
+        family="monospace",
+        bbox={"fc": "white", "ec": "0.8", "lw": 0.5, "alpha": 0.9},
+    )
+
+
+def _log_limits(ax, values, floor: float = 1e-30, headroom: float = 0.45) -> bool:
+    """Log y-limits over the positive finite values, clipped below at ``floor``, with empty
+    ``headroom`` (a fraction of the decades) above for an annotation box; True if anything
+    was clipped."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return False
+    low, high = max(v.min(), floor) / 3, v.max() * 3
+    decades = math.log10(high / low)
+    ax.set_ylim(low, high * 10 ** (headroom * decades))
+    return bool(v.min() < floor)
+
+
+def plot_figS8(
+    table: pd.DataFrame, correlations: pd.DataFrame, conventions: Sequence[str], title: str = ""
+):
+    """True linearization errors beside the error proxy (claim C13).
+
+    Top: the digits quadratic network (exact Carleman error ‖u_N − u‖ per learning-rate scale,
+    N as line style; its proxy per convention). Middle: the network's N = 1 linearized windows
+    (‖θ_lin − θ‖; the proxy from the spectrum at each window start). Bottom: accuracy and loss
+    of the linearized weights against the real ones. t = 1 is not drawn in the error panels
+    (both maps agree exactly there: the error is round-off). Boxes give the median Spearman
+    correlations (over t per setting; across settings at the window end).
+    """
+    fig, axes = figure(ncols=2, nrows=3, width=COLUMN_WIDTH * 2, aspect=0.7, squeeze=False)
+    poly = table[table["measurement"] == "polynomial"]
+    net = table[table["measurement"] == "network"]
+    styles = {1: "-", 2: "--", 3: ":"}
+    cmap = plt.get_cmap("viridis")
+    conv_styles = dict(zip(conventions, ("-", "--", ":"), strict=False))
+    conv_handles = [
+        Line2D([], [], color="0.3", ls=conv_styles[c], label=_CONV_LABELS.get(c, c))
+        for c in conventions
+    ]
+
+    ax_e, ax_p = axes[0]
+    if len(poly):
+        scales = sorted(poly["lr_scale"].unique())
+        colors = {s: cmap(i / max(len(scales) - 1, 1) * 0.85) for i, s in enumerate(scales)}
+        first_order = int(poly["order"].min())
+        for (scale, _window, order), g in poly.groupby(["lr_scale", "window", "order"]):
+            g = g.sort_values("t")
+            x = g["start_step"] + g["t"]
+            late = g["t"] >= 2
+            ax_e.plot(
+                x[late],
+                g["true_error"][late],
+                color=colors[scale],
+                ls=styles.get(int(order), "-"),
+                lw=0.9,
+            )
+            if int(order) == first_order:
+                for conv in conventions:
+                    ax_p.plot(
+                        x, g[f"proxy_{conv}"], color=colors[scale], ls=conv_styles[conv], lw=0.9
+                    )
+        for start in sorted(poly["start_step"].unique())[1:]:
+            for ax in (ax_e, ax_p):
+                ax.axvline(start, color="0.6", lw=0.5, ls=":")
+        handles = [Line2D([], [], color=colors[s], label=f"η·λmax(θ₀) = {s:g}") for s in scales]
+        handles += [
+            Line2D([], [], color="0.3", ls=styles.get(int(o), "-"), label=f"N = {int(o)}")
+            for o in sorted(poly["order"].unique())
+        ]
+        ax_e.legend(
+            handles=handles, loc="lower right", fontsize=5.5, ncol=2, frameon=True, framealpha=0.9
+        )
+        proxies = np.concatenate([poly[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
+        if _log_limits(ax_p, proxies):
+            ax_p.text(
+                0.98,
+                0.03,
+                "values below 1e-30 clipped",
+                transform=ax_p.transAxes,
+                ha="right",
+                fontsize=6,
+            )
+        _corr_box(ax_p, correlations, "polynomial", conventions)
+    ax_e.set_yscale("log")
+    ax_e.set_ylabel("‖u_N(t) − u(t)‖")
+    ax_e.set_title("quadratic net (digits): exact Carleman error")
+    ax_p.set_yscale("log")
+    ax_p.set_ylabel("E(t)")
+    ax_p.set_title("its error proxy (exact Hessian at window start)")
+    ax_p.legend(handles=conv_handles, loc="lower left", fontsize=6)
+
+    ax_g, ax_q = axes[1]
+    ax_a, ax_l = axes[2]
+    if len(net):
+        n_windows = max(int(net["window"].max()), 1)
+        for window, g in net.groupby("window"):
+            g = g.sort_values("t")
+            color = cmap(0.1 + 0.75 * int(window) / n_windows)
+            x = g["start_step"] + g["t"]
+            late = g["t"] >= 2
+            ax_g.plot(
+                x[late], g["true_error"][late], color=color, lw=1.1, label=f"window {int(window)}"
+            )
+            pos = g["t"] >= 1
+            for conv in conventions:
+                ax_q.plot(
+                    x[pos], g[f"proxy_{conv}"][pos], color=color, ls=conv_styles[conv], lw=0.9
+                )
+            ev = g[g["accuracy_lin"].notna()]
+            xe = ev["start_step"] + ev["t"]
+            ax_a.plot(xe, ev["accuracy_real"], color=color, lw=1.1)
+            ax_a.plot(xe, ev["accuracy_lin"], color=color, lw=1.1, ls="--")
+            ax_l.plot(xe, ev["loss_real"], color=color, lw=1.1)
+            ax_l.plot(xe, ev["loss_lin"], color=color, lw=1.1, ls="--")
+        ax_g.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9)
+        proxies = np.concatenate([net[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
+        if _log_limits(ax_q, proxies):
+            ax_q.text(
+                0.98,
+                0.03,
+                "values below 1e-30 clipped",
+                transform=ax_q.transAxes,
+                ha="right",
+                fontsize=6,
+            )
+        _corr_box(ax_q, correlations, "network", conventions)
+    ax_g.set_yscale("log")
+    ax_g.set_ylabel("‖θ_lin(t) − θ(t)‖")
+    ax_g.set_title("network, N = 1 linearized windows: true error")
+    ax_q.set_yscale("log")
+    ax_q.set_ylabel("E(t)")
+    ax_q.set_title("its error proxy (spectrum at window start)")
+    ax_q.legend(handles=conv_handles, loc="lower right", fontsize=6)
+    ax_a.set_ylabel("accuracy (fixed subset)")
+    ax_l.set_ylabel("loss (fixed subset)")
+    for ax in (ax_a, ax_l):
+        ax.set_xlabel("step")
+    ax_a.legend(
+        handles=[
+            Line2D([], [], color="0.3", lw=1.1, label="real SGD"),
+            Line2D([], [], color="0.3", lw=1.1, ls="--", label="linearized (N = 1)"),
+        ],
+        loc="lower right",
+        fontsize=6,
+    )
+    ax_e.set_xlabel("GD step")
+    ax_p.set_xlabel("GD step")
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,229 @@
+"""Papyan's Lanczos density, resumable run by run (the ``spectrum`` rules of the workflow).
+
+:func:`resumable_spectral_density` computes exactly what
+:func:`qtrain.spectra.lanczos.spectral_density` computes (same start vectors, bounds, kernel and
+grid) but saves the Lanczos coefficients ``(alpha, beta)`` of every finished run (the bounds run
+and each probe) to ``state_dir`` as soon as it ends. A killed job started again loads the finished
+runs and computes only the missing ones, so at most one run's HVPs are lost. A run file records
+the settings that made it and is ignored (recomputed) when they differ.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtrain.io import atomic_write
+from qtrain.spectra.lanczos import (
+    MatVec,
+    SpectralDensity,
+    gauss_quadrature,
+    gaussian_density,
+    lanczos_tridiagonal,
+    papyan_sigma,
+    probe_seeds,
+)
+
+__all__ = ["assemble_density", "resumable_spectral_density"]
+
+log = logging.getLogger(__name__)
+
+
+def assemble_density(
+    bounds_run: tuple[np.ndarray, np.ndarray] | None,
+    probe_runs: list[tuple[np.ndarray, np.ndarray]],
+    steps: int,
+    *,
+    margin: float = 0.05,
+    kappa: float = 1.25,
+    grid_points: int = 1024,
+    meta: Mapping[str, Any] | None = None,
+) -> SpectralDensity:
+    """The density of :func:`~qtrain.spectra.lanczos.spectral_density` from raw runs.
+
+    ``bounds_run``: the ``(alpha, beta)`` of the bounds run (``None``: bounds from the probes);
+    ``probe_runs``: one ``(alpha, beta)`` per probe; ``steps``: the requested steps per probe
+    (already capped at the dimension).
+    """
+    if not probe_runs:
+        raise ValueError("at least one probe run is needed")
+    s_half = papyan_sigma(steps, kappa)
+    probes = len(probe_runs)
+    lo = hi = None
+    if bounds_run is not None:
+        b_nodes, _ = gauss_quadrature(*bounds_run)
+        lo, hi = float(b_nodes.min()), float(b_nodes.max())
+    all_nodes, all_weights, all_probe = [], [], []
+    for p, (alpha, beta) in enumerate(probe_runs):
+        nodes, weights = gauss_quadrature(alpha, beta)
+        all_nodes.append(nodes)
+        all_weights.append(weights / probes)
+        all_probe.append(np.full(nodes.size, p, dtype=np.int64))
+    nodes = np.concatenate(all_nodes)
+    weights = np.concatenate(all_weights)
+    probe = np.concatenate(all_probe)
+    if lo is None or hi is None:
+        lo, hi = float(nodes.min()), float(nodes.max())
+    width = hi - lo
+    if width <= 0:
+        width = max(abs(hi), abs(lo), 1.0)
+    lower, upper = lo - margin * width, hi + margin * width
+    if nodes.min() < lower or nodes.max() > upper:
+        log.info(
+            "Ritz values [%.6g, %.6g] outside the bounds [%.6g, %.6g]; widening",
+            nodes.min(),
+            nodes.max(),
+            lower,
+            upper,
+        )
+        lower = min(lower, float(nodes.min()) - margin * width)
+        upper = max(upper, float(nodes.max()) + margin * width)
+    sigma = s_half * (upper - lower) / 2.0
+    grid = np.linspace(lower, upper, grid_points)
+    density = gaussian_density(nodes, weights, grid, sigma)
+    return SpectralDensity(
+        nodes=nodes,
+        weights=weights,
+        probe=probe,
+        grid=grid,
+        density=density,
+        lower=float(lower),
+        upper=float(upper),
+        sigma=float(sigma),
+        steps=int(steps),
+        kappa=float(kappa),
+        meta=dict(meta or {}),
+    )
+
+
+def _load_run(path: Path, settings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            saved = json.loads(str(data["settings"]))
+            if saved != json.loads(json.dumps(dict(settings), sort_keys=True)):
+                log.warning("%s was made with other settings (%s); recomputing", path, saved)
+                return None
+            return np.array(data["alpha"]), np.array(data["beta"])
+    except (OSError, ValueError, KeyError) as err:  # a damaged file: recompute it
+        log.warning("cannot read %s (%s); recomputing", path, err)
+        return None
+
+
+def _save_run(path: Path, alpha: np.ndarray, beta: np.ndarray, settings: Mapping) -> None:
+    with atomic_write(path, "wb") as handle:
+        np.savez(
+            handle,
+            alpha=alpha,
+            beta=beta,
+            settings=np.array(json.dumps(dict(settings), sort_keys=True)),
+        )
+
+
+def resumable_spectral_density(
+    matvec: MatVec,
+    dim: int,
+    steps: int = 256,
+    *,
+    state_dir: str | Path,
+    probes: int = 1,
+    seed: int = 0,
+    bounds_steps: int | None = 64,
+    margin: float = 0.05,
+    kappa: float = 1.25,
+    grid_points: int = 1024,
+    reorthogonalize: bool = False,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float64,
+    progress: bool = False,
+    operator_id: str = "",
+) -> SpectralDensity:
+    """:func:`~qtrain.spectra.lanczos.spectral_density` (estimated bounds), resumable.
+
+    Finished runs are kept in ``state_dir`` as ``bounds.npz`` and ``probe_<p>.npz`` (alpha,
+    beta and the settings, including ``operator_id``: a string naming the operator, e.g. the
+    digest of the checkpoint and batch, so runs of another operator are never reused).
+    ``meta["resumed_runs"]`` counts the runs loaded instead of computed.
+    """
+    if probes < 1:
+        raise ValueError(f"probes must be at least 1, got {probes}")
+    if grid_points < 2:
+        raise ValueError(f"grid_points must be at least 2, got {grid_points}")
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    steps = min(int(steps), int(dim))
+    seeds = probe_seeds(seed, probes + 1)
+    opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=progress)
+    common = {
+        "dim": int(dim),
+        "reorthogonalize": bool(reorthogonalize),
+        "dtype": str(dtype),
+        "operator": operator_id,
+    }
+    t0 = time.perf_counter()
+    resumed = 0
+
+    def run(name: str, iters: int, run_seed: int) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal resumed
+        path = state_dir / f"{name}.npz"
+        settings = {**common, "iters": int(iters), "seed": int(run_seed)}
+        cached = _load_run(path, settings)
+        if cached is not None:
+            resumed += 1
+            log.info("%s: loaded %d finished Lanczos steps from %s", name, cached[0].size, path)
+            return cached
+        tic = time.perf_counter()
+        alpha, beta = lanczos_tridiagonal(matvec, dim, iters, run_seed, **opts)
+        _save_run(path, alpha, beta, settings)
+        log.info(
+            "%s: %d Lanczos steps in %.1f s, saved", name, alpha.size, time.perf_counter() - tic
+        )
+        return alpha, beta
+
+    bounds_run = run("bounds", bounds_steps, seeds[0]) if bounds_steps is not None else None
+    probe_runs = [run(f"probe_{p}", steps, seeds[p + 1]) for p in range(probes)]
+    meta = {
+        "recipe": "Papyan 2019 stochastic Lanczos quadrature",
+        "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
+        "probes": probes,
+        "seed": int(seed),
+        "probe_seeds": seeds[1:],
+        "bounds_seed": seeds[0],
+        "bounds_steps": bounds_steps,
+        "bounds_given": False,
+        "margin": margin,
+        "reorthogonalize": reorthogonalize,
+        "dim": int(dim),
+        "lanczos_dtype": str(dtype).replace("torch.", ""),
+        "resumed_runs": resumed,
+        "seconds": time.perf_counter() - t0,
+    }
+    density = assemble_density(
+        bounds_run,
+        probe_runs,
+        steps,
+        margin=margin,
+        kappa=kappa,
+        grid_points=grid_points,
+        meta=meta,
+    )
+    log.info(
+        "spectral density: dim=%d, %d probe(s) x %d steps, bounds [%.6g, %.6g], %d run(s) "
+        "resumed, %.3g s",
+        dim,
+        probes,
+        steps,
+        density.lower,
+        density.upper,
+        resumed,
+        meta["seconds"],
+    )
+    return density

@@ -1,0 +1,129 @@
+"""The N = 1 linearized GD map at network scale against exact oracles."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, hessian
+
+from qtrain.spectra.linearized import LinearizedGD
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def batches(n_batches: int, d: int, seed: int = 0, classes: int | None = None):
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n_batches):
+        x = torch.randn(16, d, generator=gen, dtype=torch.float64)
+        if classes is None:
+            y = torch.randn(16, 1, generator=gen, dtype=torch.float64)
+        else:
+            y = torch.randint(classes, (16,), generator=gen)
+        out.append((x, y))
+    return out
+
+
+def masked_sgd(model, masks, data, lr, weight_decay, loss_fn):
+    """The real run: masked SGD as in qtrain.learning.sparse_training."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+    params = dict(model.named_parameters())
+    for x, y in data:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        for name, m in (masks or {}).items():
+            params[name].grad.mul_(m)
+        opt.step()
+        for name, m in (masks or {}).items():
+            with torch.no_grad():
+                params[name].mul_(m)
+    return model
+
+
+def test_quadratic_loss_linearization_is_exact_with_masks_and_weight_decay() -> None:
+    """MSE of a linear model is quadratic in θ: the N = 1 map is GD itself."""
+    torch.manual_seed(0)
+    model = nn.Linear(6, 1).double()
+    mask = torch.rand(1, 6, generator=torch.Generator().manual_seed(1)) < 0.5
+    with torch.no_grad():
+        model.weight.mul_(mask)
+    masks = {"weight": mask}
+    data = batches(7, 6)
+    lin = LinearizedGD(model, F.mse_loss, lr=0.1, masks=masks, weight_decay=0.03)
+    real = copy.deepcopy(model)
+    for step, (x, y) in enumerate(data, start=1):
+        lin.step(x, y)
+        masked_sgd(real, masks, [(x, y)], 0.1, 0.03, F.mse_loss)
+        assert lin.gap(real) < 1e-12 * max(1.0, lin.displacement(real)), step
+    assert lin.dim == int(mask.sum()) + 1  # kept weights + the bias
+    assert lin.displacement(real) > 1e-3
+    # θ_lin written back into a model: pruned weights zero, values equal to the real run
+    target = copy.deepcopy(model)
+    lin.load_into(target)
+    assert torch.equal(target.weight[~mask], torch.zeros(int((~mask).sum()), dtype=torch.float64))
+    torch.testing.assert_close(target.weight, real.weight, rtol=0, atol=1e-12)
+
+
+def test_nonlinear_net_matches_explicit_hessian_iteration() -> None:
+    """θ(t+1) = θ(t) − η[g_B(θ̄) + H_B(θ̄)(θ(t) − θ̄)] with H from torch.func.hessian."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3)).double()
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    sizes = [p.numel() for p in model.parameters()]
+    theta_bar = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def flat_loss(theta, x, y):
+        parts = torch.split(theta, sizes)
+        params = {n: t.view(s) for n, t, s in zip(names, parts, shapes, strict=True)}
+        return F.cross_entropy(functional_call(model, params, (x,)), y)
+
+    data = batches(5, 4, seed=3, classes=3)
+    lr = 0.3
+    lin = LinearizedGD(model, F.cross_entropy, lr=lr)
+    theta = theta_bar.clone()
+    for x, y in data:
+        lin.step(x, y)
+        g = torch.func.grad(flat_loss)(theta_bar, x, y)
+        h = hessian(flat_loss)(theta_bar, x, y)
+        theta = theta - lr * (g + h @ (theta - theta_bar))
+        torch.testing.assert_close(lin.theta(), theta, rtol=1e-10, atol=1e-12)
+    # far from the real (nonlinear) run, and the model itself was never moved
+    real = masked_sgd(copy.deepcopy(model), None, data, lr, 0.0, F.cross_entropy)
+    assert lin.gap(real) > 1e-6
+    assert torch.equal(torch.cat([p.detach().reshape(-1) for p in model.parameters()]), theta_bar)
+
+
+def test_first_step_equals_the_real_step_and_train_mode_bn() -> None:
+    """At t = 1 the linearized and real steps coincide exactly (u = 0), BN in train mode."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3)).double()
+    x, y = batches(1, 4, seed=5, classes=3)[0]
+    lin = LinearizedGD(model, F.cross_entropy, lr=0.2, bn_mode="train")
+    real = copy.deepcopy(model)
+    real.train()
+    lin.step(x, y)
+    masked_sgd(real, None, [(x, y)], 0.2, 0.0, F.cross_entropy)
+    assert lin.gap(real) < 1e-13
+    # the original model's BN running statistics are untouched
+    assert torch.equal(model[1].running_mean, torch.zeros(6, dtype=torch.float64))
+
+
+def test_invalid_arguments() -> None:
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match="lr"):
+        LinearizedGD(model, F.mse_loss, lr=0.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        LinearizedGD(model, F.mse_loss, lr=0.1, weight_decay=-1.0)
+    with pytest.raises(RuntimeError, match="first step"):
+        LinearizedGD(model, F.mse_loss, lr=0.1).dim  # noqa: B018

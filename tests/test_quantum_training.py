@@ -1,0 +1,194 @@
+"""Quantum-trained digits model: exactness where truncation is exact, tomography error within its
+bound, the HHL path against the classical block solve."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qtrain.quantum.polymaps import gd_step
+from qtrain.quantum.quantum_training import (
+    RunSpec,
+    classical_gd,
+    digits_problem,
+    initial_weights,
+    quantum_train,
+    run_summary,
+    solver_comparison,
+    training_grid,
+)
+
+
+@pytest.fixture(scope="module")
+def quadratic():
+    problem = digits_problem(features=2, classes=(3, 8), model="quadratic", seed=0)
+    return problem, initial_weights(problem, 0.5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def linear():
+    problem = digits_problem(features=2, classes=(3, 8), model="linear", seed=0)
+    return problem, initial_weights(problem, 0.5, seed=0)
+
+
+def _downloaded(steps):
+    return steps[steps["downloaded"]].sort_values("step")
+
+
+def test_problem_is_a_standardized_binary_digits_task(quadratic):
+    problem, theta0 = quadratic
+    assert problem.n == 5 and problem.degree == 3 and theta0.shape == (5,)
+    assert set(np.unique(problem.y_train)) == {-1.0, 1.0}
+    assert np.allclose(problem.X_train.mean(axis=0), 0, atol=1e-12)
+    assert np.allclose(problem.X_train.std(axis=0), 1)
+    assert len(problem.y_test) > 0
+    assert 0 <= problem.accuracy(theta0, "test") <= 1
+    with pytest.raises(ValueError):
+        digits_problem(classes=(3, 3))
+
+
+@pytest.mark.parametrize("model", ["quadratic", "linear"])
+def test_gd_map_is_the_exact_gd_step_far_from_the_expansion_point(model):
+    problem = digits_problem(features=2, model=model, seed=1)
+    rng = np.random.default_rng(2)
+    theta_bar, theta = rng.standard_normal(problem.n), rng.standard_normal(problem.n)
+    F = problem.gd_map(theta_bar, 0.05)
+    expected = theta - 0.05 * problem.grad(theta)
+    assert np.allclose(theta_bar + gd_step(F, theta - theta_bar), expected, atol=1e-12)
+    # the gradient is the derivative of the loss (central differences)
+    h = 1e-6
+    fd = [
+        (problem.loss(theta + h * e) - problem.loss(theta - h * e)) / (2 * h)
+        for e in np.eye(problem.n)
+    ]
+    assert np.allclose(problem.grad(theta), fd, atol=1e-6)
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_exact_solve_without_tomography_equals_classical_gd(quadratic, window):
+    # window expansion: u_in = 0, so truncation at N >= q = 3 is exact for W <= 2
+    problem, theta0 = quadratic
+    steps, windows = quantum_train(problem, theta0, 0.05, 8, RunSpec(3, window, 0.0))
+    reference = classical_gd(problem, theta0, 0.05, 8)
+    got = _downloaded(steps)
+    assert list(got["step"]) == list(range(0, 9, window))
+    assert got["gap"].max() < 1e-12
+    assert np.allclose(got["loss"], got["classical_loss"], rtol=1e-12)
+    assert windows["truncation_error"].max() < 1e-12
+    assert np.allclose(windows["samples"], 0)
+    assert abs(problem.loss(reference[-1]) - got["loss"].iloc[-1]) < 1e-12
+
+
+@pytest.mark.parametrize("expansion", ["window", "initial"])
+def test_affine_map_is_exact_for_any_window(linear, expansion):
+    problem, theta0 = linear
+    steps, _ = quantum_train(problem, theta0, 0.1, 12, RunSpec(1, 5, 0.0, expansion=expansion))
+    assert list(_downloaded(steps)["step"]) == [0, 5, 10, 12]  # a short last window
+    assert steps["gap"].max() < 1e-12  # window interiors too
+
+
+def test_truncation_error_appears_when_it_should(quadratic):
+    problem, theta0 = quadratic
+    _, windows = quantum_train(problem, theta0, 0.05, 10, RunSpec(1, 5, 0.0))
+    assert windows["truncation_error"].max() > 1e-6  # N = 1 < q: linearization error
+
+
+def test_single_window_gap_within_the_tomography_bound(quadratic):
+    problem, theta0 = quadratic
+    eps = 0.05
+    for seed in range(10):
+        _, windows = quantum_train(problem, theta0, 0.05, 2, RunSpec(3, 2, eps), seed=seed)
+        w = windows.iloc[0]
+        assert w["samples"] == math.ceil(36 * 5 * math.log(5) / (eps / math.sqrt(7)) ** 2)
+        # no truncation error here, so the gap is the tomography error, bounded by ε‖u‖ (KP)
+        assert w["gap"] == pytest.approx(w["tomography_error"], rel=1e-6)
+        assert 0 < w["tomography_error"] <= w["tomography_bound"]
+        assert w["tomography_bound"] == pytest.approx(eps * w["downloaded_norm"])
+
+
+def test_multi_window_gap_within_accumulated_tomography_error(quadratic):
+    problem, theta0 = quadratic
+    eps = 0.1
+    _, windows = quantum_train(problem, theta0, 0.05, 20, RunSpec(3, 2, eps), seed=3)
+    assert windows["truncation_error"].max() < 1e-12
+    # errors enter once per window and GD here contracts (ρ(I + F_1) < 1): the gap stays
+    # below the sum of the tomography errors so far, far below the KP bounds
+    assert (windows["spectral_radius"] < 1).all()
+    cumulative = windows["tomography_error"].cumsum()
+    assert (windows["gap"] <= cumulative * (1 + 1e-9)).all()
+    assert (windows["tomography_error"] <= windows["tomography_bound"]).all()
+    assert windows["gap"].max() > 0
+
+
+def test_top_k_download_keeps_k_entries(quadratic):
+    problem, theta0 = quadratic
+    steps, windows = quantum_train(problem, theta0, 0.05, 2, RunSpec(3, 2, 0.0, top_k=2))
+    theta = steps[steps["downloaded"]]
+    assert len(windows) == 1
+    reference = classical_gd(problem, theta0, 0.05, 2)
+    increment = reference[-1] - theta0
+    # the downloaded increment keeps only its two largest entries
+    kept = np.argsort(-np.abs(increment))[:2]
+    expected = theta0.copy()
+    expected[kept] += increment[kept]
+    assert theta["gap"].iloc[-1] == pytest.approx(np.linalg.norm(expected - reference[-1]))
+
+
+def test_hhl_path_matches_the_classical_block_solve():
+    # tiniest instance: linear model on 1 feature (n = 2), N = 1, W = 2: 4 + 7 + 1 = 12 qubits
+    problem = digits_problem(features=1, model="linear", seed=0)
+    theta0 = initial_weights(problem, 0.5, seed=0)
+    spec = RunSpec(1, 2, 0.0, clock_qubits=7)
+    steps, windows = solver_comparison(problem, theta0, 0.1, 4, spec, seed=0)
+    hhl = windows[windows["solver"] == "hhl"]
+    classical = windows[windows["solver"] == "classical"]
+    assert len(hhl) == len(classical) == 2
+    assert (hhl["hhl_fidelity"] > 0.999).all()
+    assert (hhl["hhl_qubits"] == 12).all()
+    assert classical["gap"].max() < 1e-12  # affine map: the classical solve is exact
+    s_h = _downloaded(steps[steps["solver"] == "hhl"])
+    s_c = _downloaded(steps[steps["solver"] == "classical"])
+    step_size = np.linalg.norm(classical_gd(problem, theta0, 0.1, 4)[-1] - theta0)
+    assert np.allclose(s_h["loss"], s_c["loss"], rtol=1e-3)
+    assert s_h["gap"].max() < 0.02 * step_size
+
+
+def test_grid_and_summary(quadratic):
+    problem, theta0 = quadratic
+    specs = [RunSpec(o, w, e) for o in (1, 3) for w in (2,) for e in (0.0, 0.1)]
+    steps, windows = training_grid(problem, theta0, 0.05, 4, specs, seed=0)
+    summary = run_summary(windows, steps)
+    assert list(summary["run_id"]) == [s.run_id for s in specs]
+    assert set(summary["degree"]) == {3}
+    exact = summary[(summary["order"] == 3) & (summary["epsilon"] == 0)]
+    assert exact["max_relative_gap"].iloc[0] < 1e-12
+    noisy = summary[(summary["order"] == 3) & (summary["epsilon"] == 0.1)]
+    assert 0 < noisy["max_relative_gap"].iloc[0] < 0.1
+    # seeded: the same grid twice gives the same numbers
+    again, _ = training_grid(problem, theta0, 0.05, 4, specs, seed=0)
+    assert np.array_equal(again["gap"].to_numpy(), steps["gap"].to_numpy())
+
+
+def test_bad_specs_are_refused():
+    with pytest.raises(ValueError):
+        RunSpec(0, 2, 0.0)
+    with pytest.raises(ValueError):
+        RunSpec(1, 2, 0.0, solver="vqe")
+    with pytest.raises(ValueError):
+        RunSpec(1, 2, 0.0, expansion="origin")
+
+
+def test_a_diverging_run_is_recorded_and_stopped():
+    # N = 2 < q = 3 around a fixed θ(0): the truncated system blows up on this problem
+    problem = digits_problem(features=3, seed=0)
+    theta0 = initial_weights(problem, 0.5, seed=0)
+    steps, windows = quantum_train(
+        problem, theta0, 0.05, 100, RunSpec(2, 1, 0.0, expansion="initial")
+    )
+    assert windows["diverged"].iloc[-1] and not windows["diverged"].iloc[:-1].any()
+    summary = run_summary(windows, steps)
+    assert summary["diverged"].iloc[0]
+    assert summary["diverged_at_step"].iloc[0] == steps["step"].max() < 100
+    assert summary["max_relative_gap"].iloc[0] > 1

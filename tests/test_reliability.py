@@ -1,0 +1,329 @@
+"""The workflow under interruption, failure and bad input (docs/reliability.md lists the
+guarantees and which test checks each).
+
+End-to-end tests run the `tiny` preset (tests/workflow_helpers.py) in temporary directories: one
+clean run of the whole workflow (module fixture), then copies of it that are interrupted, fed bad
+input or run again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from workflow_helpers import (
+    TINY,
+    compare_results,
+    kill_group,
+    make_workdir,
+    output_of,
+    result_files,
+    run_snakemake,
+    shared_clean_run,
+    start_snakemake,
+    tiny_config,
+    wait_for,
+    write_config,
+)
+
+from qtrain.io import atomic_write, load_checkpoint
+
+RESULTS = f"results/{TINY}"
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory) -> Path:
+    """One uninterrupted run of the whole workflow on the tiny preset (shared with
+    tests/test_slurm.py, which compares its SLURM runs against it)."""
+    return shared_clean_run(tmp_path_factory)
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a finished run (results, logs and Snakemake's metadata, times preserved)."""
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def digest_tree(root: Path) -> dict[str, bytes]:
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_runs_with_the_same_seeds_give_identical_tables(clean_run, tmp_path):
+    again = make_workdir(tmp_path / "again")
+    result = run_snakemake(again, "--cores", "2")
+    assert result.returncode == 0, output_of(result)[-5000:]
+    assert len(result_files(clean_run)) >= 20
+    problems = compare_results(clean_run, again)
+    assert not problems, "\n".join(problems)
+
+
+# --- interruption ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run, tmp_path):
+    """SIGKILL the run (its whole process group) inside `sparse_train`, then inside `spectrum`;
+    each rerun resumes from the job's checkpoints and ends with the clean run's numbers."""
+    work = copy_run(clean_run, tmp_path / "run")
+    train = work / RESULTS / "sparse_train/sparse"
+    spectra = work / RESULTS / "spectra/sparse"
+    shutil.rmtree(train)
+    shutil.rmtree(spectra)
+    records, spectrum = train / "records.csv", spectra / "step_00020.npz"
+    targets = [str(records.relative_to(work)), str(spectrum.relative_to(work))]
+
+    # 1. killed while training, after a resume checkpoint
+    run = start_snakemake(work, *targets, "--cores", "2", log=tmp_path / "kill1.log")
+    assert wait_for(lambda: (train / "checkpoints/last.pt").exists(), 600)
+    kill_group(run)
+    assert not records.exists(), "sparse_train finished before it could be killed"
+    killed_at = load_checkpoint(train / "checkpoints/last.pt")["step"]
+    assert 0 < killed_at < 30
+    # after a kill, Snakemake's lock stays behind: --unlock, then run again (the default
+    # profile sets --rerun-incomplete, which redoes the job that was cut off)
+    assert run_snakemake(work, "--unlock").returncode == 0
+
+    # 2. the rerun resumes training, then is killed inside the spectrum's Lanczos runs
+    run = start_snakemake(work, *targets, "--cores", "2", log=tmp_path / "kill2.log")
+    partial = spectra / "partial/step_00020"
+    assert wait_for(lambda: partial.is_dir() and any(partial.glob("*.npz")), 600), (
+        tmp_path / "kill2.log"
+    ).read_text()[-3000:]
+    kill_group(run)
+    assert not spectrum.exists(), "spectrum finished before it could be killed"
+    assert run_snakemake(work, "--unlock").returncode == 0
+
+    # 3. the last rerun finishes
+    result = run_snakemake(work, *targets, "--cores", "2")
+    assert result.returncode == 0, output_of(result)[-5000:]
+    train_log = (work / f"logs/{TINY}/sparse_train/sparse.log").read_text()
+    assert re.search(rf"resuming sparse from \S+last.pt at step {killed_at}\b", train_log)
+    assert "restored step_00000.pt" in train_log  # Snakemake removed it before the rerun
+    spectrum_log = (work / f"logs/{TINY}/spectrum/sparse_step_00020.log").read_text()
+    assert re.search(r"[1-9]\d* run\(s\) resumed", spectrum_log), spectrum_log[-2000:]
+
+    only = [
+        f"{RESULTS}/sparse_train/sparse/records.csv",
+        f"{RESULTS}/sparse_train/sparse/downloads.csv",
+        f"{RESULTS}/spectra/sparse/step_00020.npz",
+    ]
+    problems = compare_results(clean_run, work, only=only)
+    assert not problems, "\n".join(problems)
+    for step in (0, 10, 20, 30):
+        name = f"sparse_train/sparse/checkpoints/step_{step:05d}.pt"
+        ours = torch.load(work / RESULTS / name, weights_only=False)["model"]
+        ref = torch.load(clean_run / RESULTS / name, weights_only=False)["model"]
+        assert all(torch.equal(ours[k], ref[k]) for k in ref), name
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_no_output_a_later_run_would_trust(clean_run, tmp_path):
+    """SIGTERM to the run's process group mid-job, as a scheduler's time limit or `scancel`
+    sends it: the job stops, its outputs are removed, and the next run redoes it."""
+    work = copy_run(clean_run, tmp_path / "run")
+    train = work / RESULTS / "sparse_train/continuous"
+    shutil.rmtree(train)
+    target = f"{RESULTS}/sparse_train/continuous/records.csv"
+    run = start_snakemake(work, target, "--cores", "2", log=tmp_path / "term.log")
+    assert wait_for(lambda: (train / "checkpoints/last.pt").exists(), 600)
+    kill_group(run, signal.SIGTERM, timeout=120)
+    log = (tmp_path / "term.log").read_text()
+    assert run.returncode != 0, log[-3000:]
+    assert "Removing output files of failed job sparse_train" in log, log[-3000:]
+    assert "stopped by SIGTERM" in (work / f"logs/{TINY}/sparse_train/continuous.log").read_text()
+    declared = ["records.csv", "downloads.csv", *(f"checkpoints/step_{s:05d}.pt" for s in (0, 10))]
+    assert not [name for name in declared if (train / name).exists()]
+    assert not list(work.rglob("*.tmp")), "a temporary file was left behind"
+    dry = run_snakemake(work, target, "-n")
+    assert dry.returncode == 0, output_of(dry)[-3000:]
+    assert re.search(r"^sparse_train\s+1$", output_of(dry), re.MULTILINE), output_of(dry)
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_checkpoint_from_another_config_is_refused_and_kept(clean_run, tmp_path):
+    """A resume checkpoint written under another config stops the job, saying what to do; the
+    checkpoint and everything upstream stay as they were."""
+    work = copy_run(clean_run, tmp_path / "run")
+    write_config(work, tiny_config(sparse_train={"lr": 0.04}))
+    last = work / RESULTS / "sparse_train/sparse/checkpoints/last.pt"
+    upstream = digest_tree(work / RESULTS / "prune")
+    before = last.read_bytes()
+    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    out = output_of(result)
+    assert result.returncode != 0
+    assert "CheckpointMismatchError" in out and "was written under config digest" in out, out
+    assert "delete the checkpoint or use the matching config" in out
+    assert last.read_bytes() == before
+    assert digest_tree(work / RESULTS / "prune") == upstream
+
+
+@pytest.mark.slow
+def test_nan_during_training_stops_naming_the_step(clean_run, tmp_path):
+    """A NaN in training (here: planted in the pruned model) stops `sparse_train` at the step,
+    with no records written and the inputs untouched."""
+    work = copy_run(clean_run, tmp_path / "run")
+    model = work / RESULTS / "prune/model.pt"
+    state = torch.load(model, weights_only=False)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 2)
+    state["model"][name][0, 0] = float("nan")
+    torch.save(state, model)
+    train = work / RESULTS / "sparse_train/sparse"
+    shutil.rmtree(train)  # no resume state: train from the (poisoned) pruned model
+    upstream = digest_tree(work / RESULTS / "prune")
+    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    out = output_of(result)
+    assert result.returncode != 0
+    assert "training diverged: loss is nan at sparse step 1;" in out, out[-3000:]
+    assert not (train / "records.csv").exists()
+    assert digest_tree(work / RESULTS / "prune") == upstream
+
+
+@pytest.mark.slow
+def test_nan_weights_stop_lanczos_naming_the_iteration(clean_run, tmp_path):
+    work = copy_run(clean_run, tmp_path / "run")
+    checkpoint = work / RESULTS / "sparse_train/sparse/checkpoints/step_00020.pt"
+    state = torch.load(checkpoint, weights_only=False)
+    weight = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 4)
+    state["model"][weight].fill_(float("nan"))
+    torch.save(state, checkpoint)
+    shutil.rmtree(work / RESULTS / "spectra/sparse/partial")  # finished runs of the clean point
+    target = f"{RESULTS}/spectra/sparse/step_00020.npz"
+    result = run_snakemake(work, target, "--cores", "2")
+    out = output_of(result)
+    assert result.returncode != 0
+    assert re.search(r"NaN or inf at Lanczos iteration \d+", out), out[-3000:]
+    assert not (work / target).exists()
+
+
+def _fake_cifar(root: Path) -> None:
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    for name in ("train", "test", "meta"):
+        (folder / name).write_bytes(b"truncated download")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", r"CIFAR-100 is not in \S+ and could not be downloaded .*make data"),
+        ("truncated", r"CIFAR-100 file \S+train is corrupted or truncated: md5 \w+, expected"),
+    ],
+)
+def test_cifar_missing_or_corrupted_stops_with_what_to_do(tmp_path, case, message):
+    root = tmp_path / "data"
+    root.mkdir()
+    if case == "truncated":
+        _fake_cifar(root)
+    before = digest_tree(root)
+    work = make_workdir(
+        tmp_path / "run",
+        tiny_config(data={"dataset": "cifar100", "root": str(root), "download": False}),
+    )
+    result = run_snakemake(work, f"{RESULTS}/data/summary.json", "--cores", "1")
+    assert result.returncode != 0
+    assert re.search(message, output_of(result)), output_of(result)[-3000:]
+    assert digest_tree(root) == before  # nothing deleted or half-written
+    assert not (work / RESULTS / "data").exists() or not any((work / RESULTS / "data").iterdir())
+
+
+@pytest.mark.slow
+def test_unwritable_result_directory_stops_naming_the_path(tmp_path):
+    """A result directory that cannot be written stops the job with its path; nothing is left."""
+    work = make_workdir(tmp_path / "run")
+    data = work / RESULTS / "data"
+    data.mkdir(parents=True)
+    data.chmod(0o555)
+    try:
+        if os.geteuid() == 0:  # root ignores permission bits: drop the capability that does
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root and setpriv (util-linux) is missing")
+            user = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+        else:
+            user = []
+        result = run_snakemake(work, f"{RESULTS}/data/summary.json", "--cores", "1", prefix=user)
+    finally:
+        if data.exists():
+            data.chmod(0o755)
+    out = output_of(result)
+    assert result.returncode != 0
+    assert re.search(rf"cannot write \S*{RESULTS}/data/\S+: Permission denied", out), out[-3000:]
+    assert not list(work.rglob("*.tmp"))
+    assert not data.exists() or not any(data.iterdir())  # Snakemake may remove the empty folder
+
+
+# --- units behind the guarantees ---------------------------------------------------------------
+
+
+def test_atomic_write_names_an_unwritable_path(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    with pytest.raises(OSError, match=r"cannot write \S+not_a_dir/x.csv"):
+        with atomic_write(blocker / "x.csv") as handle:
+            handle.write("new")
+    assert target.read_text() == "old"
+
+
+def test_resume_restores_step_checkpoints_that_snakemake_removed(tmp_path):
+    """Snakemake deletes a job's declared outputs before running it again: a resumed
+    sparse-training run puts the step checkpoints it wrote before the interruption back."""
+    from qtrain.learning.data import load_digits
+    from qtrain.learning.models import cifar_resnet
+    from qtrain.learning.pruning import global_magnitude_masks
+    from qtrain.learning.sparse_training import SparseTrainSettings, sparse_train
+
+    data = load_digits()
+    settings = SparseTrainSettings(
+        steps=8, batch_size=32, lr=0.05, window_steps=4, checkpoint_steps=(0, 4, 8), resume_every=2
+    )
+
+    def train(folder, on_step=None):
+        torch.manual_seed(0)
+        model = cifar_resnet(8, 1, 10, 1)
+        masks = global_magnitude_masks(model, 0.1)
+        return sparse_train(
+            model,
+            masks,
+            data,
+            settings,
+            "sparse",
+            seed=0,
+            accuracy_indices=np.arange(64),
+            checkpoint_dir=folder,
+            config={"test": 1},
+            on_step=on_step,
+        )
+
+    ref, _ = train(tmp_path / "ref")
+
+    def stop(record):
+        if record["step"] == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", on_step=stop)
+    for step in (0, 4):
+        (tmp_path / "run" / f"step_{step:05d}.pt").unlink()
+    records, _ = train(tmp_path / "run")
+    assert records.equals(ref)
+    for step in (0, 4, 8):
+        ours = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=False)
+        theirs = torch.load(tmp_path / "ref" / f"step_{step:05d}.pt", weights_only=False)
+        assert ours["step"] == step
+        assert all(torch.equal(ours["model"][k], theirs["model"][k]) for k in theirs["model"])

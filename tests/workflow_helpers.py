@@ -1,0 +1,253 @@
+"""Helpers of the end-to-end reliability and SLURM tests (not a test module).
+
+The `tiny` preset is the smoke preset (config/smoke.yaml) with a few sizes shrunk, derived at test
+time so that sections other stages add to the smoke preset are picked up; a run of the whole
+workflow on it takes a few minutes on 2 cores. Runs happen in temporary directories (outputs and
+`configfile:` are relative to the working directory) against the repository's Snakefile, so the
+auto-loaded workflow profile profiles/default/ applies as in a user's run.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+SNAKEFILE = str(REPO / "Snakefile")
+TINY = "tiny"
+
+# Sizes shrunk from the smoke preset; every other key keeps its smoke value.
+TINY_OVERRIDES: dict[str, Any] = {
+    "preset": TINY,
+    "data": {"hessian_batch": 64, "accuracy_subset": 200},
+    "model": {"depth": 8, "widen": 1},
+    "pretrain": {"epochs": 2, "batch_size": 256},
+    "sparse_train": {
+        "variants": ["continuous", "sparse"],
+        "steps": 30,
+        "batch_size": 64,
+        "window_steps": 10,
+        "qram_dense_steps": 3,
+        "checkpoint_every": 10,
+        "resume_every": 5,
+        "test_accuracy_every": 10,
+    },
+    # two probes: a killed spectrum job has finished Lanczos runs to resume from
+    "spectra": {"lanczos_steps": 16, "bounds_steps": 6, "probes": 2, "grid_points": 64},
+    "large_model": {"depth": 8, "widen": 1, "epochs": 1},
+    "linearized": {"windows": [0, 1]},
+}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` merged in, section by section."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def tiny_config(**sections: Any) -> dict[str, Any]:
+    """The tiny preset, with optional further overrides per section."""
+    smoke = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+    return deep_merge(deep_merge(smoke, TINY_OVERRIDES), sections)
+
+
+def make_workdir(path: Path, config: Mapping[str, Any] | None = None) -> Path:
+    """A working directory for a run: the repository's config/ and ``tiny.yaml``."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "config", path / "config", dirs_exist_ok=True)
+    write_config(path, tiny_config() if config is None else config)
+    return path
+
+
+def write_config(workdir: Path, config: Mapping[str, Any]) -> None:
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False))
+
+
+def snakemake_command(*args: str) -> list[str]:
+    """``snakemake ARGS`` on the repository's workflow and ``tiny.yaml`` (targets go in ARGS:
+    ``--configfile`` takes several values, so it comes last)."""
+    return [SNAKEMAKE, *args, "-s", SNAKEFILE, "--configfile", "tiny.yaml"]
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
+
+
+def run_snakemake(
+    workdir: Path,
+    *args: str,
+    timeout: float = 900,
+    env: Mapping[str, str] | None = None,
+    prefix: list[str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run snakemake in ``workdir`` (``prefix``: a command that wraps it, e.g. setpriv)."""
+    return subprocess.run(
+        [*(prefix or []), *snakemake_command(*args)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(env),
+    )
+
+
+def output_of(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def start_snakemake(
+    workdir: Path, *args: str, log: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen:
+    """Start snakemake in its own session (process group), output to ``log``."""
+    with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            snakemake_command(*args),
+            cwd=workdir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_env(env),
+            start_new_session=True,
+        )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()
+
+
+def session_processes(sid: int) -> list[int]:
+    """PIDs of live processes of session ``sid`` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
+            pids.append(int(entry.name))
+    return pids
+
+
+def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
+    """Send ``sig`` to the whole process group of ``process`` and wait until all are gone."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=timeout)
+    assert wait_for(lambda: not session_processes(process.pid), timeout), (
+        f"processes of the killed run are still alive: {session_processes(process.pid)}"
+    )
+
+
+def result_files(workdir: Path, preset: str = TINY) -> dict[str, Path]:
+    """The tables (CSV) and arrays (NPZ) a run produced, by path relative to the workdir."""
+    root = workdir / "results" / preset
+    return {
+        str(p.relative_to(workdir)): p
+        for suffix in ("*.csv", "*.npz")
+        for p in sorted(root.rglob(suffix))
+        if "/partial/" not in str(p)
+    }
+
+
+def is_timing_column(name: str) -> bool:
+    """Columns that record wall times or dates, not science (compared runs may differ there)."""
+    return "seconds" in name or name in {"created", "time_s", "elapsed_s", "runtime_s"}
+
+
+def differences(a: Path, b: Path) -> str | None:
+    """Why two result files differ (None when identical): CSV byte for byte (timing columns
+    dropped), NPZ array by array (its ``meta`` record's timings dropped)."""
+    if a.suffix == ".csv":
+        if a.read_bytes() == b.read_bytes():
+            return None
+        import pandas as pd
+
+        fa, fb = pd.read_csv(a), pd.read_csv(b)
+        drop = [c for c in fa.columns if is_timing_column(c)]
+        fa, fb = fa.drop(columns=drop), fb.drop(columns=drop, errors="ignore")
+        if fa.equals(fb):
+            return None
+        return f"{a.name}: tables differ\n{fa.compare(fb) if fa.shape == fb.shape else ''}"
+    with np.load(a, allow_pickle=False) as za, np.load(b, allow_pickle=False) as zb:
+        if sorted(za.files) != sorted(zb.files):
+            return f"{a.name}: arrays {sorted(za.files)} vs {sorted(zb.files)}"
+        for key in za.files:
+            x, y = za[key], zb[key]
+            if x.dtype.kind in "US" and key == "meta":
+                if _strip_timings(str(x)) == _strip_timings(str(y)):
+                    continue
+            if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+                return f"{a.name}: array {key!r} differs"
+    return None
+
+
+def _strip_timings(meta: str) -> Any:
+    import json
+
+    try:
+        record = json.loads(meta)
+    except ValueError:
+        return meta
+    if isinstance(record, dict):
+        # how the run went (timings, runs resumed from a checkpoint), not what it computed
+        return {
+            k: v
+            for k, v in record.items()
+            if "seconds" not in k and "resumed" not in k and k != "created"
+        }
+    return record
+
+
+def compare_results(a: Path, b: Path, only: list[str] | None = None) -> list[str]:
+    """Differences between the result files of two runs (all of them, or those in ``only``)."""
+    fa, fb = result_files(a), result_files(b)
+    names = sorted(fa) if only is None else only
+    problems = [f"{n}: missing in {b}" for n in names if n not in fb]
+    problems += [f"{n}: missing in {a}" for n in names if n not in fa]
+    for name in names:
+        if name in fa and name in fb:
+            why = differences(fa[name], fb[name])
+            if why:
+                problems.append(f"{name}: {why}")
+    return problems
+
+
+_CLEAN_RUNS: dict[str, Path] = {}
+
+
+def shared_clean_run(tmp_path_factory: Any) -> Path:
+    """One uninterrupted local run of the whole workflow on the tiny preset, made once per test
+    session and shared by the test modules that compare against it (read it, never write it)."""
+    if TINY not in _CLEAN_RUNS:
+        workdir = make_workdir(tmp_path_factory.mktemp("clean"))
+        result = run_snakemake(workdir, "--cores", "2")
+        assert result.returncode == 0, output_of(result)[-5000:]
+        _CLEAN_RUNS[TINY] = workdir
+    return _CLEAN_RUNS[TINY]

@@ -1,0 +1,227 @@
+# Hessian spectra of the sparse-training checkpoints, the error proxy (SPEC §2.5, Fig. 2a-b),
+# the large model of Fig. 3, the linearized windows and the proxy check (claim C13).
+# Helpers (spectrum_steps, spectrum_file, linearized_start, ...) live in common.smk.
+
+LARGE = f"{RESULTS}/large_model"
+LIN_VARIANT = config["linearized"]["variant"]
+
+
+rule spectrum:
+    input:
+        model=rules.prune.output.model,
+        checkpoint=f"{RESULTS}/sparse_train/{{variant}}/checkpoints/step_{{step}}.pt",
+        subsets=rules.prepare_data.output.subsets,
+    output:
+        spectrum=f"{RESULTS}/spectra/{{variant}}/step_{{step}}.npz",
+    log:
+        f"{LOGS}/spectrum/{{variant}}_step_{{step}}.log",
+    benchmark:
+        f"{LOGS}/spectrum/{{variant}}_step_{{step}}.benchmark.tsv"
+    wildcard_constraints:
+        variant="continuous|sparse|qram",
+        step=r"\d{5}",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        seed=config["seed"],
+        data=config["data"],
+        spectra=config["spectra"],
+        micro_batch=config["spectra"]["micro_batch"],
+        state_dir=lambda wc: f"{RESULTS}/spectra/{wc.variant}/partial/step_{wc.step}",
+        label=lambda wc: f"{wc.variant} step {int(wc.step)}",
+    script:
+        "../scripts/spectrum.py"
+
+
+rule error_proxy:
+    input:
+        records=rules.sparse_train.output.records,
+        spectra=lambda wc: variant_spectra(wc.variant),
+    output:
+        curve=f"{RESULTS}/spectra/{{variant}}/error_proxy.csv",
+        masses=f"{RESULTS}/spectra/{{variant}}/masses.csv",
+    log:
+        f"{LOGS}/error_proxy/{{variant}}.log",
+    wildcard_constraints:
+        variant="continuous|sparse|qram",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        lr=config["sparse_train"]["lr"],
+        cutoff=config["spectra"]["cutoff"],
+        conventions=config["spectra"]["conventions"],
+    script:
+        "../scripts/error_proxy.py"
+
+
+rule pretrain_large:
+    input:
+        summary=rules.prepare_data.output.summary,
+        subsets=rules.prepare_data.output.subsets,
+    output:
+        model=f"{LARGE}/pretrain/model.pt",
+        metrics=f"{LARGE}/pretrain/metrics.csv",
+    log:
+        f"{LOGS}/pretrain_large/pretrain_large.log",
+    benchmark:
+        f"{LOGS}/pretrain_large/pretrain_large.benchmark.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        checkpoint_dir=f"{LARGE}/pretrain/checkpoints",
+        seed=config["seed"],
+        data=config["data"],
+        model={k: config["large_model"][k] for k in ("depth", "widen")},
+        pretrain={**config["pretrain"], "epochs": config["large_model"]["epochs"]},
+    script:
+        # the same script and recipe as the main model's pretraining
+        "../scripts/pretrain.py"
+
+
+rule prune_large:
+    input:
+        model=rules.pretrain_large.output.model,
+    output:
+        masks=f"{LARGE}/prune/masks.pt",
+        model=f"{LARGE}/prune/model.pt",
+        sparsity=f"{LARGE}/prune/sparsity.csv",
+    log:
+        f"{LOGS}/prune_large/prune_large.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        keep_fraction=config["prune"]["keep_fraction"],
+    script:
+        "../scripts/prune.py"
+
+
+rule spectrum_large:
+    input:
+        model=rules.prune_large.output.model,
+        masks=rules.prune_large.output.masks,
+        subsets=rules.prepare_data.output.subsets,
+    output:
+        spectrum=f"{LARGE}/spectrum.npz",
+    log:
+        f"{LOGS}/spectrum_large/spectrum_large.log",
+    benchmark:
+        f"{LOGS}/spectrum_large/spectrum_large.benchmark.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        seed=config["seed"],
+        data=config["data"],
+        spectra=config["spectra"],
+        micro_batch=config["large_model"]["micro_batch"],
+        state_dir=f"{LARGE}/partial",
+        label=(
+            f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
+            " after pruning"
+        ),
+    script:
+        "../scripts/spectrum.py"
+
+
+rule linearized_window:
+    input:
+        model=rules.prune.output.model,
+        checkpoints=lambda wc: linearized_checkpoints(wc.window),
+        subsets=rules.prepare_data.output.subsets,
+    output:
+        table=f"{RESULTS}/linearized/{LIN_VARIANT}/window_{{window}}.csv",
+    log:
+        f"{LOGS}/linearized_window/{LIN_VARIANT}_window_{{window}}.log",
+    benchmark:
+        f"{LOGS}/linearized_window/{LIN_VARIANT}_window_{{window}}.benchmark.tsv"
+    wildcard_constraints:
+        window=r"\d{3}",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        seed=config["seed"],
+        data=config["data"],
+        sparse_train=config["sparse_train"],
+        linearized=config["linearized"],
+    script:
+        "../scripts/linearized_window.py"
+
+
+rule proxy_vs_carleman:
+    output:
+        table=f"{RESULTS}/proxy_check/proxy_vs_carleman.csv",
+    log:
+        f"{LOGS}/proxy_vs_carleman/proxy_vs_carleman.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        seed=config["seed"],
+        proxy_check=config["proxy_check"],
+        cutoff=config["spectra"]["cutoff"],
+        conventions=config["spectra"]["conventions"],
+    script:
+        "../scripts/proxy_vs_carleman.py"
+
+
+rule compare_proxy:
+    input:
+        polynomial=rules.proxy_vs_carleman.output.table,
+        windows=expand(
+            rules.linearized_window.output.table,
+            window=[f"{w:03d}" for w in config["linearized"]["windows"]],
+        ),
+        spectra=variant_spectra(LIN_VARIANT),
+    output:
+        table=f"{RESULTS}/proxy_check/proxy_vs_true.csv",
+        correlations=f"{RESULTS}/proxy_check/correlations.csv",
+    log:
+        f"{LOGS}/compare_proxy/compare_proxy.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        lr=config["sparse_train"]["lr"],
+        cutoff=config["spectra"]["cutoff"],
+        conventions=config["spectra"]["conventions"],
+    script:
+        "../scripts/compare_proxy.py"
+
+
+rule claims_spectra:
+    input:
+        curves=expand(
+            rules.error_proxy.output.curve, variant=config["sparse_train"]["variants"]
+        ),
+        masses=f"{RESULTS}/spectra/{config['sparse_train']['variants'][0]}/masses.csv",
+        large=rules.spectrum_large.output.spectrum,
+        correlations=rules.compare_proxy.output.correlations,
+    output:
+        claims=f"{RESULTS}/claims/spectra.csv",
+    log:
+        f"{LOGS}/claims_spectra/claims_spectra.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        lr=config["sparse_train"]["lr"],
+        cutoff=config["spectra"]["cutoff"],
+        conventions=config["spectra"]["conventions"],
+        main_label=f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0",
+        large_label=(
+            f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
+            " after pruning"
+        ),
+    script:
+        "../scripts/claims_spectra.py"
+
+
+register_targets(rules.claims_spectra.output.claims)

@@ -1,0 +1,24 @@
+"""Rule plot_figS5: tomography error against samples (log-log) with fitted slopes."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import logging  # noqa: E402
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
+
+import pandas as pd  # noqa: E402
+
+from qtrain.figures import save_figure  # noqa: E402
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.quantum.plots_quantum import plot_figS5  # noqa: E402
+from qtrain.quantum.quantum_sweeps import figS5_table  # noqa: E402
+
+table = figS5_table(pd.read_csv(snakemake.input.table), snakemake.params.fit_min_ratio)
+write_table(table, snakemake.output.table)
+save_figure(plot_figS5(table), snakemake.output.pdf)
+for path in snakemake.output:
+    write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)
+for d, slope in table.groupby("d")["slope"].first().items():
+    log.info("figS5: d = %d, fitted slope %.4f", d, slope)

@@ -1,0 +1,39 @@
+"""Rule plot_figS6: resource MODELS against n (both regimes) and a table at the two ResNets."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import logging  # noqa: E402
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
+
+import pandas as pd  # noqa: E402
+
+from qtrain.figures import save_figure  # noqa: E402
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.quantum.plots_quantum import plot_figS6  # noqa: E402
+from qtrain.quantum.quantum_sweeps import figS6_tables  # noqa: E402
+from qtrain.quantum.resources import MODEL_NOTE  # noqa: E402
+
+curves, resnets = figS6_tables(
+    pd.read_csv(snakemake.input.curves),
+    pd.read_csv(snakemake.input.resnets),
+    snakemake.params.fit_min_n,
+)
+crossovers = pd.read_csv(snakemake.input.crossovers)
+write_table(curves, snakemake.output.table)
+write_table(resnets, snakemake.output.resnets)
+save_figure(plot_figS6(curves, resnets, crossovers), snakemake.output.pdf)
+for path in snakemake.output:
+    write_provenance(
+        path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset, note=MODEL_NOTE
+    )
+for regime, g in curves.groupby("regime", sort=False):
+    log.info(
+        "figS6 %s: slopes classical %.3f, solver %.3f, end to end %.3f",
+        regime,
+        g["slope_classical"].iloc[0],
+        g["slope_solver"].iloc[0],
+        g["slope_quantum_total"].iloc[0],
+    )

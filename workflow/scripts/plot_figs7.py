@@ -1,0 +1,38 @@
+"""Rule plot_figS7: quantum-trained against classical GD (loss, accuracy, parameter gap)."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import logging  # noqa: E402
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
+
+import pandas as pd  # noqa: E402
+
+from qtrain.figures import save_figure  # noqa: E402
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.quantum.plots_quantum import plot_figS7  # noqa: E402
+from qtrain.quantum.quantum_training import run_summary  # noqa: E402
+
+
+def read(path):
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:  # no hhl_runs configured
+        return pd.DataFrame()
+
+
+steps, windows = read(snakemake.input.steps), read(snakemake.input.windows)
+hhl_steps, hhl_windows = read(snakemake.input.hhl_steps), read(snakemake.input.hhl_windows)
+grid = run_summary(windows, steps).assign(study="grid")
+hhl = run_summary(hhl_windows, hhl_steps).assign(study="hhl") if len(hhl_windows) else None
+table = pd.concat([grid, hhl], ignore_index=True) if hhl is not None else grid
+write_table(table, snakemake.output.table)
+save_figure(
+    plot_figS7(steps, grid, hhl_steps, hhl if hhl is not None else grid.iloc[:0]),
+    snakemake.output.pdf,
+)
+for path in snakemake.output:
+    write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)
+log.info("figS7: %d runs (%d through HHL)", len(table), 0 if hhl is None else len(hhl))
