@@ -9,7 +9,6 @@ claims, figures, reruns) share it.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,8 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
-from workflow_helpers import tiny_config
+from workflow_helpers import shared_clean_run, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -32,6 +30,7 @@ class WorkflowRun:
 
     root: Path
     config: dict
+    configfile: str = "run.yaml"
 
     @property
     def preset(self) -> str:
@@ -51,7 +50,7 @@ class WorkflowRun:
             "--cores",
             "2",
             "--configfile",
-            "run.yaml",
+            self.configfile,
         ]
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
         result = subprocess.run(
@@ -78,14 +77,6 @@ class WorkflowRun:
         return path
 
 
-def make_run(root: Path, config: dict) -> WorkflowRun:
-    """A fresh working directory holding ``config/`` and ``run.yaml``."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "config", root / "config", dirs_exist_ok=True)
-    (root / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return WorkflowRun(root, config)
-
-
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The repository root."""
@@ -94,7 +85,7 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> WorkflowRun:
-    """The whole workflow (rule `all`), run once on the tiny preset."""
-    run = make_run(tmp_path_factory.mktemp("tiny_run"), tiny_config())
-    run.snakemake()
-    return run
+    """The whole workflow (rule `all`) run once on the tiny preset; the same run that
+    tests/test_reliability.py and tests/test_slurm.py compare against (do not modify results)."""
+    root = shared_clean_run(tmp_path_factory)
+    return WorkflowRun(root, tiny_config(), configfile="tiny.yaml")

@@ -145,6 +145,8 @@ def test_snakefmt_clean():
 def test_ruff_clean():
     result = run([str(BIN / "ruff"), "check", "."])
     assert result.returncode == 0, result.stdout + result.stderr
+    result = run([str(BIN / "ruff"), "format", "--check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ci_runs_the_readme_test_command():
@@ -169,3 +171,35 @@ def test_tiny_run_prunes_pretrains_and_has_nothing_left_to_do(tiny_run):
     assert log.read_text().count("epoch") >= epochs
     again = tiny_run.snakemake("-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+FIGURES = ["fig1", "fig2a", "fig2b", "fig2c", "fig3"] + [f"figS{i}" for i in range(1, 9)]
+
+
+@pytest.mark.slow
+def test_tiny_run_makes_every_figure_with_its_table(tiny_run):
+    figures = tiny_run.results / "figures"
+    for name in FIGURES:
+        for suffix in (".pdf", ".png"):
+            assert (figures / f"{name}{suffix}").stat().st_size > 10_000, name + suffix
+        if name != "fig1":  # the pipeline diagram has no data
+            table = pd.read_csv(figures / f"{name}.csv")
+            assert len(table) > 0, name
+            assert Path(str(figures / f"{name}.csv") + ".provenance.json").exists(), name
+
+
+@pytest.mark.slow
+def test_tiny_run_judges_every_claim_once(tiny_run):
+    from qtrain.claims import CLAIMS, HOLDS, NOT_HOLDING, NOT_RUN
+
+    claims = pd.read_csv(tiny_run.results / "claims.csv")
+    assert list(claims["claim_id"]) == [f"C{i}" for i in range(1, 14)]
+    assert set(claims["claim_id"]) == set(CLAIMS)
+    assert set(claims["verdict"]) <= {HOLDS, NOT_HOLDING, NOT_RUN}
+    assert claims["value"].notna().all() and claims["source"].notna().all()
+    markdown = (tiny_run.results / "claims.md").read_text()
+    for claim_id in claims["claim_id"]:
+        assert f"| {claim_id} |" in markdown
+    provenance = pd.read_csv(tiny_run.results / "provenance.csv")
+    assert provenance["git_commit"].notna().any()
+    assert provenance["torch"].notna().all()

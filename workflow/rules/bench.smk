@@ -82,6 +82,7 @@ rule bench_hvp:
         gpu_cases=[
             {"depth": 32, "widen": 4, "batch": 2048, "repeats": 5},
             {"depth": 32, "widen": 4, "batch": 2048, "micro_batch": 512, "repeats": 5},
+            {"depth": 56, "widen": 11, "batch": 2048, "micro_batch": 64, "repeats": 3},
         ],
         keep_fraction=0.1,
         spectrum_hvps=256 + 64,

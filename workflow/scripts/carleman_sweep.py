@@ -15,17 +15,7 @@ from qtrain.quantum.carleman_sweeps import (  # noqa: E402
 
 maps_cfg, digits_cfg, sweep = snakemake.params.maps, snakemake.params.digits, snakemake.params.sweep
 start = time.perf_counter()
-maps = toy_maps(
-    sweep["kinds"],
-    sweep["degrees"],
-    maps_cfg["seeds"],
-    n=maps_cfg["n"],
-    eta=maps_cfg["eta"],
-    curvature=maps_cfg["curvature"],
-    negative_curvature=maps_cfg["negative_curvature"],
-    nonlinearity=maps_cfg["nonlinearity"],
-    u0_norm=maps_cfg["u0_norm"],
-)
+maps = toy_maps(sweep["kinds"], sweep["degrees"], **maps_cfg)
 learning = digits_maps(**digits_cfg, seed=snakemake.params.seed)
 orders = {m.name: sweep["orders"] for m in maps} | {
     m.name: sweep["digits_orders"] for m in learning

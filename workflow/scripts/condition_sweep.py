@@ -11,17 +11,7 @@ from qtrain.quantum.carleman_sweeps import condition_table, toy_maps  # noqa: E4
 
 maps_cfg, sweep = snakemake.params.maps, snakemake.params.sweep
 start = time.perf_counter()
-maps = toy_maps(
-    sweep["kinds"],
-    sweep["degrees"],
-    maps_cfg["seeds"],
-    n=maps_cfg["n"],
-    eta=maps_cfg["eta"],
-    curvature=maps_cfg["curvature"],
-    negative_curvature=maps_cfg["negative_curvature"],
-    nonlinearity=maps_cfg["nonlinearity"],
-    u0_norm=maps_cfg["u0_norm"],
-)
+maps = toy_maps(sweep["kinds"], sweep["degrees"], **maps_cfg)
 table = condition_table(
     maps, sweep["orders"], sweep["steps"], sweep["pad_factors"], sweep["exact_max_dim"]
 )

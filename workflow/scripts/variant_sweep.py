@@ -12,17 +12,7 @@ from qtrain.quantum.carleman_sweeps import (  # noqa: E402
 )
 
 maps_cfg, digits_cfg, sweep = snakemake.params.maps, snakemake.params.digits, snakemake.params.sweep
-maps = toy_maps(
-    sweep["kinds"],
-    sweep["degrees"],
-    maps_cfg["seeds"][:1],
-    n=maps_cfg["n"],
-    eta=maps_cfg["eta"],
-    curvature=maps_cfg["curvature"],
-    negative_curvature=maps_cfg["negative_curvature"],
-    nonlinearity=maps_cfg["nonlinearity"],
-    u0_norm=maps_cfg["u0_norm"],
-)
+maps = toy_maps(sweep["kinds"], sweep["degrees"], **{**maps_cfg, "seeds": maps_cfg["seeds"][:1]})
 if sweep["digits"]:
     maps += digits_maps(**digits_cfg, seed=snakemake.params.seed)[:1]
 table = variant_difference_table(maps, sweep["etas"], sweep["order"], sweep["steps"])

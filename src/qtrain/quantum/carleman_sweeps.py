@@ -53,7 +53,9 @@ def toy_maps(
     u0_norm: float,
 ) -> list[PolyMap]:
     """Random maps (:func:`~qtrain.quantum.polymaps.random_map`) for every kind, degree, seed;
-    named ``<kind>_q<degree>_s<seed>``."""
+    named ``<kind>_q<degree>_s<seed>``. ``seeds`` and the keywords are the keys of the
+    ``carleman.maps`` section: ``toy_maps(kinds, degrees, **config["carleman"]["maps"])``.
+    """
     maps = []
     for kind in kinds:
         for degree in degrees:

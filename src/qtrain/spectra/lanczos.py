@@ -42,6 +42,7 @@ from qtrain.io import atomic_write
 __all__ = [
     "LanczosDivergenceError",
     "SpectralDensity",
+    "density_from_quadratures",
     "gauss_quadrature",
     "gaussian_density",
     "lanczos",
@@ -320,7 +321,6 @@ def spectral_density(
     if grid_points < 2:
         raise ValueError(f"grid_points must be at least 2, got {grid_points}")
     steps = min(int(steps), int(dim))  # Lanczos cannot take more steps than dim
-    s_half = papyan_sigma(steps, kappa)
     seeds = probe_seeds(seed, probes + 1)
     opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=progress)
     t0 = time.perf_counter()
@@ -334,37 +334,17 @@ def spectral_density(
         b_nodes, _ = lanczos(matvec, dim, bounds_steps, seeds[0], **opts)
         lo, hi = float(b_nodes.min()), float(b_nodes.max())
 
-    all_nodes, all_weights, all_probe = [], [], []
-    for p in range(probes):
-        nodes, weights = lanczos(matvec, dim, steps, seeds[p + 1], **opts)
-        all_nodes.append(nodes)
-        all_weights.append(weights / probes)
-        all_probe.append(np.full(nodes.size, p, dtype=np.int64))
-    nodes = np.concatenate(all_nodes)
-    weights = np.concatenate(all_weights)
-    probe = np.concatenate(all_probe)
-
-    if lo is None or hi is None:
-        lo, hi = float(nodes.min()), float(nodes.max())
-    width = hi - lo
-    if width <= 0:
-        width = max(abs(hi), abs(lo), 1.0)
-    lower, upper = lo - margin * width, hi + margin * width
-    if bounds is not None:
-        lower, upper = lo, hi
-    if nodes.min() < lower or nodes.max() > upper:
-        log.info(
-            "spectral_density: Ritz values [%.6g, %.6g] outside the bounds [%.6g, %.6g]; widening",
-            nodes.min(),
-            nodes.max(),
-            lower,
-            upper,
-        )
-        lower = min(lower, float(nodes.min()) - margin * width)
-        upper = max(upper, float(nodes.max()) + margin * width)
-    sigma = s_half * (upper - lower) / 2.0
-    grid = np.linspace(lower, upper, grid_points)
-    density = gaussian_density(nodes, weights, grid, sigma)
+    quadratures = [lanczos(matvec, dim, steps, seeds[p + 1], **opts) for p in range(probes)]
+    given = (lo, hi) if lo is not None else None
+    result = density_from_quadratures(
+        quadratures,
+        steps,
+        bounds=given,
+        widen=bounds is None,
+        margin=margin,
+        kappa=kappa,
+        grid_points=grid_points,
+    )
     meta = {
         "recipe": "Papyan 2019 stochastic Lanczos quadrature",
         "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
@@ -380,26 +360,74 @@ def spectral_density(
         "lanczos_dtype": str(dtype).replace("torch.", ""),
         "seconds": time.perf_counter() - t0,
     }
+    result.meta = meta
     log.info(
         "spectral_density: dim=%d, %d probe(s) x %d steps, bounds [%.6g, %.6g], sigma=%.4g, %.3g s",
         dim,
         probes,
         steps,
-        lower,
-        upper,
-        sigma,
+        result.lower,
+        result.upper,
+        result.sigma,
         meta["seconds"],
     )
+    return result
+
+
+def density_from_quadratures(
+    quadratures: list[tuple[np.ndarray, np.ndarray]],
+    steps: int,
+    *,
+    bounds: tuple[float, float] | None = None,
+    widen: bool = True,
+    margin: float = 0.05,
+    kappa: float = 1.25,
+    grid_points: int = 1024,
+    meta: dict[str, Any] | None = None,
+) -> SpectralDensity:
+    """Papyan's smoothed density from the Gauss quadratures ``(nodes, weights)`` of the probes.
+
+    ``bounds``: the spectral bounds (``None``: the extreme Ritz values of the probes), widened by
+    ``margin`` times their width when ``widen``; either way widened further if a Ritz value falls
+    outside. Probe weights are averaged; ``steps`` sets the kernel width (:func:`papyan_sigma`).
+    """
+    if not quadratures:
+        raise ValueError("at least one probe run is needed")
+    if grid_points < 2:
+        raise ValueError(f"grid_points must be at least 2, got {grid_points}")
+    probes = len(quadratures)
+    nodes = np.concatenate([q[0] for q in quadratures])
+    weights = np.concatenate([q[1] / probes for q in quadratures])
+    probe = np.concatenate(
+        [np.full(q[0].size, p, dtype=np.int64) for p, q in enumerate(quadratures)]
+    )
+    lo, hi = bounds if bounds is not None else (float(nodes.min()), float(nodes.max()))
+    width = hi - lo
+    if width <= 0:
+        width = max(abs(hi), abs(lo), 1.0)
+    lower, upper = (lo - margin * width, hi + margin * width) if widen else (lo, hi)
+    if nodes.min() < lower or nodes.max() > upper:
+        log.info(
+            "Ritz values [%.6g, %.6g] outside the bounds [%.6g, %.6g]; widening",
+            nodes.min(),
+            nodes.max(),
+            lower,
+            upper,
+        )
+        lower = min(lower, float(nodes.min()) - margin * width)
+        upper = max(upper, float(nodes.max()) + margin * width)
+    sigma = papyan_sigma(steps, kappa) * (upper - lower) / 2.0
+    grid = np.linspace(lower, upper, grid_points)
     return SpectralDensity(
         nodes=nodes,
         weights=weights,
         probe=probe,
         grid=grid,
-        density=density,
+        density=gaussian_density(nodes, weights, grid, sigma),
         lower=float(lower),
         upper=float(upper),
         sigma=float(sigma),
         steps=int(steps),
         kappa=float(kappa),
-        meta=meta,
+        meta=dict(meta or {}),
     )

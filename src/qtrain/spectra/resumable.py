@@ -24,10 +24,9 @@ from qtrain.io import atomic_write
 from qtrain.spectra.lanczos import (
     MatVec,
     SpectralDensity,
+    density_from_quadratures,
     gauss_quadrature,
-    gaussian_density,
     lanczos_tridiagonal,
-    papyan_sigma,
     probe_seeds,
 )
 
@@ -52,54 +51,18 @@ def assemble_density(
     ``probe_runs``: one ``(alpha, beta)`` per probe; ``steps``: the requested steps per probe
     (already capped at the dimension).
     """
-    if not probe_runs:
-        raise ValueError("at least one probe run is needed")
-    s_half = papyan_sigma(steps, kappa)
-    probes = len(probe_runs)
-    lo = hi = None
+    bounds = None
     if bounds_run is not None:
         b_nodes, _ = gauss_quadrature(*bounds_run)
-        lo, hi = float(b_nodes.min()), float(b_nodes.max())
-    all_nodes, all_weights, all_probe = [], [], []
-    for p, (alpha, beta) in enumerate(probe_runs):
-        nodes, weights = gauss_quadrature(alpha, beta)
-        all_nodes.append(nodes)
-        all_weights.append(weights / probes)
-        all_probe.append(np.full(nodes.size, p, dtype=np.int64))
-    nodes = np.concatenate(all_nodes)
-    weights = np.concatenate(all_weights)
-    probe = np.concatenate(all_probe)
-    if lo is None or hi is None:
-        lo, hi = float(nodes.min()), float(nodes.max())
-    width = hi - lo
-    if width <= 0:
-        width = max(abs(hi), abs(lo), 1.0)
-    lower, upper = lo - margin * width, hi + margin * width
-    if nodes.min() < lower or nodes.max() > upper:
-        log.info(
-            "Ritz values [%.6g, %.6g] outside the bounds [%.6g, %.6g]; widening",
-            nodes.min(),
-            nodes.max(),
-            lower,
-            upper,
-        )
-        lower = min(lower, float(nodes.min()) - margin * width)
-        upper = max(upper, float(nodes.max()) + margin * width)
-    sigma = s_half * (upper - lower) / 2.0
-    grid = np.linspace(lower, upper, grid_points)
-    density = gaussian_density(nodes, weights, grid, sigma)
-    return SpectralDensity(
-        nodes=nodes,
-        weights=weights,
-        probe=probe,
-        grid=grid,
-        density=density,
-        lower=float(lower),
-        upper=float(upper),
-        sigma=float(sigma),
-        steps=int(steps),
-        kappa=float(kappa),
-        meta=dict(meta or {}),
+        bounds = (float(b_nodes.min()), float(b_nodes.max()))
+    return density_from_quadratures(
+        [gauss_quadrature(alpha, beta) for alpha, beta in probe_runs],
+        steps,
+        bounds=bounds,
+        margin=margin,
+        kappa=kappa,
+        grid_points=grid_points,
+        meta=meta,
     )
 
 
