@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -65,3 +66,19 @@ def test_provenance_record(tmp_path):
     assert record["wall_seconds"] == 1.5
     assert "git_commit" in record and "created" in record
     json.dumps(record)
+
+
+def test_git_commit_is_the_code_s_commit_from_any_working_directory(tmp_path, monkeypatch):
+    import subprocess
+
+    from qtrain.io import git_commit
+
+    repo = Path(__file__).resolve().parents[1]
+    expected = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    if not expected:
+        pytest.skip("not a git checkout")
+    monkeypatch.chdir(tmp_path)  # not a repository
+    assert git_commit().split("+")[0] == expected
+    assert git_commit(tmp_path) is None

@@ -136,7 +136,18 @@ def config_digest(config: Mapping[str, Any]) -> str:
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
-    """The current git commit (with ``+dirty`` when the tree has changes), or None."""
+    """The git commit of the code (with ``+dirty`` when its tracked files have changes), or None.
+
+    ``cwd`` defaults to the folder of this package (an editable install inside the checkout), so
+    a run in another working directory (a scratch folder, a cluster's job directory) still
+    records the commit of the code it ran; failing that, the current directory.
+    """
+    if cwd is None:
+        return _git_commit_in(Path(__file__).resolve().parent) or _git_commit_in(os.getcwd())
+    return _git_commit_in(cwd)
+
+
+def _git_commit_in(cwd: str | os.PathLike) -> str | None:
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
