@@ -206,3 +206,18 @@ def test_tiny_run_judges_every_claim_once(tiny_run):
     provenance = pd.read_csv(tiny_run.results / "provenance.csv")
     assert provenance["git_commit"].notna().any()
     assert provenance["torch"].notna().all()
+
+
+def test_readme_results_match_the_committed_smoke_run():
+    """The README's figures exist and its verdict column is the committed smoke claims table."""
+    readme = (REPO / "README.md").read_text()
+    images = re.findall(r"\]\((docs/results/smoke/[^)]+\.png)\)", readme)
+    assert len(images) == 13
+    for image in images:
+        assert (REPO / image).stat().st_size > 10_000, image
+    committed = pd.read_csv(REPO / "docs/results/smoke/claims.csv", keep_default_na=False)
+    verdicts = dict(zip(committed["claim_id"], committed["verdict"], strict=True))
+    rows = re.findall(r"^\| (C\d+) [^|]*\| ([^|]+) \|", readme, flags=re.MULTILINE)
+    assert [claim for claim, _ in rows] == list(verdicts)
+    for claim, verdict in rows:
+        assert verdicts[claim].startswith(verdict.strip()), (claim, verdict, verdicts[claim])
