@@ -75,3 +75,25 @@ def test_sweep_frame() -> None:
     assert {"s", "n", "qubits", "cx", "u", "gates", "depth", "model_cx", "kind"} <= set(df)
     assert (df["gates"] == df["cx"] + df["u"]).all()
     assert "model" in df.attrs["note"]
+
+
+def test_figS5_upload_panel_draws_every_sparsity_and_the_dense_reference() -> None:
+    import pandas as pd
+
+    from qtrain.quantum.plots_quantum import plot_figS5
+    from qtrain.quantum.quantum_sweeps import figS5_table, tomography_sweep
+
+    tomography = figS5_table(tomography_sweep([8], [100, 1000, 10000], repeats=3, seed=0), 10)
+    upload = pd.concat(
+        [
+            upload_sweep([1, 4], [16, 256]),
+            upload_sweep([1, 4], [16, 256], methods=("dense",)),
+        ],
+        ignore_index=True,
+    )
+    fig = plot_figS5(tomography, upload)
+    panel = fig.axes[2]
+    labels = [line.get_label() for line in panel.get_lines()]
+    assert "s = 1" in labels and "s = 4" in labels and "dense StatePreparation" in labels
+    measured = upload[upload["method"] == "sparse"]
+    assert (measured["cx"] <= measured["model_cx"]).all()

@@ -60,6 +60,7 @@ rule plot_figS4:
 rule plot_figS5:
     input:
         table=rules.tomography_sweep.output.table,
+        upload=rules.upload_sweep.output.table,
     output:
         pdf=f"{RESULTS}/figures/figS5.pdf",
         png=report(

@@ -37,6 +37,20 @@ rule tomography_sweep:
         "../scripts/tomography_sweep.py"
 
 
+rule upload_sweep:
+    output:
+        table=f"{RESULTS}/quantum/upload_sweep.csv",
+    log:
+        f"{LOGS}/upload_sweep/upload_sweep.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        upload=QUANTUM["upload"],
+        seed=config["seed"],
+    script:
+        "../scripts/upload_sweep.py"
+
+
 rule resource_model:
     output:
         curves=f"{RESULTS}/quantum/resources.csv",

@@ -1,4 +1,4 @@
-"""Rule plot_figS5: tomography error against samples (log-log) with fitted slopes."""
+"""Rule plot_figS5: tomography error against samples (log-log) with fitted slopes; upload cost."""
 
 from qtrain.io import setup_logging
 
@@ -17,7 +17,8 @@ from qtrain.quantum.quantum_sweeps import figS5_table  # noqa: E402
 
 table = figS5_table(pd.read_csv(snakemake.input.table), snakemake.params.fit_min_ratio)
 write_table(table, snakemake.output.table)
-save_figure(plot_figS5(table), snakemake.output.pdf)
+upload = pd.read_csv(snakemake.input.upload)
+save_figure(plot_figS5(table, upload), snakemake.output.pdf)
 for path in snakemake.output:
     write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)
 for d, slope in table.groupby("d")["slope"].first().items():

@@ -119,11 +119,14 @@ def plot_figS4(table: pd.DataFrame):
 # --------------------------------------------------------------------------- figS5
 
 
-def plot_figS5(table: pd.DataFrame):
+def plot_figS5(table: pd.DataFrame, upload: pd.DataFrame | None = None):
     """(a) relative tomography error against samples per stage (log-log, mean ± std over
     repeats) with fitted slopes, the √(d/4N) model and the Kerenidis-Prakash bound; (b) samples
-    for a relative error ε from the fits, against ε, beside the Kerenidis-Prakash count."""
-    fig, axes = figure(ncols=2, width=2 * COLUMN_WIDTH, aspect=0.8)
+    for a relative error ε from the fits, against ε, beside the Kerenidis-Prakash count; (c) with
+    ``upload`` (:func:`~qtrain.quantum.upload.upload_sweep` rows): measured CX count of the sparse
+    upload against n per sparsity s, its O(s·log n) bound, and dense state preparation."""
+    ncols = 2 if upload is None else 3
+    fig, axes = figure(ncols=ncols, width=ncols * COLUMN_WIDTH, aspect=0.8)
     ax = axes[0]
     dims = sorted(set(table["d"]))
     for i, d in enumerate(dims):
@@ -205,8 +208,32 @@ def plot_figS5(table: pd.DataFrame):
     ax.set_ylabel("samples per stage")
     ax.set_title("(b) samples for precision ε")
     ax.legend(loc="lower left", fontsize=5.5, ncol=2)
+    if upload is not None:
+        _upload_panel(axes[2], upload)
     fig.tight_layout()
     return fig
+
+
+def _upload_panel(ax, upload: pd.DataFrame) -> None:
+    """figS5 (c): measured CX of uploading s-sparse vectors against n."""
+    sparse = upload[upload["method"] == "sparse"]
+    for i, (s_val, g) in enumerate(sparse.groupby("s")):
+        g = g.sort_values("n")
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        ax.loglog(g["n"], g["cx"], "o-", color=color, markersize=3, label=f"s = {s_val}")
+        ax.loglog(g["n"], g["model_cx"], "--", color=color, linewidth=0.7)
+    dense = upload[upload["method"] == "dense"]
+    if len(dense):
+        g = dense.groupby("n")["cx"].max().sort_index()
+        ax.loglog(g.index, g.values, "ks:", markersize=3, label="dense StatePreparation")
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(
+        Line2D([], [], color="k", linestyle="--", linewidth=0.7, label="O(s log n) bound")
+    )
+    ax.legend(handles=handles, loc="upper left", fontsize=5.5)
+    ax.set_xlabel("vector dimension n")
+    ax.set_ylabel("CX gates (transpiled, u + cx)")
+    ax.set_title("(c) sparse upload: measured circuits")
 
 
 # --------------------------------------------------------------------------- figS6
