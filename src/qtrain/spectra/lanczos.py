@@ -43,6 +43,7 @@ __all__ = [
     "LanczosDivergenceError",
     "SpectralDensity",
     "density_from_quadratures",
+    "density_meta",
     "gauss_quadrature",
     "gaussian_density",
     "lanczos",
@@ -345,21 +346,18 @@ def spectral_density(
         kappa=kappa,
         grid_points=grid_points,
     )
-    meta = {
-        "recipe": "Papyan 2019 stochastic Lanczos quadrature",
-        "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
-        "probes": probes,
-        "seed": int(seed),
-        "probe_seeds": seeds[1:],
-        "bounds_seed": seeds[0],
-        "bounds_steps": bounds_steps,
-        "bounds_given": bounds is not None,
-        "margin": margin,
-        "reorthogonalize": reorthogonalize,
-        "dim": int(dim),
-        "lanczos_dtype": str(dtype).replace("torch.", ""),
-        "seconds": time.perf_counter() - t0,
-    }
+    meta = density_meta(
+        probes=probes,
+        seed=seed,
+        seeds=seeds,
+        bounds_steps=bounds_steps,
+        bounds_given=bounds is not None,
+        margin=margin,
+        reorthogonalize=reorthogonalize,
+        dim=dim,
+        dtype=dtype,
+    )
+    meta["seconds"] = time.perf_counter() - t0
     result.meta = meta
     log.info(
         "spectral_density: dim=%d, %d probe(s) x %d steps, bounds [%.6g, %.6g], sigma=%.4g, %.3g s",
@@ -372,6 +370,35 @@ def spectral_density(
         meta["seconds"],
     )
     return result
+
+
+def density_meta(
+    *,
+    probes: int,
+    seed: int,
+    seeds: list[int],
+    bounds_steps: int | None,
+    bounds_given: bool,
+    margin: float,
+    reorthogonalize: bool,
+    dim: int,
+    dtype: torch.dtype,
+) -> dict[str, Any]:
+    """The settings record saved with a density (``SpectralDensity.meta``)."""
+    return {
+        "recipe": "Papyan 2019 stochastic Lanczos quadrature",
+        "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
+        "probes": probes,
+        "seed": int(seed),
+        "probe_seeds": list(seeds[1:]),
+        "bounds_seed": seeds[0],
+        "bounds_steps": bounds_steps,
+        "bounds_given": bounds_given,
+        "margin": margin,
+        "reorthogonalize": reorthogonalize,
+        "dim": int(dim),
+        "lanczos_dtype": str(dtype).replace("torch.", ""),
+    }
 
 
 def density_from_quadratures(

@@ -25,6 +25,7 @@ from qtrain.spectra.lanczos import (
     MatVec,
     SpectralDensity,
     density_from_quadratures,
+    density_meta,
     gauss_quadrature,
     lanczos_tridiagonal,
     probe_seeds,
@@ -153,19 +154,17 @@ def resumable_spectral_density(
 
     bounds_run = run("bounds", bounds_steps, seeds[0]) if bounds_steps is not None else None
     probe_runs = [run(f"probe_{p}", steps, seeds[p + 1]) for p in range(probes)]
-    meta = {
-        "recipe": "Papyan 2019 stochastic Lanczos quadrature",
-        "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
-        "probes": probes,
-        "seed": int(seed),
-        "probe_seeds": seeds[1:],
-        "bounds_seed": seeds[0],
-        "bounds_steps": bounds_steps,
-        "bounds_given": False,
-        "margin": margin,
-        "reorthogonalize": reorthogonalize,
-        "dim": int(dim),
-        "lanczos_dtype": str(dtype).replace("torch.", ""),
+    meta = density_meta(
+        probes=probes,
+        seed=seed,
+        seeds=seeds,
+        bounds_steps=bounds_steps,
+        bounds_given=False,
+        margin=margin,
+        reorthogonalize=reorthogonalize,
+        dim=dim,
+        dtype=dtype,
+    ) | {
         "resumed_runs": resumed,
         "seconds": time.perf_counter() - t0,
     }
