@@ -427,34 +427,24 @@ def _step_row(
     theta_c: np.ndarray,
     downloaded: bool,
 ) -> dict:
+    """One step record: the quantum-trained and the classical weights side by side (overflow in
+    a diverging run gives inf/nan values, recorded as they are)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return _step_values(problem, base, step, window_index, theta, theta_c, downloaded)
-
-
-def _step_values(
-    problem: DigitsProblem,
-    base: dict,
-    step: int,
-    window_index: int,
-    theta: np.ndarray,
-    theta_c: np.ndarray,
-    downloaded: bool,
-) -> dict:
-    gap = float(np.linalg.norm(theta - theta_c))
-    return {
-        **base,
-        "step": step,
-        "window_index": window_index,
-        "downloaded": downloaded,
-        "loss": problem.loss(theta),
-        "train_accuracy": problem.accuracy(theta),
-        "test_accuracy": problem.accuracy(theta, "test"),
-        "classical_loss": problem.loss(theta_c),
-        "classical_train_accuracy": problem.accuracy(theta_c),
-        "classical_test_accuracy": problem.accuracy(theta_c, "test"),
-        "gap": gap,
-        "relative_gap": gap / float(np.linalg.norm(theta_c)),
-    }
+        gap = float(np.linalg.norm(theta - theta_c))
+        return {
+            **base,
+            "step": step,
+            "window_index": window_index,
+            "downloaded": downloaded,
+            "loss": problem.loss(theta),
+            "train_accuracy": problem.accuracy(theta),
+            "test_accuracy": problem.accuracy(theta, "test"),
+            "classical_loss": problem.loss(theta_c),
+            "classical_train_accuracy": problem.accuracy(theta_c),
+            "classical_test_accuracy": problem.accuracy(theta_c, "test"),
+            "gap": gap,
+            "relative_gap": gap / float(np.linalg.norm(theta_c)),
+        }
 
 
 def training_grid(

@@ -294,6 +294,14 @@ def _log_limits(ax, values, floor: float = 1e-30, headroom: float = 0.45) -> boo
     return bool(v.min() < floor)
 
 
+def _log_limits_with_note(ax, values) -> None:
+    """:func:`_log_limits`, with a note in the axes when values were clipped."""
+    if _log_limits(ax, values):
+        ax.text(
+            0.98, 0.03, "values below 1e-30 clipped", transform=ax.transAxes, ha="right", fontsize=6
+        )
+
+
 def plot_figS8(
     table: pd.DataFrame, correlations: pd.DataFrame, conventions: Sequence[str], title: str = ""
 ):
@@ -350,15 +358,7 @@ def plot_figS8(
             handles=handles, loc="lower right", fontsize=5.5, ncol=2, frameon=True, framealpha=0.9
         )
         proxies = np.concatenate([poly[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
-        if _log_limits(ax_p, proxies):
-            ax_p.text(
-                0.98,
-                0.03,
-                "values below 1e-30 clipped",
-                transform=ax_p.transAxes,
-                ha="right",
-                fontsize=6,
-            )
+        _log_limits_with_note(ax_p, proxies)
         _corr_box(ax_p, correlations, "polynomial", conventions)
     ax_e.set_yscale("log")
     ax_e.set_ylabel("‖u_N(t) − u(t)‖")
@@ -393,15 +393,7 @@ def plot_figS8(
             ax_l.plot(xe, ev["loss_lin"], color=color, lw=1.1, ls="--")
         ax_g.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9)
         proxies = np.concatenate([net[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
-        if _log_limits(ax_q, proxies):
-            ax_q.text(
-                0.98,
-                0.03,
-                "values below 1e-30 clipped",
-                transform=ax_q.transAxes,
-                ha="right",
-                fontsize=6,
-            )
+        _log_limits_with_note(ax_q, proxies)
         _corr_box(ax_q, correlations, "network", conventions)
     ax_g.set_yscale("log")
     ax_g.set_ylabel("‖θ_lin(t) − θ(t)‖")
