@@ -9,12 +9,52 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["HOLDS", "NOT_HOLDING", "NOT_RUN", "ClaimRow", "rows_to_frame"]
+__all__ = [
+    "HOLDS",
+    "INCONCLUSIVE",
+    "NOT_HOLDING",
+    "NOT_RUN",
+    "ClaimRow",
+    "combine_verdicts",
+    "judge",
+    "rows_to_frame",
+]
 
 HOLDS = "holds"
 NOT_HOLDING = "does not hold at this scale"
+INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run in this preset"
-VERDICTS = (HOLDS, NOT_HOLDING, NOT_RUN)
+VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
+
+
+def judge(margin: float, noise: float) -> str:
+    """Three-valued verdict of one comparison.
+
+    ``margin`` is signed so that a positive value is on the claim's side (e.g. dissipative mass
+    minus divergent mass); ``noise`` (≥ 0) is the spread it was measured against (Lanczos
+    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin that is not finite) is
+    :data:`INCONCLUSIVE`: a rerun could land on either side.
+    """
+    import math
+
+    if not math.isfinite(margin) or not (noise >= 0):
+        return INCONCLUSIVE
+    if abs(margin) <= noise:
+        return INCONCLUSIVE
+    return HOLDS if margin > 0 else NOT_HOLDING
+
+
+def combine_verdicts(verdicts) -> str:
+    """The verdict of a claim that needs every comparison: any decisive failure fails it;
+    otherwise any inconclusive one makes it inconclusive; no comparison at all is NOT_RUN."""
+    verdicts = list(verdicts)
+    if not verdicts or all(v == NOT_RUN for v in verdicts):
+        return NOT_RUN
+    if NOT_HOLDING in verdicts:
+        return NOT_HOLDING
+    if INCONCLUSIVE in verdicts or NOT_RUN in verdicts:
+        return INCONCLUSIVE
+    return HOLDS
 
 
 @dataclass(frozen=True)
@@ -28,6 +68,8 @@ class ClaimRow:
     comparison: str
     verdict: str
     source: str
+    margin: str = ""
+    noise: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -289,7 +331,9 @@ def assemble_claims(frames) -> Any:
     import pandas as pd
 
     columns = list(ClaimRow.__dataclass_fields__)
-    parts = [f[columns] for f in frames if len(f)]
+    parts = [
+        f.reindex(columns=columns).fillna({"margin": "", "noise": ""}) for f in frames if len(f)
+    ]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     missing = [c for c in CLAIMS if c not in set(table["claim_id"])]
     filler = [
@@ -306,8 +350,8 @@ def claims_markdown(table, title: str = "Claims") -> str:
     lines = [
         f"# {title}",
         "",
-        "| id | claim | measured | value | comparison | verdict | source |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| id | claim | measured | value | comparison | margin | noise | verdict | source |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in table.itertuples(index=False):
         cells = [
@@ -316,6 +360,8 @@ def claims_markdown(table, title: str = "Claims") -> str:
             row.quantity,
             row.value,
             row.comparison,
+            row.margin,
+            row.noise,
             f"**{row.verdict}**",
             row.source,
         ]
