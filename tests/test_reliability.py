@@ -35,6 +35,7 @@ from workflow_helpers import (
 from qtrain.io import atomic_write, load_checkpoint
 
 RESULTS = f"results/{TINY}"
+RUN = f"{RESULTS}/seed_0"  # the network pipeline of the first training seed
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +77,8 @@ def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run
     """SIGKILL the run (its whole process group) inside `sparse_train`, then inside `spectrum`;
     each rerun resumes from the job's checkpoints and ends with the clean run's numbers."""
     work = copy_run(clean_run, tmp_path / "run")
-    train = work / RESULTS / "sparse_train/sparse"
-    spectra = work / RESULTS / "spectra/sparse"
+    train = work / RUN / "sparse_train/sparse"
+    spectra = work / RUN / "spectra/sparse"
     shutil.rmtree(train)
     shutil.rmtree(spectra)
     records, spectrum = train / "records.csv", spectra / "step_00020.npz"
@@ -107,16 +108,16 @@ def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run
     # 3. the last rerun finishes
     result = run_snakemake(work, *targets, "--cores", "2")
     assert result.returncode == 0, output_of(result)[-5000:]
-    train_log = (work / f"logs/{TINY}/sparse_train/sparse.log").read_text()
+    train_log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
     assert re.search(rf"resuming sparse from \S+last.pt at step {killed_at}\b", train_log)
     assert "restored step_00000.pt" in train_log  # Snakemake removed it before the rerun
     spectrum_log = (work / f"logs/{TINY}/spectrum/sparse_step_00020.log").read_text()
     assert re.search(r"[1-9]\d* run\(s\) resumed", spectrum_log), spectrum_log[-2000:]
 
     only = [
-        f"{RESULTS}/sparse_train/sparse/records.csv",
-        f"{RESULTS}/sparse_train/sparse/downloads.csv",
-        f"{RESULTS}/spectra/sparse/step_00020.npz",
+        f"{RUN}/sparse_train/sparse/records.csv",
+        f"{RUN}/sparse_train/sparse/downloads.csv",
+        f"{RUN}/spectra/sparse/step_00020.npz",
     ]
     problems = compare_results(clean_run, work, only=only)
     assert not problems, "\n".join(problems)
@@ -132,16 +133,16 @@ def test_sigterm_leaves_no_output_a_later_run_would_trust(clean_run, tmp_path):
     """SIGTERM to the run's process group mid-job, as a scheduler's time limit or `scancel`
     sends it: the job stops, its outputs are removed, and the next run redoes it."""
     work = copy_run(clean_run, tmp_path / "run")
-    train = work / RESULTS / "sparse_train/continuous"
+    train = work / RUN / "sparse_train/continuous"
     shutil.rmtree(train)
-    target = f"{RESULTS}/sparse_train/continuous/records.csv"
+    target = f"{RUN}/sparse_train/continuous/records.csv"
     run = start_snakemake(work, target, "--cores", "2", log=tmp_path / "term.log")
     assert wait_for(lambda: (train / "checkpoints/last.pt").exists(), 600)
     kill_group(run, signal.SIGTERM, timeout=120)
     log = (tmp_path / "term.log").read_text()
     assert run.returncode != 0, log[-3000:]
     assert "Removing output files of failed job sparse_train" in log, log[-3000:]
-    assert "stopped by SIGTERM" in (work / f"logs/{TINY}/sparse_train/continuous.log").read_text()
+    assert "stopped by SIGTERM" in (work / f"logs/{TINY}/sparse_train/seed_0_continuous.log").read_text()
     declared = ["records.csv", "downloads.csv", *(f"checkpoints/step_{s:05d}.pt" for s in (0, 10))]
     assert not [name for name in declared if (train / name).exists()]
     assert not list(work.rglob("*.tmp")), "a temporary file was left behind"
@@ -159,16 +160,16 @@ def test_checkpoint_from_another_config_is_refused_and_kept(clean_run, tmp_path)
     checkpoint and everything upstream stay as they were."""
     work = copy_run(clean_run, tmp_path / "run")
     write_config(work, tiny_config(sparse_train={"lr": 0.04}))
-    last = work / RESULTS / "sparse_train/sparse/checkpoints/last.pt"
-    upstream = digest_tree(work / RESULTS / "prune")
+    last = work / RUN / "sparse_train/sparse/checkpoints/last.pt"
+    upstream = digest_tree(work / RUN / "prune")
     before = last.read_bytes()
-    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    result = run_snakemake(work, f"{RUN}/sparse_train/sparse/records.csv", "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0
     assert "CheckpointMismatchError" in out and "was written under config digest" in out, out
     assert "delete the checkpoint or use the matching config" in out
     assert last.read_bytes() == before
-    assert digest_tree(work / RESULTS / "prune") == upstream
+    assert digest_tree(work / RUN / "prune") == upstream
 
 
 @pytest.mark.slow
@@ -176,32 +177,32 @@ def test_nan_during_training_stops_naming_the_step(clean_run, tmp_path):
     """A NaN in training (here: planted in the pruned model) stops `sparse_train` at the step,
     with no records written and the inputs untouched."""
     work = copy_run(clean_run, tmp_path / "run")
-    model = work / RESULTS / "prune/model.pt"
+    model = work / RUN / "prune/model.pt"
     state = torch.load(model, weights_only=False)
     name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 2)
     state["model"][name][0, 0] = float("nan")
     torch.save(state, model)
-    train = work / RESULTS / "sparse_train/sparse"
+    train = work / RUN / "sparse_train/sparse"
     shutil.rmtree(train)  # no resume state: train from the (poisoned) pruned model
-    upstream = digest_tree(work / RESULTS / "prune")
-    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    upstream = digest_tree(work / RUN / "prune")
+    result = run_snakemake(work, f"{RUN}/sparse_train/sparse/records.csv", "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0
     assert "training diverged: loss is nan at sparse step 1;" in out, out[-3000:]
     assert not (train / "records.csv").exists()
-    assert digest_tree(work / RESULTS / "prune") == upstream
+    assert digest_tree(work / RUN / "prune") == upstream
 
 
 @pytest.mark.slow
 def test_nan_weights_stop_lanczos_naming_the_iteration(clean_run, tmp_path):
     work = copy_run(clean_run, tmp_path / "run")
-    checkpoint = work / RESULTS / "sparse_train/sparse/checkpoints/step_00020.pt"
+    checkpoint = work / RUN / "sparse_train/sparse/checkpoints/step_00020.pt"
     state = torch.load(checkpoint, weights_only=False)
     weight = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 4)
     state["model"][weight].fill_(float("nan"))
     torch.save(state, checkpoint)
-    shutil.rmtree(work / RESULTS / "spectra/sparse/partial")  # finished runs of the clean point
-    target = f"{RESULTS}/spectra/sparse/step_00020.npz"
+    shutil.rmtree(work / RUN / "spectra/sparse/partial")  # finished runs of the clean point
+    target = f"{RUN}/spectra/sparse/step_00020.npz"
     result = run_snakemake(work, target, "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0

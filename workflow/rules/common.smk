@@ -15,6 +15,8 @@ os.environ.update(
 if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 
+import qtrain.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
+
 ALL_TARGETS = []
 BENCH_TARGETS = []
 
@@ -29,16 +31,35 @@ def register_bench(*paths):
     BENCH_TARGETS.extend(paths)
 
 
+# --- The network pipeline runs once per training seed (SPEC §3: the spread of the replicates
+# is the noise verdicts are measured against). Seed s writes under results/<preset>/seed_<s>/;
+# figures show the first (the config's `seed`), claims read them all.
+SEED_STRIDE = 1000
+SEED = config["seed"]
+SEEDS = [SEED + k * SEED_STRIDE for k in range(1 + config["noise"]["extra_seeds"])]
+RUN = f"{RESULTS}/seed_{{seed}}"
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    variant="continuous|sparse|qram",
+
+
+def run_dir(seed):
+    """The result tree of the network pipeline for one training seed."""
+    return f"{RESULTS}/seed_{seed}"
+
+
 def sparse_checkpoint_steps():
     """Steps at which sparse training saves model checkpoints (0 = the pruned start)."""
     st = config["sparse_train"]
     return list(range(0, st["steps"] + 1, st["checkpoint_every"]))
 
 
-def sparse_checkpoints(variant):
+def sparse_checkpoints(variant, seed="{seed}"):
     """Checkpoint files of one sparse-training variant."""
     return [
-        f"{RESULTS}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
+        f"{run_dir(seed)}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
         for step in sparse_checkpoint_steps()
     ]
 
@@ -73,17 +94,18 @@ def spectrum_steps():
     return sparse_checkpoint_steps()[:: config["spectra"]["every"]]
 
 
-def spectrum_file(variant, step):
-    """The spectrum of one checkpoint. Step 0 is the pruned start, the same model for every
-    variant: its spectrum is computed once, under the first variant."""
-    if int(step) == 0:
+def spectrum_file(variant, step, seed="{seed}"):
+    """The spectrum of one checkpoint. Every variant trains the same way on the same batches
+    until the first download (after step `window_steps`), so the checkpoints before it are
+    the same model in every variant: their spectra are computed once, under the first variant."""
+    if int(step) < config["sparse_train"]["window_steps"]:
         variant = config["sparse_train"]["variants"][0]
-    return f"{RESULTS}/spectra/{variant}/step_{int(step):05d}.npz"
+    return f"{run_dir(seed)}/spectra/{variant}/step_{int(step):05d}.npz"
 
 
-def variant_spectra(variant):
+def variant_spectra(variant, seed="{seed}"):
     """All spectrum files of one variant (step order)."""
-    return [spectrum_file(variant, step) for step in spectrum_steps()]
+    return [spectrum_file(variant, step, seed) for step in spectrum_steps()]
 
 
 def linearized_start(window):
@@ -91,16 +113,22 @@ def linearized_start(window):
     return int(window) * config["sparse_train"]["window_steps"]
 
 
-def linearized_checkpoints(window):
+def linearized_checkpoints(window, seed):
     """The checkpoints inside a linearized window, its start included (to check the replay)."""
     start = linearized_start(window)
     stop = start + config["sparse_train"]["window_steps"]
     variant = config["linearized"]["variant"]
     return [
-        f"{RESULTS}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
+        f"{run_dir(seed)}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
         for step in sparse_checkpoint_steps()
         if start <= step < stop
     ]
+
+
+def linearized_settings():
+    """(window, lr scale) pairs of the linearized windows (claim C13 across settings)."""
+    lin = config["linearized"]
+    return [(w, s) for w in lin["windows"] for s in lin["lr_scales"]]
 
 
 def check_spectra_config(cfg):
@@ -127,3 +155,4 @@ def check_spectra_config(cfg):
 
 
 check_spectra_config(config)
+qtrain_config.check_config(config)

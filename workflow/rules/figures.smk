@@ -7,10 +7,12 @@ rule plot_fig2c:
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
         downloads=expand(
             rules.sparse_train.output.downloads,
             variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
     output:
         pdf=f"{RESULTS}/figures/fig2c.pdf",
@@ -147,10 +149,11 @@ SPECTRUM_KEYS = [
 
 rule plot_fig2a:
     input:
-        spectra=[spectrum_file(v, s) for v, s in SPECTRUM_KEYS],
+        spectra=[spectrum_file(v, s, SEED) for v, s in SPECTRUM_KEYS],
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
     output:
         pdf=f"{RESULTS}/figures/fig2a.pdf",
@@ -176,7 +179,9 @@ rule plot_fig2a:
 rule plot_fig2b:
     input:
         curves=expand(
-            rules.error_proxy.output.curve, variant=config["sparse_train"]["variants"]
+            rules.error_proxy.output.curve,
+            variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
     output:
         pdf=f"{RESULTS}/figures/fig2b.pdf",
@@ -202,7 +207,7 @@ rule plot_fig2b:
 
 rule plot_fig3:
     input:
-        spectrum=rules.spectrum_large.output.spectrum,
+        spectrum=expand(rules.spectrum_large.output.spectrum, seed=SEED)[0],
     output:
         pdf=f"{RESULTS}/figures/fig3.pdf",
         png=report(

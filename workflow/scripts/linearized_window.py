@@ -1,9 +1,11 @@
 """Rule linearized_window: the N = 1 Carleman (linearized) map of one window beside the real run.
 
 From the window's first checkpoint θ̄, the linearized iteration
-θ(t+1) = θ(t) − η[∇L_B(θ̄) + H_B(θ̄)(θ(t) − θ̄)] and the real masked SGD step are advanced on the
-same batch B of every step (the run's seeded draws); per step the gap ‖θ_lin − θ‖ and the loss
-and accuracy of both on the fixed accuracy subset are recorded (claim C13).
+θ(t+1) = θ(t) − η[∇L_B(θ̄) + H_B(θ̄)(θ(t) − θ̄)] and the real SGD step are advanced on the same
+batch B of every step (the run's seeded draws) at η = lr_scale × sparse_train.lr; per step the
+gap ‖θ_lin − θ‖ and the loss and accuracy of both on the fixed accuracy subset (BatchNorm
+statistics recomputed on copies first, never stale) are recorded (claim C13). At lr_scale 1 the
+replayed real run is checked against the run's saved checkpoints.
 """
 
 from qtrain.io import setup_logging
@@ -21,6 +23,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from qtrain.io import load_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.learning import batchnorm  # noqa: E402
 from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
 from qtrain.learning.pruning import PruningMasks  # noqa: E402
@@ -38,6 +41,7 @@ lin_cfg = params.linearized
 section = params.sparse_train
 variant = lin_cfg["variant"]
 window = int(snakemake.wildcards.window)
+lr_scale = float(params.lr_scale)
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
 
@@ -60,16 +64,19 @@ model.to(device)
 masks = None if state["masks"] is None else PruningMasks.from_state_dict(state["masks"]).to(device)
 train_mask = None if plans[0].dense else masks
 
-data = load_dataset(params.data, seed=params.seed).to(device)
-acc_idx = torch.as_tensor(np.load(snakemake.input.subsets)["accuracy_subset"], device=device)
+data = load_dataset(params.data, seed=params.data_seed).to(device)
+subsets = np.load(snakemake.input.subsets)
+acc_idx = torch.as_tensor(subsets["accuracy_subset"], device=device)
 x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
+x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"], device=device)]
 n_train = len(data.y_train)
 batch = min(settings.batch_size, n_train)
 
+lr = settings.lr * lr_scale
 lin = LinearizedGD(
     model,
     F.cross_entropy,
-    settings.lr,
+    lr,
     masks=None if train_mask is None else train_mask.masks,
     weight_decay=settings.weight_decay,
     bn_mode=lin_cfg["bn_mode"],
@@ -77,9 +84,9 @@ lin = LinearizedGD(
     dtype=getattr(torch, lin_cfg["dtype"]),
     device=device,
 )
-lin_model = copy.deepcopy(model)  # holds θ_lin (with the real run's BN statistics) for evaluation
+lin_model = copy.deepcopy(model)  # holds θ_lin for evaluation
 optimizer = torch.optim.SGD(
-    model.parameters(), lr=settings.lr, momentum=0.0, weight_decay=settings.weight_decay
+    model.parameters(), lr=lr, momentum=0.0, weight_decay=settings.weight_decay
 )
 autocast = (
     torch.autocast("cuda", dtype=torch.bfloat16)
@@ -87,7 +94,15 @@ autocast = (
     else contextlib.nullcontext()
 )
 
-loss0, acc0 = evaluate(model, x_acc, y_acc)
+
+def evaluate_fresh(source: torch.nn.Module) -> tuple[float, float]:
+    """Loss and accuracy of a copy of ``source`` with recomputed BatchNorm statistics."""
+    fresh = copy.deepcopy(source)
+    batchnorm.refresh(fresh, x_bn)
+    return evaluate(fresh, x_acc, y_acc)
+
+
+loss0, acc0 = evaluate_fresh(model)
 rows = [
     {
         "t": 0,
@@ -131,12 +146,10 @@ for t, plan in enumerate(plans, start=1):
     }
     if t % lin_cfg["eval_every"] == 0 or t == len(plans):
         lin.load_into(lin_model)
-        with torch.no_grad():
-            for b_lin, b_real in zip(lin_model.buffers(), model.buffers(), strict=True):
-                b_lin.copy_(b_real)
-        row["loss_real"], row["accuracy_real"] = evaluate(model, x_acc, y_acc)
-        row["loss_lin"], row["accuracy_lin"] = evaluate(lin_model, x_acc, y_acc)
-    if plan.step in checkpoints and plan.step != start and not plan.download_after:
+        row["loss_real"], row["accuracy_real"] = evaluate_fresh(model)
+        row["loss_lin"], row["accuracy_lin"] = evaluate_fresh(lin_model)
+    replayable = lr_scale == 1.0 and not plan.download_after
+    if plan.step in checkpoints and plan.step != start and replayable:
         saved = load_checkpoint(checkpoints[plan.step], map_location=device)["model"]
         current = model.state_dict()
         replay[plan.step] = max(
@@ -157,6 +170,8 @@ for t, plan in enumerate(plans, start=1):
     )
 seconds = time.perf_counter() - tic
 table = pd.DataFrame(rows)
+table.insert(0, "lr", lr)
+table.insert(0, "lr_scale", lr_scale)
 table.insert(0, "start_step", start)
 table.insert(0, "window", window)
 table.insert(0, "variant", variant)
@@ -164,7 +179,13 @@ table["relative_gap"] = table["gap"] / table["displacement"].where(table["displa
 write_table(table, snakemake.output.table)
 write_provenance(
     snakemake.output.table,
-    {"linearized": lin_cfg, "sparse_train": section, "seed": params.seed, "window": window},
+    {
+        "linearized": lin_cfg,
+        "sparse_train": section,
+        "seed": params.seed,
+        "window": window,
+        "lr_scale": lr_scale,
+    },
     device=device,
     upstream=state["config_digest"],
     space=lin.space,

@@ -22,6 +22,7 @@ from qtrain.learning.training import (  # noqa: E402
 params = snakemake.params
 stage_config = {
     "seed": params.seed,
+    "data_seed": params.data_seed,
     "data": params.data,
     "model": params.model,
     "pretrain": params.pretrain,
@@ -29,7 +30,7 @@ stage_config = {
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
 log.info("device %s, %d threads", device, snakemake.threads)
-data = load_dataset(params.data, seed=params.seed)
+data = load_dataset(params.data, seed=params.data_seed)
 accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]
 seed_everything(params.seed)
 model = cifar_resnet(

@@ -24,19 +24,25 @@ upstream = load_checkpoint(snakemake.input.model)["config_digest"]
 stage_config = {
     "upstream": upstream,
     "seed": params.seed,
+    "data_seed": params.data_seed,
     "variant": variant,
     "sparse_train": {k: v for k, v in section.items() if k != "variants"},
+    "recompute_batchnorm": params.recompute_batchnorm,
     "data": params.data,
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
-data = load_dataset(params.data, seed=params.seed)
-accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]
+data = load_dataset(params.data, seed=params.data_seed)
+subsets = np.load(snakemake.input.subsets)
+accuracy_indices = subsets["accuracy_subset"]
 seed_everything(params.seed)
 model = load_model(snakemake.input.model)
 masks = PruningMasks.load(snakemake.input.masks)
 settings = SparseTrainSettings.from_config(
-    section, checkpoint_steps=params.checkpoint_steps, crop_padding=params.data["crop_padding"]
+    section,
+    checkpoint_steps=params.checkpoint_steps,
+    crop_padding=params.data["crop_padding"],
+    refresh_batchnorm=params.recompute_batchnorm,
 )
 
 readout = None
@@ -66,6 +72,7 @@ records, downloads = sparse_train(
     config=stage_config,
     device=device,
     readout=readout,
+    batchnorm_indices=subsets["batchnorm_subset"],
 )
 seconds = time.perf_counter() - tic
 write_table(records, snakemake.output.records)

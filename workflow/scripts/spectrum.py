@@ -1,7 +1,10 @@
 """Rules spectrum and spectrum_large: Papyan's Lanczos density of one checkpoint's Hessian.
 
-Resumable: every finished Lanczos run (bounds run, each probe) is saved under
-``params.state_dir`` and reused when the job is started again (SPEC §2.5).
+The operator (SPEC §2.5): the coordinates the following window evolves (dense windows: the full
+Hessian) and BatchNorm as configured (train: batch statistics, in fixed chunks when
+micro-batched; eval: running statistics recomputed first). Resumable: every finished Lanczos run
+(bounds run, each probe) is saved under ``params.state_dir`` and reused when the job is started
+again.
 """
 
 from qtrain.io import setup_logging
@@ -16,9 +19,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from qtrain.io import config_digest, load_checkpoint, write_provenance  # noqa: E402
+from qtrain.learning import batchnorm  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import count_parameters, load_model  # noqa: E402
 from qtrain.learning.pruning import PruningMasks  # noqa: E402
+from qtrain.learning.sparse_training import SparseTrainSettings, trains_all_weights  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 from qtrain.spectra.hvp import HessianOperator  # noqa: E402
 from qtrain.spectra.resumable import resumable_spectral_density  # noqa: E402
@@ -31,28 +36,36 @@ device = select_device(snakemake.resources.get("gpu", 0))
 # The point: a sparse-training checkpoint (model state + its current masks) on the
 # architecture of the pruned model, or a pruned model with its masks (spectrum_large).
 model = load_model(snakemake.input.model)
+space = cfg["space"]
 if hasattr(snakemake.input, "checkpoint"):
     state = load_checkpoint(snakemake.input.checkpoint)
     model.load_state_dict(state["model"])
     mask_state = state["masks"]
     masks = None if mask_state is None else PruningMasks.from_state_dict(mask_state).masks
     upstream = state["config_digest"]
+    settings = SparseTrainSettings.from_config(params.sparse_train)
+    if trains_all_weights(state["variant"], settings, int(state["step"])):
+        space = "dense"  # this window evolves every coordinate (e.g. QRAM after a dense upload)
 else:
     masks = PruningMasks.load(snakemake.input.masks).masks
     upstream = load_checkpoint(snakemake.input.model)["config_digest"]
 model.to(device)
 
-data = load_dataset(params.data, seed=params.seed)
-indices = np.load(snakemake.input.subsets)["hessian_batch"]
+data = load_dataset(params.data, seed=params.data_seed)
+subsets = np.load(snakemake.input.subsets)
+indices = subsets["hessian_batch"]
 x = data.x_train[torch.as_tensor(indices)]
 y = data.y_train[torch.as_tensor(indices)]
+if cfg["bn_mode"] == "eval":  # running statistics, recomputed so that they are never stale
+    x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"])]
+    batchnorm.refresh(model, x_bn.to(device))
 dtype = getattr(torch, cfg["dtype"])
 operator = HessianOperator(
     model,
     F.cross_entropy,
     x,
     y,
-    space=cfg["space"],
+    space=space,
     masks=masks,
     bn_mode=cfg["bn_mode"],
     micro_batch=params.micro_batch or None,
@@ -66,13 +79,14 @@ stage_config = {
     "seed": params.seed,
     "hessian_batch": hashlib.sha256(np.ascontiguousarray(indices).tobytes()).hexdigest()[:16],
     "spectra": {k: v for k, v in cfg.items() if k not in ("cutoff", "conventions", "every")},
+    "space": space,
     "micro_batch": params.micro_batch,
 }
 log.info(
     "%s: %d parameters, %s space of dimension %d, %d Hessian samples, device %s",
     params.label,
     count_parameters(model),
-    cfg["space"],
+    space,
     operator.dim,
     len(indices),
     device,
@@ -96,8 +110,9 @@ density = resumable_spectral_density(
 seconds = time.perf_counter() - tic
 density.meta.update(
     label=params.label,
-    space=cfg["space"],
+    space=space,
     bn_mode=cfg["bn_mode"],
+    micro_batch=params.micro_batch,
     hessian_samples=len(indices),
     parameters=count_parameters(model),
     precision=operator.precision,

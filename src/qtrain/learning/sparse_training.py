@@ -2,14 +2,22 @@
 
 Three variants share one loop:
 
-- ``continuous``: masked SGD on the pruning mask for all steps, no downloads (the reference);
+- ``continuous``: SGD from the pruned start for all steps, no downloads (the reference);
 - ``sparse``: windows of ``window_steps`` steps; at each window end the weights are *downloaded*
   (a readout keeping the top ``keep_fraction`` of prunable weights by magnitude, optionally
-  through a noisy tomographic ``readout``), re-uploaded, and the next window trains that support
-  (``window_space="support"``, SPEC §2.4) or all weights from the sparse start
-  (``window_space="all"``: the quantum ODE evolves every coordinate);
+  through a noisy tomographic ``readout``), re-uploaded, and the next window starts from that
+  sparse vector;
 - ``qram``: after each download, ``qram_dense_steps`` classical dense steps on all weights, then
-  the dense vector is uploaded (through QRAM) and the next window trains all weights.
+  the dense vector is uploaded (through QRAM) and the next window starts from it.
+
+What a window trains (SPEC §2.4): ``window_space="all"`` (the default, the paper's semantics)
+evolves every weight, the GD map of the whole network started at a sparse point, so the download
+costs accuracy; ``window_space="support"`` trains only the current support (masked SGD), which
+makes a ``sparse`` download return the vector it trained (kept as an option, never the default).
+
+BatchNorm running statistics are never stale (SPEC §2.4): a download marks the model stale and,
+with ``refresh_batchnorm`` (the default), the statistics are recomputed on a fixed training subset
+before anything is evaluated; the training step itself uses batch statistics, as SGD does.
 
 Steps count every dense step (classical QRAM steps included). Each step draws ``batch_size``
 training samples at random from a generator seeded by ``(seed, step)``, so the variants see the
@@ -33,6 +41,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..io import CheckpointMismatchError, load_checkpoint, save_checkpoint
+from . import batchnorm
 from .data import ImageData, augment_batch
 from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
 from .training import _autocast, check_finite, evaluate
@@ -47,6 +56,7 @@ __all__ = [
     "sparse_train",
     "step_batch_indices",
     "step_generator",
+    "trains_all_weights",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,7 +82,8 @@ class SparseTrainSettings:
     tomography_epsilon: float = 0.0
     train_accuracy_every: int = 1
     test_accuracy_every: int = 10
-    window_space: str = "support"
+    window_space: str = "all"
+    refresh_batchnorm: bool = True
     checkpoint_steps: tuple[int, ...] = ()
     resume_every: int = 50
     augment: bool = False
@@ -129,6 +140,22 @@ def schedule(variant: str, settings: SparseTrainSettings) -> Iterator[StepPlan]:
         window += 1
 
 
+def trains_all_weights(variant: str, settings: SparseTrainSettings, step: int) -> bool:
+    """Whether the steps that follow the checkpoint at ``step`` train all weights.
+
+    This decides the Hessian space of that checkpoint's spectrum (SPEC §2.5: the coordinates the
+    window evolves): with ``window_space="all"`` always; with ``"support"`` only in the QRAM
+    variant's classical steps and the windows after its dense uploads. The last checkpoint uses
+    the plan of its own step.
+    """
+    plans = list(schedule(variant, settings))
+    if not plans:
+        return settings.window_space == "all"
+    after = [p for p in plans if p.step > step]
+    plan = after[0] if after else plans[-1]
+    return plan.dense
+
+
 def step_generator(seed: int, step: int) -> torch.Generator:
     """The CPU generator of one training step: draws its batch, then its augmentation."""
     return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
@@ -166,8 +193,9 @@ def download(
 
     The readout acts on the whole parameter vector; sparsification keeps the largest
     ``keep_fraction`` of prunable weights (global, as in pruning) and zeroes the rest.
-    Never-pruned parameters (biases, BN, head) are read out densely. Returns the new masks and
-    statistics of the readout.
+    Never-pruned parameters (biases, BN, head) are read out densely. The model's BatchNorm
+    statistics are marked stale (:func:`qtrain.learning.batchnorm.mark_stale`). Returns the new
+    masks and statistics of the readout.
     """
     stats: dict[str, float] = {}
     if readout is not None:
@@ -181,6 +209,7 @@ def download(
         stats["readout_relative_error"] = 0.0
     masks = global_magnitude_masks(model, keep_fraction)
     masks.apply(model)
+    batchnorm.mark_stale(model)
     return masks, stats
 
 
@@ -219,8 +248,12 @@ def sparse_train(
     device: torch.device | None = None,
     readout: Readout | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    batchnorm_indices: np.ndarray | None = None,
 ):
     """Run one variant; returns ``(records, downloads)`` as pandas DataFrames.
+
+    ``batchnorm_indices``: the fixed training samples the BatchNorm statistics are recomputed on
+    after each download (``None``: the accuracy subset).
 
     Writes ``step_XXXXX.pt`` (model and current mask) at ``settings.checkpoint_steps`` (after
     any download of that step; step 0 is the pruned start) and a resume checkpoint ``last.pt``
@@ -264,6 +297,9 @@ def sparse_train(
 
     acc_idx = torch.as_tensor(accuracy_indices, device=device)
     x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
+    bn_idx = acc_idx if batchnorm_indices is None else torch.as_tensor(batchnorm_indices)
+    x_bn = data.x_train[bn_idx.to(device)]
+    stale_ok = not settings.refresh_batchnorm  # the stale comparison run evaluates as it is
     n_train = len(data.y_train)
     batch = min(settings.batch_size, n_train)
     checkpoint_steps = set(settings.checkpoint_steps)
@@ -333,16 +369,24 @@ def sparse_train(
             "density": _density(model),
             "download": plan.download_after,
         }
+        if plan.download_after and settings.refresh_batchnorm:
+            # the accuracies before and after a download are compared on an equal footing
+            batchnorm.refresh(model, x_bn)
         if plan.step % settings.train_accuracy_every == 0 or plan.download_after:
-            record["train_accuracy"] = evaluate(model, x_acc, y_acc)[1]
+            record["train_accuracy"] = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
         if plan.step % settings.test_accuracy_every == 0:
-            record["test_accuracy"] = evaluate(model, data.x_test, data.y_test)[1]
+            record["test_accuracy"] = evaluate(
+                model, data.x_test, data.y_test, allow_stale=stale_ok
+            )[1]
         if plan.download_after:
             before = record["train_accuracy"]
             density_before = record["density"]
             rng = np.random.default_rng([int(seed), plan.step])
             new_masks, stats = download(model, settings.keep_fraction, readout, rng)
-            after = evaluate(model, x_acc, y_acc)[1]
+            stale_after = evaluate(model, x_acc, y_acc, allow_stale=True)[1]
+            if settings.refresh_batchnorm:
+                batchnorm.refresh(model, x_bn)
+            after = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
             state.downloads.append(
                 {
                     "step": plan.step,
@@ -350,6 +394,8 @@ def sparse_train(
                     "window": plan.window,
                     "train_accuracy_before": before,
                     "train_accuracy_after": after,
+                    "train_accuracy_after_stale_bn": stale_after,
+                    "batchnorm_refreshed": settings.refresh_batchnorm,
                     "density_before": density_before,
                     "density_after": _density(model),
                     "support_overlap": _support_overlap(current, new_masks),
@@ -416,6 +462,8 @@ _DOWNLOAD_COLUMNS = [
     "window",
     "train_accuracy_before",
     "train_accuracy_after",
+    "train_accuracy_after_stale_bn",
+    "batchnorm_refreshed",
     "density_before",
     "density_after",
     "support_overlap",

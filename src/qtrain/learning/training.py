@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,12 @@ from torch import nn
 from tqdm import tqdm
 
 from ..io import load_checkpoint, save_checkpoint
+from .batchnorm import StaleBatchNormError, is_stale
 from .data import ImageData, augment_batch
 
 __all__ = [
     "PretrainSettings",
+    "StaleBatchNormError",
     "TrainingDivergedError",
     "check_finite",
     "evaluate",
@@ -74,11 +77,44 @@ def check_finite(loss: torch.Tensor, where: str) -> None:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1024,
+    *,
+    batch_statistics: bool = False,
+    allow_stale: bool = False,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` in eval mode (no augmentation)."""
+    """Mean cross-entropy and accuracy of ``model`` (no augmentation).
+
+    Eval mode (BatchNorm running statistics) by default; a model whose statistics were marked
+    stale (:mod:`qtrain.learning.batchnorm`) raises :class:`StaleBatchNormError` unless
+    ``allow_stale``. ``batch_statistics=True`` evaluates a private copy with BatchNorm in train
+    mode instead (each chunk of ``batch_size`` normalized by its own statistics).
+    """
+    if batch_statistics:
+        copy = deepcopy(model)
+        copy.train()
+        for module in copy.modules():
+            if not isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.training = False  # dropout and friends stay off
+        return _evaluate_as_is(copy, x, y, batch_size)
+    if is_stale(model) and not allow_stale:
+        raise StaleBatchNormError(
+            "the model's BatchNorm running statistics are stale (its weights changed by pruning "
+            "or a download); refresh them (qtrain.learning.batchnorm.refresh) before evaluating"
+        )
     was_training = model.training
     model.eval()
+    try:
+        return _evaluate_as_is(model, x, y, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def _evaluate_as_is(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+) -> tuple[float, float]:
     device = next(model.parameters()).device
     loss_sum, correct = 0.0, 0
     for start in range(0, len(y), batch_size):
@@ -87,7 +123,6 @@ def evaluate(
         logits = model(xb).float()
         loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())
-    model.train(was_training)
     n = max(len(y), 1)
     return loss_sum / n, correct / n
 

@@ -58,9 +58,17 @@ def plot_fig2a(
     """
     variants = [v for v in ("continuous", "sparse", "qram") if any(k[0] == v for k in spectra)]
     downloads = downloads or {}
-    lo = min(float(s["grid"][0]) for s in spectra.values())
-    hi = max(float(s["grid"][-1]) for s in spectra.values())
-    grid = np.linspace(lo, hi, 1200)
+    # wide enough that every smoothed ridge falls to its floor inside the axes (nothing clipped)
+    reach = math.sqrt(2 * math.log(1 / _FLOOR))  # Gaussian tails reach the floor at this many σ
+    lo = min(
+        min(float(s["grid"][0]), float(np.min(s["nodes"])) - reach * float(s["sigma"]))
+        for s in spectra.values()
+    )
+    hi = max(
+        max(float(s["grid"][-1]), float(np.max(s["nodes"])) + reach * float(s["sigma"]))
+        for s in spectra.values()
+    )
+    grid = np.linspace(lo, hi, 1600)
     fig, axes = figure(
         ncols=len(variants), width=COLUMN_WIDTH * 2, aspect=1.0, sharey=True, squeeze=False
     )
@@ -110,11 +118,14 @@ def plot_fig2b(
     cutoff: float = 0.4,
     title: str = "",
 ):
-    """E(t) against step for every variant, one panel per a-convention (log scale).
+    """log10 E(t) against step for every variant, one panel per a-convention.
 
-    Lines follow the table row by row, so each re-upload shows as a drop to E = 1 at its step;
-    QRAM classical steps (no E) leave gaps; dots mark steps whose spectrum was measured there.
-    Values beyond float64 (inf) are drawn at the top edge with an upward triangle.
+    t restarts only at uploads (step 0, after each download, after QRAM's classical steps):
+    there E drops to 1 (log10 E = 0), marked with an open circle. Inside an upload segment ρ
+    switches to each newly measured spectrum without restarting t: the line breaks there and a
+    thin dotted connector joins the two pieces, so a jump is never mistaken for a restart. QRAM
+    classical steps (no E) leave gaps. Values come from ln E computed in log space (finite
+    where E overflows float64).
     """
     fig, axes = figure(
         nrows=len(conventions), width=COLUMN_WIDTH * 1.5, aspect=0.42, sharex=True, squeeze=False
@@ -122,46 +133,56 @@ def plot_fig2b(
     axes = axes[:, 0]
     variants = [v for v in ("continuous", "sparse", "qram") if v in set(curves["variant"])]
     for ax, conv in zip(axes, conventions, strict=True):
-        col = f"E_{conv}"
-        finite = curves[col][np.isfinite(curves[col]) & (curves[col] > 0)]
-        top = float(finite.max()) * 10 if len(finite) else 10.0
-        bottom = float(finite.min()) / 3 if len(finite) else 0.1
+        col = f"logE_{conv}" if f"logE_{conv}" in curves else None
         for variant in variants:
-            rows = curves[curves["variant"] == variant].reset_index(drop=True)
+            rows = curves[(curves["variant"] == variant) & (curves["kind"] != "classical")]
+            # table order is chronological: a download's window_end row precedes its upload
             color = VARIANT_COLORS[variant]
             ref = variant == "continuous"
-            e = rows[col].to_numpy(dtype=float)
-            shown = np.where(np.isposinf(e), top, e)
+            style = {"color": color, "lw": 0.9 if ref else 1.2, "ls": "--" if ref else "-"}
+            y_all = _log10_proxy(rows, conv, col)
+            previous = None
+            for (segment, _rho), piece in rows.groupby(["segment", "rho_step"], sort=False):
+                y = _log10_proxy(piece, conv, col)
+                ax.plot(piece["step"], y, zorder=3 if ref else 2, **style)
+                if previous is not None and previous[0] == segment:  # ρ switched, t did not
+                    ax.plot(
+                        [previous[1], piece["step"].iloc[0]],
+                        [previous[2], y[0]],
+                        color=color,
+                        lw=0.6,
+                        ls=":",
+                        zorder=1,
+                    )
+                previous = (segment, piece["step"].iloc[-1], y[-1])
+            uploads = rows[rows["kind"] == "upload"]
             ax.plot(
-                rows["step"],
-                shown,
-                color=color,
-                lw=0.9 if ref else 1.2,
-                ls="--" if ref else "-",
-                label=_LABELS[variant],
-                zorder=3 if ref else 2,
-            )
-            meas = rows[rows["measured"].astype(bool)]
-            ax.plot(
-                meas["step"],
-                np.where(np.isposinf(meas[col]), top, meas[col]),
+                uploads["step"],
+                np.zeros(len(uploads)),
                 ls="none",
                 marker="o",
-                ms=2.5,
+                mfc="white",
+                ms=3,
+                color=color,
+                zorder=5,
+                label=_LABELS[variant] if conv == conventions[0] else None,
+            )
+            meas = rows[rows["measured"].astype(bool) & (rows["kind"] != "upload")]
+            ax.plot(
+                meas["step"],
+                y_all[
+                    rows["measured"].astype(bool).to_numpy() & (rows["kind"] != "upload").to_numpy()
+                ],
+                ls="none",
+                marker=".",
+                ms=3,
                 color=color,
                 zorder=4,
             )
-            over = rows[np.isposinf(rows[col])]
-            if len(over):
-                ax.plot(
-                    over["step"], np.full(len(over), top), ls="none", marker="^", ms=3, color=color
-                )
-        ax.axhline(1.0, color="0.5", lw=0.5, ls=":")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom, top * 3)
+        ax.axhline(0.0, color="0.5", lw=0.5, ls=":")
         scale = convention_scale(conv, lr)
         label = _CONV_LABELS.get(conv, conv)
-        ax.set_ylabel(f"E(t), {label}")
+        ax.set_ylabel(f"log10 E(t), {label}")
         ax.text(
             0.01,
             0.97,
@@ -170,11 +191,12 @@ def plot_fig2b(
             va="top",
             fontsize=7,
         )
-        if curves[col].isna().all():
+        values = _log10_proxy(curves, conv, col)
+        if np.isnan(values).all():
             ax.text(
                 0.5,
                 0.5,
-                "no spectral weight beyond the cut-off: E undefined",
+                "no spectral weight beyond the cut-off (N_c = 0): E undefined",
                 transform=ax.transAxes,
                 ha="center",
             )
@@ -182,11 +204,21 @@ def plot_fig2b(
     for ax in axes:
         for step in downloads:
             ax.axvline(step, color="0.6", lw=0.5, ls=":", zorder=0)
-    axes[-1].set_xlabel("step (restarts at each upload; dots: spectrum measured at that step)")
+    axes[-1].set_xlabel(
+        "step (open circles: restart at an upload; dots: a new spectrum, t not restarted)"
+    )
     axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     if title:
         fig.suptitle(title, fontsize=8)
     return fig
+
+
+def _log10_proxy(rows: pd.DataFrame, conv: str, column: str | None) -> np.ndarray:
+    """log10 E of ``rows``: from the log-space column when present, else from E."""
+    if column is not None:
+        return rows[column].to_numpy(dtype=float) / math.log(10)
+    with np.errstate(divide="ignore"):
+        return np.log10(rows[f"E_{conv}"].to_numpy(dtype=float))
 
 
 def plot_fig3(
