@@ -167,6 +167,8 @@ def _summary(rows):
         "max_relative_hhl_error": np.nan,
         "max_relative_tomography_error": 0.0,
         "max_sampling_scale": 1e-4,
+        "std_relative_window_error": 0.0,
+        "std_relative_pipeline_error": 0.0,
     }
     return pd.DataFrame([{**base, **r} for r in rows])
 
@@ -209,6 +211,12 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises():
         },
     ]
     assert claim_c12(_summary(close)).verdict == INCONCLUSIVE
+    # or by less than the spread of its error over the windows (sqrt(1e-4^2 + 3e-4^2) > 2e-4)
+    spread = {"epsilon": 0.001, "max_relative_window_error": 0.0012}
+    assert claim_c12(_summary([{"run_id": "f", **spread}])).verdict == NOT_HOLDING
+    wide = {"run_id": "g", **spread, "std_relative_window_error": 3e-4}
+    assert claim_c12(_summary([wide])).verdict == INCONCLUSIVE
+    assert c12_comparisons(_summary([wide]))["noise"].iloc[0] == pytest.approx(np.hypot(1e-4, 3e-4))
     # an HHL run with N < q is judged on its HHL error (in the pipeline error), not truncation
     hhl = [
         {

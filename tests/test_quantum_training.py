@@ -231,6 +231,9 @@ def test_grid_and_summary(quadratic):
     # the summary's maxima are those of the window table
     w = windows[windows["run_id"] == noisy["run_id"].iloc[0]]
     assert noisy["max_relative_window_error"].iloc[0] == w["relative_window_error"].max()
+    assert noisy["std_relative_window_error"].iloc[0] == pytest.approx(
+        np.std(w["relative_window_error"], ddof=1)
+    )
     # seeded: the same grid twice gives the same numbers
     again, _ = training_grid(problem, theta0, 0.05, 4, specs, seed=0)
     assert np.array_equal(again["gap"].to_numpy(), steps["gap"].to_numpy())

@@ -551,7 +551,7 @@ def plot_figS7(
     axes[1].set_ylabel("test accuracy")
     axes[1].set_title("(b) test accuracy (same runs as (a))")
 
-    gap_label = "error per download / ‖downloaded vector‖"
+    gap_label = "error per download / ‖u(W)‖"
     _gap_panel(
         axes[2],
         windows_table,

@@ -26,7 +26,10 @@ time block, first Carleman level of the solution state) with ``36·n·ln n/δ²`
 and δ = ε/√7, i.e. ``‖ũ − u‖ ≤ ε‖u‖`` with high probability (:mod:`qtrain.quantum.tomography`);
 its norm is estimated from the same number of Bernoulli trials of the post-selection that lands
 on that block (probability ``q`` = its share of ‖Y‖²). ε = 0 reads u(W) exactly. An optional
-top-k readout keeps the k largest entries of the downloaded vector.
+top-k readout keeps the k largest entries of the downloaded vector. ε is thus the relative ℓ2
+precision of the downloaded vector u(W) = θ(end) − θ̄ (the window's increment for ``window``, the
+displacement from θ(0) for ``initial``), and every window records its errors on that vector,
+split into truncation, HHL and readout (:func:`window_errors`).
 
 A run whose weights turn non-finite or grow beyond ``DIVERGENCE_FACTOR`` times the classical ones
 (a truncated Carleman system can blow up where the map is not dissipative enough) is recorded as
@@ -61,6 +64,7 @@ __all__ = [
     "MODELS",
     "SOLVERS",
     "SUMMARY_MAXIMA",
+    "SUMMARY_SPREADS",
     "DigitsProblem",
     "RunSpec",
     "classical_gd",
@@ -589,6 +593,17 @@ SUMMARY_MAXIMA = (
 )
 
 
+#: Window columns whose spread over a run (sample standard deviation) enters the summary as
+#: ``std_<column>``: each window solves a new linear system, so the spread of its error over the
+#: windows is the variation a rerun on other data would see (part of claim C12's noise).
+SUMMARY_SPREADS = ("relative_window_error", "relative_pipeline_error")
+
+
+def _spread(values: pd.Series) -> float:
+    """Sample standard deviation over a run's windows (0 for a single window: no spread seen)."""
+    return float(values.astype(float).std(ddof=1)) if len(values) > 1 else 0.0
+
+
 def _max(values: pd.Series) -> float:
     """The largest value over a run's windows: nan if any window is nan (a broken window must
     show, not be skipped), so also for an all-nan column (``hhl_error`` without HHL)."""
@@ -598,7 +613,8 @@ def _max(values: pd.Series) -> float:
 def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """One row per run: the largest errors over its downloads (``max_<column>`` for
     :data:`SUMMARY_MAXIMA`; relative errors are taken on the downloaded vector, the one ε is
-    defined on) and the final numbers."""
+    defined on), their spread over the windows (``std_<column>`` for :data:`SUMMARY_SPREADS`)
+    and the final numbers."""
     rows = []
     for run_id, w in windows.groupby("run_id", sort=False):
         s = steps[steps["run_id"] == run_id]
@@ -627,6 +643,7 @@ def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                 "windows": len(w),
                 "steps": int(last["step"]),
                 **{f"max_{c}": _max(w[c]) for c in SUMMARY_MAXIMA},
+                **{f"std_{c}": _spread(w[c]) for c in SUMMARY_SPREADS},
                 "final_gap_over_theta_c": float(w["gap_over_theta_c"].iloc[-1]),
                 "sum_tomography_bound": float(w["tomography_bound"].sum()),
                 "final_loss": float(last["loss"]),
