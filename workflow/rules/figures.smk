@@ -78,6 +78,7 @@ rule plot_figS5:
     params:
         preset=PRESET,
         fit_min_ratio=config["quantum"]["tomography"]["fit_min_ratio"],
+        seed=config["seed"],
     script:
         "../scripts/plot_figs5.py"
 
@@ -286,6 +287,7 @@ rule plot_figS1:
         "../../envs/plot.yaml"
     params:
         preset=PRESET,
+        max_factor=config["carleman"]["claims"]["max_decay_factor"],
     script:
         "../scripts/plot_figs1.py"
 

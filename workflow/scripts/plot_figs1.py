@@ -13,7 +13,7 @@ from qtrain.quantum.plots import plot_figS1  # noqa: E402
 
 table = figS1_table(pd.read_csv(snakemake.input.table))
 write_table(table, snakemake.output.table)
-save_figure(plot_figS1(table), snakemake.output.pdf)
+save_figure(plot_figS1(table, snakemake.params.max_factor), snakemake.output.pdf)
 for path in snakemake.output:
     write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)
 log.info("figS1: %d rows, %d maps", len(table), table["map"].nunique())

@@ -15,11 +15,13 @@ from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS5  # noqa: E402
 from qtrain.quantum.quantum_sweeps import figS5_table  # noqa: E402
 
-table = figS5_table(pd.read_csv(snakemake.input.table), snakemake.params.fit_min_ratio)
+table = figS5_table(
+    pd.read_csv(snakemake.input.table), snakemake.params.fit_min_ratio, seed=snakemake.params.seed
+)
 write_table(table, snakemake.output.table)
 upload = pd.read_csv(snakemake.input.upload)
 save_figure(plot_figS5(table, upload), snakemake.output.pdf)
 for path in snakemake.output:
     write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)
-for d, slope in table.groupby("d")["slope"].first().items():
-    log.info("figS5: d = %d, fitted slope %.4f", d, slope)
+for d, fit in table.groupby("d")[["slope", "slope_ci_low", "slope_ci_high"]].first().iterrows():
+    log.info("figS5: d = %d, fitted slope %.4f [%.4f, %.4f]", d, *fit)

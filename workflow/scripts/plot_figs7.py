@@ -1,4 +1,4 @@
-"""Rule plot_figS7: quantum-trained against classical GD (loss, accuracy, parameter gap)."""
+"""Rule plot_figS7: quantum-trained against classical GD (loss, accuracy, error per download)."""
 
 from qtrain.io import setup_logging
 
@@ -30,7 +30,13 @@ hhl = run_summary(hhl_windows, hhl_steps).assign(study="hhl") if len(hhl_windows
 table = pd.concat([grid, hhl], ignore_index=True) if hhl is not None else grid
 write_table(table, snakemake.output.table)
 save_figure(
-    plot_figS7(steps, grid, hhl_steps, hhl if hhl is not None else grid.iloc[:0]),
+    plot_figS7(
+        steps,
+        windows,
+        grid,
+        hhl_windows if hhl is not None else windows.iloc[:0],
+        hhl if hhl is not None else grid.iloc[:0],
+    ),
     snakemake.output.pdf,
 )
 for path in snakemake.output:

@@ -29,6 +29,8 @@ from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table,
 from qtrain.quantum.tomography import samples_for_precision, tomography
 
 __all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "bootstrap_slope",
     "carleman_block_system",
     "figS4_table",
     "figS5_table",
@@ -209,9 +211,36 @@ def tomography_sweep(
     return pd.DataFrame(rows)
 
 
-def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
+#: Bootstrap resamples of the tomography slope (claim C10's noise).
+BOOTSTRAP_SAMPLES = 2000
+
+
+def bootstrap_slope(
+    errors: np.ndarray, samples: Sequence[float], resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Log-log slopes of the mean error against ``samples`` for ``resamples`` bootstrap draws of
+    the rows of ``errors`` (repeats × sample counts): each draw resamples whole random vectors
+    with replacement, so a vector's errors at every N stay together."""
+    errors = np.asarray(errors, dtype=float)
+    x = np.log(np.asarray(samples, dtype=float))
+    picks = rng.integers(0, errors.shape[0], size=(resamples, errors.shape[0]))
+    y = np.log(errors[picks].mean(axis=1))  # (resamples, len(samples))
+    xc = x - x.mean()
+    return ((y - y.mean(axis=1, keepdims=True)) @ xc) / float(xc @ xc)
+
+
+def figS5_table(
+    raw: pd.DataFrame,
+    fit_min_ratio: float,
+    *,
+    bootstrap: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Mean and spread of the error per (d, N), the fitted log-log slope and prefactor per d over
-    N ≥ ``fit_min_ratio``·d (the asymptotic regime), and the samples each fit needs for a
+    N ≥ ``fit_min_ratio``·d (the asymptotic regime), the slope's ``level`` percentile interval
+    from ``bootstrap`` resamples of the random vectors (``slope_ci_low``, ``slope_ci_high``,
+    ``slope_se`` = the resamples' standard deviation), and the samples each fit needs for a
     relative error ε = 0.1 and 0.01 beside the Kerenidis-Prakash count for δ = ε/√7."""
     grouped = (
         raw.groupby(["d", "samples"], sort=True)
@@ -224,6 +253,7 @@ def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
         )
         .reset_index()
     )
+    rng = np.random.default_rng([seed, 5])
     for d, group in grouped.groupby("d"):
         fit = group[group["samples"] >= fit_min_ratio * d]
         slope, intercept = loglog_fit(fit["samples"], fit["mean_error"])
@@ -232,6 +262,19 @@ def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
         grouped.loc[mask, "prefactor"] = math.exp(intercept) if np.isfinite(intercept) else math.nan
         grouped.loc[mask, "fit_min_samples"] = fit_min_ratio * d
         grouped.loc[mask, "fit_points"] = len(fit)
+        lo = hi = se = math.nan
+        if len(fit) >= 2 and bootstrap > 0:
+            wide = raw[(raw["d"] == d) & raw["samples"].isin(fit["samples"])].pivot(
+                index="repeat", columns="samples", values="relative_error"
+            )
+            wide = wide[sorted(wide.columns)].dropna()
+            slopes = bootstrap_slope(wide.to_numpy(), list(wide.columns), bootstrap, rng)
+            lo, hi = (float(q) for q in np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2]))
+            se = float(np.std(slopes, ddof=1))
+        grouped.loc[mask, "slope_ci_low"] = lo
+        grouped.loc[mask, "slope_ci_high"] = hi
+        grouped.loc[mask, "slope_se"] = se
+        grouped.loc[mask, "bootstrap_resamples"] = bootstrap
         for eps in (0.1, 0.01):
             needed = (eps / math.exp(intercept)) ** (1 / slope) if slope < 0 else math.nan
             grouped.loc[mask, f"samples_for_eps{eps:g}"] = needed
