@@ -4,12 +4,11 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
 
 from qtrain.claims import assemble_claims, claims_markdown  # noqa: E402
-from qtrain.io import atomic_write, write_provenance, write_table  # noqa: E402
+from qtrain.io import atomic_write, load_table, write_provenance, write_table  # noqa: E402
 
-table = assemble_claims([pd.read_csv(p) for p in snakemake.input])
+table = assemble_claims([load_table(p) for p in snakemake.input])
 write_table(table, snakemake.output.csv)
 with atomic_write(snakemake.output.md) as handle:
     handle.write(claims_markdown(table, f"Claims of the paper, `{snakemake.params.preset}` preset"))

@@ -4,10 +4,9 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
 
 from qtrain.claims import rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import (  # noqa: E402
     claim_c2,
     claim_c3,
@@ -21,9 +20,9 @@ params = snakemake.params
 conventions = list(params.conventions)
 curves = {}
 for path in snakemake.input.curves:
-    curve = pd.read_csv(path)
+    curve = load_table(path)
     curves[str(curve["variant"].iloc[0])] = curve
-masses = pd.read_csv(snakemake.input.masses)
+masses = load_table(snakemake.input.masses)
 main = masses[masses["step"] == 0].iloc[0].to_dict()
 large = load_spectrum(snakemake.input.large)
 large_row = mass_row(large["nodes"], large["weights"], params.lr, params.cutoff, conventions)
@@ -31,7 +30,7 @@ rows = [
     claim_c2(main, large_row, conventions, params.main_label, params.large_label),
     claim_c3(curves, conventions),
     claim_c4(curves, conventions),
-    claim_c13(pd.read_csv(snakemake.input.correlations), conventions),
+    claim_c13(load_table(snakemake.input.correlations), conventions),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)
 write_provenance(

@@ -13,7 +13,7 @@ import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import (  # noqa: E402
     load_spectrum,
     network_proxy_table,
@@ -23,13 +23,13 @@ from qtrain.spectra.analysis import (  # noqa: E402
 
 params = snakemake.params
 conventions = list(params.conventions)
-windows = {int(pd.read_csv(p)["window"].iloc[0]): pd.read_csv(p) for p in snakemake.input.windows}
+windows = {int(load_table(p)["window"].iloc[0]): load_table(p) for p in snakemake.input.windows}
 spectra = {}
 for path in snakemake.input.spectra:
     spec = load_spectrum(path)
     spectra[int(re.search(r"step_(\d+)\.npz$", path).group(1))] = (spec["nodes"], spec["weights"])
 network = network_proxy_table(windows, spectra, params.lr, params.cutoff, conventions)
-poly = pd.read_csv(snakemake.input.polynomial)
+poly = load_table(snakemake.input.polynomial)
 
 frames, corr = [], []
 if len(poly):

@@ -8,12 +8,12 @@ import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import load_spectrum, mass_row, proxy_curve  # noqa: E402
 
 params = snakemake.params
 variant = snakemake.wildcards.variant
-records = pd.read_csv(snakemake.input.records)
+records = load_table(snakemake.input.records)
 spectra, masses = {}, []
 for path in snakemake.input.spectra:
     step = int(re.search(r"step_(\d+)\.npz$", path).group(1))

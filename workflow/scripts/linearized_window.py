@@ -15,12 +15,11 @@ import copy  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from qtrain.io import load_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.io import load_arrays, load_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
 from qtrain.learning.pruning import PruningMasks  # noqa: E402
@@ -31,6 +30,7 @@ from qtrain.learning.sparse_training import (  # noqa: E402
     step_generator,
 )
 from qtrain.learning.training import evaluate, select_device  # noqa: E402
+from qtrain.progress import Progress  # noqa: E402
 from qtrain.spectra.linearized import LinearizedGD  # noqa: E402
 
 params = snakemake.params
@@ -61,7 +61,8 @@ masks = None if state["masks"] is None else PruningMasks.from_state_dict(state["
 train_mask = None if plans[0].dense else masks
 
 data = load_dataset(params.data, seed=params.seed).to(device)
-acc_idx = torch.as_tensor(np.load(snakemake.input.subsets)["accuracy_subset"], device=device)
+subsets = load_arrays(snakemake.input.subsets, keys=["accuracy_subset"])
+acc_idx = torch.as_tensor(subsets["accuracy_subset"], device=device)
 x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
 n_train = len(data.y_train)
 batch = min(settings.batch_size, n_train)
@@ -102,7 +103,7 @@ rows = [
 ]
 replay = {}
 tic = time.perf_counter()
-for t, plan in enumerate(plans, start=1):
+for t, plan in enumerate(Progress(plans, desc=f"window {window}"), start=1):
     gen = step_generator(params.seed, plan.step)
     idx = step_batch_indices(params.seed, plan.step, n_train, batch, generator=gen).to(device)
     xb, yb = data.x_train[idx], data.y_train[idx]
