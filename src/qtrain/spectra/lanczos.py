@@ -134,9 +134,9 @@ def lanczos_tridiagonal(
     norm_est = 0.0
     steps = range(iters)
     if progress:
-        from tqdm.auto import tqdm
+        from qtrain.progress import Progress
 
-        steps = tqdm(steps, desc="lanczos", leave=False)
+        steps = Progress(steps, desc="lanczos", unit="iteration")
     t0 = time.perf_counter()
     for j in steps:
         if basis is not None:
