@@ -5,7 +5,6 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-
 from qtrain.claims import assemble_claims, claims_markdown  # noqa: E402
 from qtrain.io import (  # noqa: E402
     atomic_write,

@@ -4,7 +4,6 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-
 from qtrain.claims import claim_c6, claim_c7, claim_c8, rows_to_frame  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 

@@ -4,7 +4,6 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-
 from qtrain.claims import claim_c9, claim_c10, claim_c11, claim_c12, rows_to_frame  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 

@@ -4,7 +4,6 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-
 from qtrain.figures import save_figure  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman_sweeps import figS2_table  # noqa: E402

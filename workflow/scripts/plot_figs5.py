@@ -8,7 +8,6 @@ import logging  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
-
 from qtrain.figures import save_figure  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS5  # noqa: E402
