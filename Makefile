@@ -14,6 +14,9 @@ PRESET ?= smoke
 SNAKEMAKE := $(BIN)/snakemake
 CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
+# Snakemake parses a --configfile before the workflow and names neither the file nor the line of
+# a YAML error in it: check the file first (qtrain.config_files says file, line and column).
+CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
 .PHONY: install smoke paper test lint report bench data clean-smoke results-page
 
@@ -25,6 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 smoke: install
+	$(call CHECK_CONFIG,$(CONFIG_smoke))
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/smoke.yaml
 
 paper: install
@@ -43,9 +47,11 @@ lint: install
 	$(SNAKEMAKE) --lint
 
 report: install
+	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_$(PRESET)) --report results/$(PRESET)/report.html
 
 bench: install
+	$(call CHECK_CONFIG,$(CONFIG_smoke))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
 
 clean-smoke:

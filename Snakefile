@@ -4,9 +4,24 @@
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
 #   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# The library, importable in any environment (common.smk does the same for the scripts).
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from qtrain.config_files import ConfigFileError, check_config_files
+
+# Snakemake names neither the file nor the line of a config file it cannot parse: check the
+# workflow's own config file first (`--configfile` files are parsed before the Snakefile runs).
+try:
+    check_config_files("config/config.yaml")
+except ConfigFileError as error:
+    raise WorkflowError(str(error)) from None
 
 
 report: "workflow/report/workflow.rst"

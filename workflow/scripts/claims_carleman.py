@@ -4,17 +4,15 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.claims import claim_c6, claim_c7, claim_c8, rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp, limits = snakemake.input, snakemake.params.thresholds
 rows = [
-    claim_c6(pd.read_csv(inp.figS1), max_factor=limits["max_decay_factor"]),
-    claim_c7(pd.read_csv(inp.figS2), tolerance=limits["slope_tolerance"]),
+    claim_c6(load_table(inp.figS1), max_factor=limits["max_decay_factor"]),
+    claim_c7(load_table(inp.figS2), tolerance=limits["slope_tolerance"]),
     claim_c8(
-        pd.read_csv(inp.figS3),
+        load_table(inp.figS3),
         bounded_max=limits["bounded_slope"],
         linear_tolerance=limits["linear_slope_tolerance"],
     ),

@@ -4,17 +4,15 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.claims import claim_c9, claim_c10, claim_c11, claim_c12, rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp = snakemake.input
 rows = [
-    claim_c9(pd.read_csv(inp.figS4)),
-    claim_c10(pd.read_csv(inp.figS5)),
-    claim_c11(pd.read_csv(inp.figS6), pd.read_csv(inp.figS6_resnets)),
-    claim_c12(pd.read_csv(inp.figS7)),
+    claim_c9(load_table(inp.figS4)),
+    claim_c10(load_table(inp.figS5)),
+    claim_c11(load_table(inp.figS6), load_table(inp.figS6_resnets)),
+    claim_c12(load_table(inp.figS7)),
 ]
 table = rows_to_frame(rows)
 write_table(table, snakemake.output[0])

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qtrain.claims import rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import (  # noqa: E402
     claim_c2,
     claim_c3,
@@ -41,7 +41,7 @@ def mass_estimates(paths) -> list[dict]:
 
 curves: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
 for path in snakemake.input.curves:
-    table = pd.read_csv(path)
+    table = load_table(path)
     for probe, rows in table.groupby("probe"):
         curves.setdefault((seed_of(path), int(probe)), {})[str(rows["variant"].iloc[0])] = rows
 estimates = [curves[key] for key in sorted(curves)]
@@ -56,7 +56,7 @@ rows = [
     ),
     *claim_c3(estimates, conventions, params.coverage, n_c, source),
     *claim_c4(estimates, conventions, params.coverage, source),
-    *claim_c13(pd.read_csv(snakemake.input.correlations), conventions, n_c=n_c),
+    *claim_c13(load_table(snakemake.input.correlations), conventions, n_c=n_c),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)
 write_provenance(

@@ -6,18 +6,17 @@ log = setup_logging(snakemake.log[0])
 
 import re  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qtrain.claims import claim_c1, claim_c5, download_dips, rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_arrays, load_table, write_provenance, write_table  # noqa: E402
 from qtrain.learning.models import cifar_resnet, count_parameters  # noqa: E402
 
 counts = {
     f"ResNet-{d}-{w}": count_parameters(cifar_resnet(d, w, 100, 3, device="meta"))
     for d, w in ((32, 4), (56, 11))
 }
-sparsity = pd.read_csv(snakemake.input.sparsity[0])
+sparsity = load_table(snakemake.input.sparsity[0])
 
 
 def key(path: str) -> tuple[int, str]:
@@ -26,8 +25,8 @@ def key(path: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-records = {key(p): pd.read_csv(p) for p in snakemake.input.records}
-downloads = {key(p): pd.read_csv(p) for p in snakemake.input.downloads}
+records = {key(p): load_table(p) for p in snakemake.input.records}
+downloads = {key(p): load_table(p) for p in snakemake.input.downloads}
 dips = pd.concat(
     [
         download_dips(records[k], downloads[k], seed=k[0])
@@ -37,7 +36,7 @@ dips = pd.concat(
     or [download_dips(pd.DataFrame({"step": []}), pd.DataFrame({"step": []}))],
     ignore_index=True,
 )
-accuracy_samples = int(np.load(snakemake.input.subsets)["accuracy_subset"].size)
+accuracy_samples = int(load_arrays(snakemake.input.subsets)["accuracy_subset"].size)
 write_table(dips, snakemake.output.dips)
 rows = [
     claim_c1(counts, sparsity, snakemake.params.keep_fraction),

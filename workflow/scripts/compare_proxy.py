@@ -15,7 +15,7 @@ import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import (  # noqa: E402
     load_spectrum,
     network_proxy_table,
@@ -25,13 +25,13 @@ from qtrain.spectra.analysis import (  # noqa: E402
 
 params = snakemake.params
 conventions = list(params.conventions)
-windows = [pd.read_csv(p) for p in snakemake.input.windows]
+windows = [load_table(p) for p in snakemake.input.windows]
 spectra = {}
 for path in snakemake.input.spectra:
     spec = load_spectrum(path)
     spectra[int(re.search(r"step_(\d+)\.npz$", path).group(1))] = (spec["nodes"], spec["weights"])
 network = network_proxy_table(windows, spectra, params.cutoff, conventions)
-poly = pd.read_csv(snakemake.input.polynomial)
+poly = load_table(snakemake.input.polynomial)
 
 frames, corr = [], []
 if len(poly):

@@ -13,7 +13,7 @@ import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import (  # noqa: E402
     load_spectrum,
     mass_row,
@@ -23,7 +23,7 @@ from qtrain.spectra.analysis import (  # noqa: E402
 
 params = snakemake.params
 variant = snakemake.wildcards.variant
-records = pd.read_csv(snakemake.input.records)
+records = load_table(snakemake.input.records)
 spectra, per_probe, masses = {}, {}, []
 for path in snakemake.input.spectra:
     step = int(re.search(r"step_(\d+)\.npz$", path).group(1))

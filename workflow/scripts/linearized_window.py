@@ -17,12 +17,11 @@ import copy  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from qtrain.io import load_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.io import load_arrays, load_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning import batchnorm  # noqa: E402
 from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
@@ -34,6 +33,7 @@ from qtrain.learning.sparse_training import (  # noqa: E402
     step_generator,
 )
 from qtrain.learning.training import evaluate, select_device  # noqa: E402
+from qtrain.progress import Progress  # noqa: E402
 from qtrain.spectra.linearized import LinearizedGD  # noqa: E402
 
 params = snakemake.params
@@ -65,7 +65,7 @@ masks = None if state["masks"] is None else PruningMasks.from_state_dict(state["
 train_mask = None if plans[0].dense else masks
 
 data = load_dataset(params.data, seed=params.data_seed).to(device)
-subsets = np.load(snakemake.input.subsets)
+subsets = load_arrays(snakemake.input.subsets, keys=["accuracy_subset", "batchnorm_subset"])
 acc_idx = torch.as_tensor(subsets["accuracy_subset"], device=device)
 x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
 x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"], device=device)]
@@ -117,7 +117,7 @@ rows = [
 ]
 replay = {}
 tic = time.perf_counter()
-for t, plan in enumerate(plans, start=1):
+for t, plan in enumerate(Progress(plans, desc=f"window {window}"), start=1):
     gen = step_generator(params.seed, plan.step)
     idx = step_batch_indices(params.seed, plan.step, n_train, batch, generator=gen).to(device)
     xb, yb = data.x_train[idx], data.y_train[idx]

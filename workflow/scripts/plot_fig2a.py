@@ -4,10 +4,8 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.analysis import load_spectrum  # noqa: E402
 from qtrain.spectra.plots import plot_fig2a, ridge_table  # noqa: E402
 
@@ -18,7 +16,7 @@ spectra = {
 }
 downloads = {}
 for path in snakemake.input.records:
-    rec = pd.read_csv(path)
+    rec = load_table(path)
     downloads[str(rec["variant"].iloc[0])] = rec.loc[rec["download"].astype(bool), "step"].tolist()
 write_table(ridge_table(spectra), snakemake.output.table)
 fig = plot_fig2a(spectra, downloads, cutoff=params.cutoff, title=params.title)

@@ -7,11 +7,11 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.plots import plot_fig2b  # noqa: E402
 
 params = snakemake.params
-curves = pd.concat([pd.read_csv(p) for p in snakemake.input.curves], ignore_index=True)
+curves = pd.concat([load_table(p) for p in snakemake.input.curves], ignore_index=True)
 write_table(curves, snakemake.output.table)
 fig = plot_fig2b(
     curves, list(params.conventions), params.lr, cutoff=params.cutoff, title=params.title

@@ -7,11 +7,11 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.learning.plots import plot_fig2c  # noqa: E402
 
-records = pd.concat([pd.read_csv(p) for p in snakemake.input.records], ignore_index=True)
-downloads = pd.concat([pd.read_csv(p) for p in snakemake.input.downloads], ignore_index=True)
+records = pd.concat([load_table(p) for p in snakemake.input.records], ignore_index=True)
+downloads = pd.concat([load_table(p) for p in snakemake.input.downloads], ignore_index=True)
 columns = [
     "step",
     "variant",

@@ -4,15 +4,13 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.spectra.plots import plot_figS8  # noqa: E402
 
 params = snakemake.params
-table = pd.read_csv(snakemake.input.table)
-correlations = pd.read_csv(snakemake.input.correlations)
+table = load_table(snakemake.input.table)
+correlations = load_table(snakemake.input.correlations)
 write_table(table, snakemake.output.table)
 fig = plot_figS8(table, correlations, list(params.conventions), title=params.title)
 save_figure(fig, snakemake.output.pdf)

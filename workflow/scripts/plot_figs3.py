@@ -4,14 +4,12 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman_sweeps import figS3_table  # noqa: E402
 from qtrain.quantum.plots import plot_figS3  # noqa: E402
 
-table = figS3_table(pd.read_csv(snakemake.input.table))
+table = figS3_table(load_table(snakemake.input.table))
 write_table(table, snakemake.output.table)
 save_figure(plot_figS3(table), snakemake.output.pdf)
 for path in snakemake.output:

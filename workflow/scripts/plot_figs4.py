@@ -8,14 +8,12 @@ import logging  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS4  # noqa: E402
 from qtrain.quantum.quantum_sweeps import figS4_table  # noqa: E402
 
-table = figS4_table(pd.read_csv(snakemake.input.table))
+table = figS4_table(load_table(snakemake.input.table))
 write_table(table, snakemake.output.table)
 save_figure(plot_figS4(table), snakemake.output.pdf)
 for path in snakemake.output:

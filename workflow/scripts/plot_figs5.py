@@ -8,18 +8,16 @@ import logging  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS5  # noqa: E402
 from qtrain.quantum.quantum_sweeps import figS5_table  # noqa: E402
 
 table = figS5_table(
-    pd.read_csv(snakemake.input.table), snakemake.params.fit_min_ratio, seed=snakemake.params.seed
+    load_table(snakemake.input.table), snakemake.params.fit_min_ratio, seed=snakemake.params.seed
 )
 write_table(table, snakemake.output.table)
-upload = pd.read_csv(snakemake.input.upload)
+upload = load_table(snakemake.input.upload)
 save_figure(plot_figS5(table, upload), snakemake.output.pdf)
 for path in snakemake.output:
     write_provenance(path, {"inputs": list(snakemake.input)}, preset=snakemake.params.preset)

@@ -8,20 +8,18 @@ import logging  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
-import pandas as pd  # noqa: E402
-
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS6  # noqa: E402
 from qtrain.quantum.quantum_sweeps import figS6_tables  # noqa: E402
 from qtrain.quantum.resources import MODEL_NOTE  # noqa: E402
 
 curves, resnets = figS6_tables(
-    pd.read_csv(snakemake.input.curves),
-    pd.read_csv(snakemake.input.resnets),
+    load_table(snakemake.input.curves),
+    load_table(snakemake.input.resnets),
     snakemake.params.fit_min_n,
 )
-crossovers = pd.read_csv(snakemake.input.crossovers)
+crossovers = load_table(snakemake.input.crossovers)
 write_table(curves, snakemake.output.table)
 write_table(resnets, snakemake.output.resnets)
 save_figure(plot_figS6(curves, resnets, crossovers), snakemake.output.pdf)

@@ -11,16 +11,13 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting 
 import pandas as pd  # noqa: E402
 
 from qtrain.figures import save_figure  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.plots_quantum import plot_figS7  # noqa: E402
 from qtrain.quantum.quantum_training import run_summary  # noqa: E402
 
 
 def read(path):
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:  # no hhl_runs configured
-        return pd.DataFrame()
+    return load_table(path, empty_ok=True)  # empty when no hhl_runs are configured
 
 
 steps, windows = read(snakemake.input.steps), read(snakemake.input.windows)

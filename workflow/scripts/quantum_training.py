@@ -15,6 +15,7 @@ import time  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.progress import Progress  # noqa: E402
 from qtrain.quantum.quantum_training import (  # noqa: E402
     RunSpec,
     digits_problem,
@@ -52,7 +53,7 @@ if solver == "classical":
     steps, windows = training_grid(problem, theta0, cfg["lr"], cfg["steps"], specs, seed=seed)
 else:
     frames = []
-    for i, run in enumerate(cfg["hhl_runs"]):
+    for i, run in enumerate(Progress(cfg["hhl_runs"], desc="HHL training runs", unit="run")):
         problem = problem_for(run["features"])
         theta0 = initial_weights(problem, cfg["init_scale"], seed)
         spec = RunSpec(

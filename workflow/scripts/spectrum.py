@@ -4,7 +4,8 @@ The operator (SPEC §2.5): the coordinates the following window evolves (dense w
 Hessian) and BatchNorm as configured (train: batch statistics, in fixed chunks when
 micro-batched; eval: running statistics recomputed first). Resumable: every finished Lanczos run
 (bounds run, each probe) is saved under ``params.state_dir`` and reused when the job is started
-again.
+again, only if made under the same config and the same content of the input files; the folder
+is removed once the spectrum is written.
 """
 
 from qtrain.io import setup_logging
@@ -18,7 +19,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from qtrain.io import config_digest, load_checkpoint, write_provenance  # noqa: E402
+from qtrain.io import (  # noqa: E402
+    load_arrays,
+    load_checkpoint,
+    remove_resume_state,
+    resume_key,
+    write_provenance,
+)
 from qtrain.learning import batchnorm  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import count_parameters, load_model  # noqa: E402
@@ -52,7 +59,7 @@ else:
 model.to(device)
 
 data = load_dataset(params.data, seed=params.data_seed)
-subsets = np.load(snakemake.input.subsets)
+subsets = load_arrays(snakemake.input.subsets, keys=["hessian_batch", "batchnorm_subset"])
 indices = subsets["hessian_batch"]
 x = data.x_train[torch.as_tensor(indices)]
 y = data.y_train[torch.as_tensor(indices)]
@@ -105,7 +112,7 @@ density = resumable_spectral_density(
     grid_points=cfg["grid_points"],
     device=device,
     progress=True,
-    operator_id=config_digest(stage_config),
+    operator_id=resume_key(stage_config, snakemake.input),
 )
 seconds = time.perf_counter() - tic
 density.meta.update(
@@ -128,6 +135,7 @@ write_provenance(
     hvps=int(cfg["bounds_steps"] + cfg["probes"] * min(cfg["lanczos_steps"], operator.dim)),
     resumed_runs=density.meta["resumed_runs"],
 )
+remove_resume_state(params.state_dir)
 log.info(
     "%s: Ritz values in [%.4g, %.4g], %.1f s",
     params.label,

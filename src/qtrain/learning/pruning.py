@@ -140,7 +140,11 @@ class PruningMasks:
 
     @classmethod
     def load(cls, path: str | os.PathLike | Path) -> PruningMasks:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        """Read masks saved by :meth:`save` (a damaged file raises
+        :class:`qtrain.io.UnreadableFileError` naming it)."""
+        from ..io import load_checkpoint
+
+        state = load_checkpoint(path)
         return cls(
             state["masks"], state["keep_fraction"], state["threshold"], state.get("meta", {})
         )

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from ..io import CheckpointMismatchError, load_checkpoint, save_checkpoint
+from ..io import load_resume_state, resume_key, save_checkpoint
+from ..progress import Progress
 from . import batchnorm
 from .data import ImageData, augment_batch
 from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
@@ -249,6 +249,7 @@ def sparse_train(
     readout: Readout | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
     batchnorm_indices: np.ndarray | None = None,
+    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Run one variant; returns ``(records, downloads)`` as pandas DataFrames.
 
@@ -261,6 +262,11 @@ def sparse_train(
     Each step checkpoint is also kept (hard-linked) under ``resume/``: Snakemake deletes a job's
     declared outputs before rerunning it, and a resumed run restores the ones written before the
     interruption from there (it starts over when they are gone).
+
+    Resume state is used only when written under the same ``config`` and the same content of
+    the ``inputs`` files (:func:`qtrain.io.resume_key`); otherwise, or when it is unreadable,
+    it is discarded and training starts over. ``records.attrs["resumed_from_step"]`` says where
+    this call started (0: from scratch).
     """
     import pandas as pd
 
@@ -275,11 +281,11 @@ def sparse_train(
     plans = list(schedule(variant, settings))
     resume = checkpoint_dir / "last.pt"
     kept = checkpoint_dir / "resume"
-    saved: dict[str, Any] | None = None
-    if resume.exists():
-        saved = load_checkpoint(resume, config, map_location=device)
+    key = resume_key(config, inputs)
+    saved = load_resume_state(resume, key, map_location=device)
+    if saved is not None:
         done = [s for s in settings.checkpoint_steps if s <= saved["step"]]
-        if not _restore_step_checkpoints(checkpoint_dir, kept, done, config):
+        if not _restore_step_checkpoints(checkpoint_dir, kept, done, key):
             log.warning("step checkpoints before step %d are gone: starting over", saved["step"])
             saved = None
     if saved is not None:
@@ -316,6 +322,7 @@ def sparse_train(
             },
             resume,
             config,
+            resume_key=key,
         )
 
     def save_step_checkpoint(step: int) -> None:
@@ -328,13 +335,15 @@ def sparse_train(
             },
             checkpoint_dir / f"step_{step:05d}.pt",
             config,
+            resume_key=key,
         )
         _link_or_copy(checkpoint_dir / f"step_{step:05d}.pt", kept / f"step_{step:05d}.pt")
 
     if state.step == 0 and 0 in checkpoint_steps:
         save_step_checkpoint(0)
 
-    bar = tqdm(total=len(plans), initial=state.step, desc=variant, mininterval=30)
+    resumed_from = state.step
+    bar = Progress(total=len(plans), initial=state.step, desc=variant)
     for plan in plans[state.step :]:
         train_mask = None if plan.dense else current
         gen = step_generator(seed, plan.step)
@@ -423,7 +432,9 @@ def sparse_train(
         if on_step is not None:
             on_step(record)
     bar.close()
-    return pd.DataFrame(state.records), pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
+    records = pd.DataFrame(state.records)
+    records.attrs["resumed_from_step"] = resumed_from
+    return records, pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -439,17 +450,17 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _restore_step_checkpoints(
-    checkpoint_dir: Path, kept: Path, steps: list[int], config: Mapping[str, Any]
+    checkpoint_dir: Path, kept: Path, steps: list[int], key: Mapping[str, Any]
 ) -> bool:
     """Put back the step checkpoints of ``steps`` missing from ``checkpoint_dir`` (Snakemake
-    removes a rerun job's outputs) from their kept copies; False if one cannot be restored."""
+    removes a rerun job's outputs) from their kept copies; False if one cannot be restored
+    (missing, unreadable, or written under another resume key: see
+    :func:`qtrain.io.load_resume_state`)."""
     for step in steps:
         name = f"step_{step:05d}.pt"
         if (checkpoint_dir / name).exists():
             continue
-        try:
-            load_checkpoint(kept / name, config)  # refuses a copy from another config
-        except (FileNotFoundError, CheckpointMismatchError):
+        if load_resume_state(kept / name, key) is None:
             return False
         _link_or_copy(kept / name, checkpoint_dir / name)
         log.info("restored %s from %s", name, kept)

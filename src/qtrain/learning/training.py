@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from copy import deepcopy
 from dataclasses import dataclass
@@ -23,9 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from ..io import load_checkpoint, save_checkpoint
+from ..io import load_resume_state, resume_key, save_checkpoint
+from ..progress import Progress
 from .batchnorm import StaleBatchNormError, is_stale
 from .data import ImageData, augment_batch
 
@@ -184,13 +184,17 @@ def pretrain(
     config: Mapping[str, Any],
     device: torch.device | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Dense SGD for ``settings.epochs`` epochs; returns the per-epoch metrics (pandas).
 
     ``on_epoch_end`` is called with each epoch's record after its checkpoint is written.
 
     Resumes from ``checkpoint_path`` when it holds a checkpoint written under the same
-    ``config`` (a checkpoint from another config is refused, see :func:`qtrain.io.load_checkpoint`).
+    ``config`` and the same content of the ``inputs`` files (:func:`qtrain.io.resume_key`);
+    any other checkpoint there is discarded and training starts over
+    (:func:`qtrain.io.load_resume_state`). ``metrics.attrs["resumed_from_epoch"]`` says where
+    this call started (0: from scratch).
     """
     import pandas as pd
 
@@ -211,8 +215,9 @@ def pretrain(
     records: list[dict[str, Any]] = []
     start_epoch = 0
     checkpoint_path = Path(checkpoint_path)
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, config, map_location=device)
+    key = resume_key(config, inputs)
+    state = load_resume_state(checkpoint_path, key, map_location=device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         records = list(state["records"])
@@ -221,20 +226,14 @@ def pretrain(
     acc_idx = torch.as_tensor(accuracy_indices, device=device)
     x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
     pad_value = data.pad_value
+    bar = Progress(total=total_steps, initial=start_epoch * steps_per_epoch, desc="pretrain")
     for epoch in range(start_epoch, settings.epochs):
         tic = time.perf_counter()
         gen = torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
         order = torch.randperm(n_train, generator=gen)
         model.train()
         loss_sum = torch.zeros((), device=device)
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{settings.epochs}",
-            mininterval=30,
-            file=None,
-            disable=None,
-        )
-        for i in bar:
+        for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * lr_factor(settings.schedule, step, total_steps)
@@ -249,6 +248,7 @@ def pretrain(
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach()
+            bar.update(1)
         train_loss = float(loss_sum) / max(steps_per_epoch, 1)
         check_finite(torch.tensor(train_loss), f"epoch {epoch + 1}")
         acc_loss, acc = evaluate(model, x_acc, y_acc)
@@ -283,7 +283,11 @@ def pretrain(
             },
             checkpoint_path,
             config,
+            resume_key=key,
         )
         if on_epoch_end is not None:
             on_epoch_end(records[-1])
-    return pd.DataFrame(records)
+    bar.close()
+    metrics = pd.DataFrame(records)
+    metrics.attrs["resumed_from_epoch"] = start_epoch
+    return metrics

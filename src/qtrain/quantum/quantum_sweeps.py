@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
@@ -106,7 +107,7 @@ def hhl_sweep(
     probability, qubits, depth and CX (counted up to ``count_max_system_qubits`` system qubits),
     and the relative error of the recovered final weights u(T) against forward substitution."""
     rows = []
-    for spec in systems:
+    for spec in Progress(systems, desc="HHL block systems", unit="system"):
         L, rhs, info = carleman_block_system(
             spec["kind"],
             spec["n"],

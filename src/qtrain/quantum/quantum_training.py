@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.linear_system import block_system, solve_block_system
 from qtrain.quantum.polymaps import (
@@ -521,7 +522,7 @@ def training_grid(
     records. Each run's tomography generator is seeded from (``seed``, the run's position)."""
     reference = classical_gd(problem, theta0, eta, steps)
     steps_frames, window_frames = [], []
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(Progress(specs, desc="quantum training runs", unit="run")):
         t0 = time.perf_counter()
         run_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         s, w = quantum_train(problem, theta0, eta, steps, spec, seed=run_seed, reference=reference)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from qtrain.claims import INCONCLUSIVE, NOT_RUN, ClaimRow, combine_verdicts, judge
+from qtrain.io import load_arrays
 from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve, mode_masses
 from qtrain.stats import fmt, replicate_estimate, spearman, spearman_interval
 
@@ -66,17 +67,16 @@ def convention_scale(convention: str, lr: float) -> float:
 
 
 def load_spectrum(path: str | os.PathLike) -> dict[str, Any]:
-    """A spectrum saved by :meth:`qtrain.spectra.lanczos.SpectralDensity.save` (numpy only)."""
-    with np.load(path, allow_pickle=False) as data:
-        out: dict[str, Any] = {}
-        for key in data.files:
-            value = data[key]
-            if key == "meta":
-                out[key] = json.loads(str(value))
-            elif value.ndim == 0:
-                out[key] = value.item()
-            else:
-                out[key] = np.array(value)
+    """A spectrum saved by :meth:`qtrain.spectra.lanczos.SpectralDensity.save` (numpy only; a
+    damaged file raises :class:`qtrain.io.UnreadableFileError` naming it)."""
+    out: dict[str, Any] = {}
+    for key, value in load_arrays(path, keys=("nodes", "weights", "meta")).items():
+        if key == "meta":
+            out[key] = json.loads(str(value))
+        elif value.ndim == 0:
+            out[key] = value.item()
+        else:
+            out[key] = value
     return out
 
 
