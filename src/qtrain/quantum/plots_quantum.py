@@ -525,13 +525,15 @@ def plot_figS7(
         for i, (_, r) in enumerate(chosen.iterrows()):
             g = steps[(steps["run_id"] == r["run_id"]) & steps["downloaded"]]
             diff = float(np.max(np.abs(g[col] - g[ccol])))
+            # markers only: the quantum state is read out at downloads, so nothing is known in
+            # between (a line would read as the run leading or lagging GD there)
             ax.plot(
                 g["step"],
                 g[col],
-                EXPANSION_STYLES.get(r["expansion"], "-"),
+                linestyle="none",
                 marker=MARKERS[i % len(MARKERS)],
-                markersize=2.5,
-                linewidth=0.7,
+                markersize=3.5 if r["expansion"] == expansions[0] else 2.5,
+                markerfacecolor="none" if r["expansion"] != expansions[0] else None,
                 color=SERIES_COLORS[i % len(SERIES_COLORS)],
                 label=f"{r['expansion']}, N = {r['order']}: "
                 + (
@@ -547,9 +549,11 @@ def plot_figS7(
     axes[0].set_ylim(ref["classical_loss"].min() / 1.5, ref["classical_loss"].max() * 1.5)
     axes[1].set_ylim(-0.02, 1.02)
     axes[0].set_ylabel("training loss (MSE/2)")
-    axes[0].set_title(f"(a) training loss; quantum: W = {w_max},\nε = {e_max:g}, at downloads")
+    axes[0].set_title(
+        f"(a) training loss; quantum (markers): W = {w_max},\nε = {e_max:g}, read out at downloads"
+    )
     axes[1].set_ylabel("test accuracy")
-    axes[1].set_title("(b) test accuracy (same runs as (a))")
+    axes[1].set_title("(b) test accuracy (same runs as (a);\nmarkers: values at downloads)")
 
     gap_label = "error per download / ‖u(W)‖"
     _gap_panel(
