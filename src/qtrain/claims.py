@@ -565,6 +565,14 @@ CLAIMS = {
 """The claims of SPEC §3, in order."""
 
 
+def _with_text_margins(frame):
+    """``frame`` with missing margins and noises as empty text (not NaN)."""
+    frame = frame.copy()
+    for column in ("margin", "noise"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    return frame
+
+
 def assemble_claims(frames) -> Any:
     """One table with a row per claim C1-C13 from the stages' claim tables.
 
@@ -574,9 +582,7 @@ def assemble_claims(frames) -> Any:
     import pandas as pd
 
     columns = list(ClaimRow.__dataclass_fields__)
-    parts = [
-        f.reindex(columns=columns).fillna({"margin": "", "noise": ""}) for f in frames if len(f)
-    ]
+    parts = [_with_text_margins(f.reindex(columns=columns)) for f in frames if len(f)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     missing = [c for c in CLAIMS if c not in set(table["claim_id"])]
     filler = [
