@@ -55,7 +55,7 @@ rows = [
         main, large, conventions, params.main_label, params.large_label, params.coverage, source
     ),
     *claim_c3(estimates, conventions, params.coverage, n_c, source),
-    *claim_c4(estimates, conventions, params.coverage, source),
+    *claim_c4(estimates, conventions, params.coverage, source, n_c),
     *claim_c13(load_table(snakemake.input.correlations), conventions, n_c=n_c),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)

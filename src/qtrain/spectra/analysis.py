@@ -447,8 +447,10 @@ def claim_c2(
 
 
 def _noise_text(estimate, source: str) -> str:
+    if estimate.count == 0:
+        return "undefined (no finite estimate: E or the margin is undefined, e.g. N_c = 0)"
     if estimate.count < 2:
-        return "not measured (1 estimate)"
+        return "not measured (1 finite estimate)"
     return f"{fmt(estimate.noise)} ({estimate.count} estimates: {source})"
 
 
@@ -532,6 +534,7 @@ def claim_c4(
     conventions: Sequence[str],
     coverage: float = 2.0,
     noise_source: str = "seeds x probes",
+    n_c: Mapping[str, float] | None = None,
 ) -> list[ClaimRow]:
     """C4, one row per convention: in every restarted window of ``sparse`` (segments ≥ 1) the
     maximum of ln E stays below the ``continuous`` variant's maximum over the same steps: the
@@ -575,7 +578,13 @@ def claim_c4(
                 claim,
                 conv,
                 "ln max E(continuous) - ln max E(sparse) per restarted window, over the same steps",
-                f"{len(segments)} restarted windows: " + ", ".join(values),
+                f"{len(segments)} restarted windows: "
+                + ", ".join(values)
+                + (
+                    ""
+                    if n_c is None
+                    else f" (N_c at step 0: {fmt(float(n_c.get(conv, math.nan)))})"
+                ),
                 "margin > noise in every restarted window",
                 verdicts,
                 margins,

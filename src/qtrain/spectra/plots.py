@@ -183,15 +183,16 @@ def plot_fig2b(
         scale = convention_scale(conv, lr)
         label = _CONV_LABELS.get(conv, conv)
         ax.set_ylabel(f"log10 E(t), {label}")
-        ax.text(
-            0.01,
-            0.97,
-            f"{label}, c = {cutoff:g}" + (f", η = {scale:g}" if conv == "lr_scaled" else ""),
-            transform=ax.transAxes,
-            va="top",
+        values = _log10_proxy(curves, conv, col)
+        quantum = (curves["kind"] != "classical").to_numpy()
+        gaps = bool(np.isnan(values[quantum]).any()) and not np.isnan(values).all()
+        ax.set_title(
+            f"{label}, c = {cutoff:g}"
+            + (f", η = {scale:g}" if conv == "lr_scaled" else "")
+            + ("; gaps: N_c = 0 (no weight beyond the cut-off), E undefined" if gaps else ""),
+            loc="left",
             fontsize=7,
         )
-        values = _log10_proxy(curves, conv, col)
         if np.isnan(values).all():
             ax.text(
                 0.5,
@@ -334,6 +335,16 @@ def _log_limits_with_note(ax, values) -> None:
         )
 
 
+def _log_column(table: pd.DataFrame, conv: str) -> str:
+    """ln E where the table has it (finite where E overflows), else E."""
+    return f"log_proxy_{conv}" if f"log_proxy_{conv}" in table else f"proxy_{conv}"
+
+
+def _log_scale(table: pd.DataFrame, conv: str) -> float:
+    """Divisor from the column of :func:`_log_column` to log10 (ln 10 for ln E)."""
+    return math.log(10) if f"log_proxy_{conv}" in table else 1.0
+
+
 def plot_figS8(
     table: pd.DataFrame, correlations: pd.DataFrame, conventions: Sequence[str], title: str = ""
 ):
@@ -341,10 +352,12 @@ def plot_figS8(
 
     Top: the digits quadratic network (exact Carleman error ‖u_N − u‖ per learning-rate scale,
     N as line style; its proxy per convention). Middle: the network's N = 1 linearized windows
-    (‖θ_lin − θ‖; the proxy from the spectrum at each window start). Bottom: accuracy and loss
-    of the linearized weights against the real ones. t = 1 is not drawn in the error panels
-    (both maps agree exactly there: the error is round-off). Boxes give the median Spearman
-    correlations (over t per setting; across settings at the window end).
+    per setting (window × learning-rate scale, colour = scale): ‖θ_lin − θ‖ and log10 E from
+    the spectrum at each window start. Bottom: the window-end points claim C13 correlates
+    (one per setting and convention, with ρ and its noise), and the accuracy of the linearized
+    weights against the real ones at η × 1. t = 1 is not drawn in the error panels (both maps
+    agree exactly there: the error is round-off). Boxes give the median Spearman correlations
+    (over t per setting; across settings at the window end).
     """
     fig, axes = figure(ncols=2, nrows=3, width=COLUMN_WIDTH * 2, aspect=0.7, squeeze=False)
     poly = table[table["measurement"] == "polynomial"]
@@ -401,51 +414,93 @@ def plot_figS8(
     ax_p.legend(handles=conv_handles, loc="lower left", fontsize=6)
 
     ax_g, ax_q = axes[1]
-    ax_a, ax_l = axes[2]
+    ax_s, ax_a = axes[2]
     if len(net):
-        n_windows = max(int(net["window"].max()), 1)
-        for window, g in net.groupby("window"):
+        scales = sorted(net["lr_scale"].unique())
+        colors = {s: cmap(i / max(len(scales) - 1, 1) * 0.85) for i, s in enumerate(scales)}
+        marks = dict(zip(conventions, ("o", "s", "^"), strict=False))
+        for (_window, scale), g in net.groupby(["window", "lr_scale"]):
             g = g.sort_values("t")
-            color = cmap(0.1 + 0.75 * int(window) / n_windows)
+            color = colors[scale]
             x = g["start_step"] + g["t"]
             late = g["t"] >= 2
-            ax_g.plot(
-                x[late], g["true_error"][late], color=color, lw=1.1, label=f"window {int(window)}"
-            )
+            ax_g.plot(x[late], g["true_error"][late], color=color, lw=1.0)
             pos = g["t"] >= 1
             for conv in conventions:
                 ax_q.plot(
-                    x[pos], g[f"proxy_{conv}"][pos], color=color, ls=conv_styles[conv], lw=0.9
+                    x[pos],
+                    g[_log_column(g, conv)][pos] / _log_scale(g, conv),
+                    color=color,
+                    ls=conv_styles[conv],
+                    lw=0.9,
                 )
-            ev = g[g["accuracy_lin"].notna()]
-            xe = ev["start_step"] + ev["t"]
-            ax_a.plot(xe, ev["accuracy_real"], color=color, lw=1.1)
-            ax_a.plot(xe, ev["accuracy_lin"], color=color, lw=1.1, ls="--")
-            ax_l.plot(xe, ev["loss_real"], color=color, lw=1.1)
-            ax_l.plot(xe, ev["loss_lin"], color=color, lw=1.1, ls="--")
-        ax_g.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9)
-        proxies = np.concatenate([net[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
-        _log_limits_with_note(ax_q, proxies)
+            end = g.iloc[-1]
+            for conv in conventions:
+                ax_s.plot(
+                    end[_log_column(g, conv)] / _log_scale(g, conv),
+                    end["true_error"],
+                    ls="none",
+                    marker=marks[conv],
+                    mfc=color if conv == conventions[0] else "none",
+                    color=color,
+                    ms=4,
+                )
+            if float(scale) == 1.0:
+                ev = g[g["accuracy_lin"].notna()]
+                xe = ev["start_step"] + ev["t"]
+                ax_a.plot(xe, ev["accuracy_real"], color="0.3", lw=1.1)
+                ax_a.plot(xe, ev["accuracy_lin"], color="0.3", lw=1.1, ls="--")
+        for start in sorted(net["start_step"].unique())[1:]:
+            for ax in (ax_g, ax_q, ax_a):
+                ax.axvline(start, color="0.6", lw=0.5, ls=":")
+        ax_g.legend(
+            handles=[Line2D([], [], color=colors[s], label=f"η × {s:g}") for s in scales],
+            loc="lower right",
+            fontsize=6,
+            frameon=True,
+            framealpha=0.9,
+        )
         _corr_box(ax_q, correlations, "network", conventions)
+        ends = correlations[
+            (correlations["measurement"] == "network") & (correlations["kind"] == "window_end")
+        ]
+        ax_s.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    color="0.3",
+                    ls="none",
+                    marker=marks[c],
+                    mfc="0.3" if c == conventions[0] else "none",
+                    label=f"{_CONV_LABELS.get(c, c)}: ρ = "
+                    + (
+                        f"{float(ends[f'spearman_{c}'].iloc[0]):+.2f} "
+                        f"± {float(ends[f'noise_{c}'].iloc[0]):.2f}"
+                        if len(ends) and f"noise_{c}" in ends
+                        else "n/a"
+                    ),
+                )
+                for c in conventions
+            ],
+            loc="best",
+            fontsize=6,
+            frameon=True,
+            framealpha=0.9,
+        )
     ax_g.set_yscale("log")
     ax_g.set_ylabel("‖θ_lin(t) − θ(t)‖")
     ax_g.set_title("network, N = 1 linearized windows: true error")
-    ax_q.set_yscale("log")
-    ax_q.set_ylabel("E(t)")
+    ax_q.set_ylabel("log10 E(t)")
     ax_q.set_title("its error proxy (spectrum at window start)")
     ax_q.legend(handles=conv_handles, loc="lower right", fontsize=6)
+    ax_s.set_yscale("log")
+    ax_s.set_xlabel("log10 E(T) at the window end")
+    ax_s.set_ylabel("‖θ_lin(T) − θ(T)‖")
+    ax_s.set_title("C13: across windows × learning rates")
     ax_a.set_ylabel("accuracy (fixed subset)")
-    ax_l.set_ylabel("loss (fixed subset)")
-    for ax in (ax_a, ax_l):
-        ax.set_xlabel("step")
-    ax_a.legend(
-        handles=[
-            Line2D([], [], color="0.3", lw=1.1, label="real SGD"),
-            Line2D([], [], color="0.3", lw=1.1, ls="--", label="linearized (N = 1)"),
-        ],
-        loc="lower right",
-        fontsize=6,
-    )
+    ax_a.set_xlabel("step")
+    ax_a.set_title("η × 1: real (solid) and linearized (dashed)")
     ax_e.set_xlabel("GD step")
     ax_p.set_xlabel("GD step")
     if title:
