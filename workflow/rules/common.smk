@@ -97,7 +97,8 @@ def spectrum_steps():
 def spectrum_file(variant, step, seed="{seed}"):
     """The spectrum of one checkpoint. Every variant trains the same way on the same batches
     until the first download (after step `window_steps`), so the checkpoints before it are
-    the same model in every variant: their spectra are computed once, under the first variant."""
+    the same model in every variant: their spectra are computed once, under the first variant.
+    """
     if int(step) < config["sparse_train"]["window_steps"]:
         variant = config["sparse_train"]["variants"][0]
     return f"{run_dir(seed)}/spectra/{variant}/step_{int(step):05d}.npz"
