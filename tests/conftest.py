@@ -40,7 +40,7 @@ class WorkflowRun:
     def results(self) -> Path:
         return self.root / "results" / self.preset
 
-    def snakemake(self, *args: str, check: bool = True, timeout: int = 1500):
+    def snakemake(self, *args: str, check: bool = True, timeout: int = 3600):
         """Run snakemake here (targets first, then options); returns the CompletedProcess."""
         cmd = [
             SNAKEMAKE,

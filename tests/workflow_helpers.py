@@ -94,7 +94,7 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def run_snakemake(
     workdir: Path,
     *args: str,
-    timeout: float = 900,
+    timeout: float = 3600,
     env: Mapping[str, str] | None = None,
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
