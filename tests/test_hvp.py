@@ -278,3 +278,69 @@ def test_bench_runs_and_reports_ratios() -> None:
         assert res[key] > 0
     assert res["params"] == res["dim"] == 143
     assert model.training and all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "backend", ["func", pytest.param("compile", marks=pytest.mark.slow)]  # compiles for minutes
+)
+def test_forward_over_reverse_backends_match_exact_hessian(backend: str) -> None:
+    """jvp(grad) (eager or compiled) is the same Hessian as the float64 oracle, in chunks."""
+    model, x, y, masks = make_setup(seed=7)
+    H = exact_hessian(model, x, y)
+    keep = keep_vector(model, masks)
+    op = HessianOperator(
+        model,
+        F.cross_entropy,
+        x,
+        y,
+        masks=masks,
+        micro_batch=4,
+        dtype=torch.float64,
+        backend=backend,
+    )
+    assert op.precision["backend"] == backend
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(2):
+        v = torch.randn(op.dim, generator=gen, dtype=torch.float64)
+        torch.testing.assert_close(op.matvec(v), H[keep][:, keep] @ v, rtol=1e-10, atol=1e-12)
+    g, hv = op.gradient_and_matvec(v)
+    torch.testing.assert_close(g, op.gradient(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(hv, op.matvec(v), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("bn_mode", "reuse"), [("eval", False), ("eval", True), ("train", False)])
+def test_gradient_and_matvec_is_gradient_and_matvec(bn_mode: str, reuse: bool) -> None:
+    model, x, y, masks = make_setup(seed=8)
+    op = HessianOperator(
+        model,
+        F.cross_entropy,
+        x,
+        y,
+        masks=masks,
+        bn_mode=bn_mode,
+        reuse_graph=reuse,
+        micro_batch=None if bn_mode == "train" else 4,
+        dtype=torch.float64,
+    )
+    v = torch.randn(op.dim, dtype=torch.float64)
+    g, hv = op.gradient_and_matvec(v)
+    torch.testing.assert_close(g, op.gradient(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(hv, op.matvec(v), rtol=1e-12, atol=1e-14)
+
+
+def test_backend_and_autocast_options_are_checked_and_bf16_is_approximate() -> None:
+    model, x, y, masks = make_setup(seed=9)
+    with pytest.raises(ValueError, match="bn_mode='eval'"):
+        HessianOperator(model, F.cross_entropy, x, y, bn_mode="train", backend="func")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        HessianOperator(model, F.cross_entropy, x, y, backend="jax")
+    with pytest.raises(ValueError, match="autocast"):
+        HessianOperator(model, F.cross_entropy, x, y, autocast="float16")
+    exact = HessianOperator(model, F.cross_entropy, x, y, masks=masks)
+    bf16 = HessianOperator(model, F.cross_entropy, x, y, masks=masks, autocast="bfloat16")
+    assert bf16.precision["autocast"] == "bfloat16"
+    v = torch.randn(exact.dim)
+    ref, approx = exact.matvec(v), bf16.matvec(v)
+    assert approx.dtype == torch.float32
+    rel = float((approx - ref).norm() / ref.norm())
+    assert 0 < rel < 0.2  # bf16 has 8 mantissa bits: close, never exact
