@@ -38,19 +38,25 @@ __all__ = [
     "GpuMemoryError",
     "ResNetStats",
     "check_job_fits",
+    "check_rule_fits",
     "data_shape",
+    "default_device",
+    "extrapolated_costs",
+    "fit_message",
     "format_hours",
     "gpu_memory_mb",
-    "limit_local_gpus",
     "hvp_memory_mb",
+    "limit_local_gpus",
     "load_costs",
     "model_stats",
     "resnet_stats",
     "rule_gpu_mem_mb",
     "rule_host_mem_mb",
     "stage_hours",
+    "startup_report",
     "train_memory_mb",
     "visible_gpus",
+    "write_costs",
 ]
 
 MB = 1e6
@@ -230,10 +236,9 @@ def model_stats(section: Mapping[str, Any], data: Mapping[str, Any]) -> ResNetSt
 
 # ------------------------------------------------------------------------------------ memory
 ACTIVATION_COPIES: dict[str, float] = {
-    "train": 3.0,
-    "hvp_eval": 7.0,
-    "hvp_train": 8.0,
-    "forward": 1.0,
+    "train": 2.0,
+    "hvp_eval": 4.8,
+    "hvp_train": 5.0,
 }
 """Bytes held per sample, in units of the float32 activation elements of one image
 (:attr:`ResNetStats.activations` × 4 bytes), at the peak of: a training step (forward +
@@ -332,14 +337,14 @@ def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
         key = "linearized.micro_batch"
     else:
         raise KeyError(f"no GPU memory model for rule {rule!r}")
-    return int(math.ceil(mb)), key
+    return math.ceil(mb), key
 
 
 def rule_host_mem_mb(rule: str, cfg: Mapping[str, Any]) -> int:
     """Host memory (MB) of one GPU rule: the dataset in memory plus model copies, with margin."""
     data_mb = 1000 if cfg["data"]["dataset"] != "digits" else 200
     stats = model_stats(cfg["large_model" if rule.endswith("_large") else "model"], cfg["data"])
-    return int(math.ceil(2000 + data_mb + stats.parameters * 4 * 8 / MB))
+    return math.ceil(2000 + data_mb + stats.parameters * 4 * 8 / MB)
 
 
 class GpuMemoryError(MemoryError):
@@ -354,6 +359,25 @@ def fit_message(rule: str, estimate_mb: float, device_mb: float, key: str) -> st
         f"key {key} (a smaller chunk; see config/README.md for what it changes), or run on a "
         "larger GPU, or without a GPU (--resources gpu=0)."
     )
+
+
+MEMORY_KEYS: dict[str, str] = {
+    "pretrain": "pretrain.micro_batch",
+    "pretrain_large": "large_model.pretrain_micro_batch",
+    "sparse_train": "sparse_train.batch_size",
+    "spectrum": "spectra.micro_batch",
+    "spectrum_large": "large_model.micro_batch",
+    "linearized_window": "linearized.micro_batch",
+}
+"""The config key that sets each GPU rule's memory (what to lower when it does not fit)."""
+
+
+def check_rule_fits(smk: Any, device: Any) -> None:
+    """:func:`check_job_fits` for the Snakemake job ``smk`` (a rule script's ``snakemake``):
+    its ``gpu_mem_mb`` resource against the CUDA device it will use."""
+    estimate = smk.resources.get("gpu_mem_mb", None)
+    key = MEMORY_KEYS.get(smk.rule, "its micro-batch or batch size")
+    check_job_fits(smk.rule, estimate, key, device)
 
 
 def check_job_fits(rule: str, estimate_mb: float | None, key: str, device: Any) -> None:
@@ -405,7 +429,7 @@ def _flops_of(name: str) -> float:
 
 
 def stage_hours(
-    cfg: Mapping[str, Any], costs: list[dict[str, Any]] | None = None, device: str = "H100"
+    cfg: Mapping[str, Any], costs: list[dict[str, Any]] | None = None, device: str | None = None
 ) -> dict[str, float]:
     """Estimated device hours per stage of a preset: per-sample costs × the config's counts.
 
@@ -414,6 +438,7 @@ def stage_hours(
     batch; linearized windows × window steps × (gradient + HVP + a real step) × batch.
     """
     costs = load_costs() if costs is None else costs
+    device = device or default_device(costs)
     data = cfg["data"]
     main, large = model_stats(cfg["model"], data), model_stats(cfg["large_model"], data)
     n_train = 50_000 if data["dataset"] != "digits" else 1437
@@ -444,9 +469,120 @@ def stage_hours(
     hours["spectra"] = n_spectra * per_spectrum * data["hessian_batch"] * hvp_main
     hours["spectrum_large"] = per_spectrum * data["hessian_batch"] * c(large, "hvp")
     lin_steps = len(lin["windows"]) * st["window_steps"]
-    per_step = c(main, "gradient") + c(main, "hvp") + c(main, "train_step")
+    per_step = c(main, "hvp") + c(main, "train_step")  # the gradient comes with the HVP
     hours["linearized"] = lin_steps * st["batch_size"] * per_step
     return {k: v / 3600.0 for k, v in hours.items()}
+
+
+def default_device(costs: list[dict[str, Any]]) -> str:
+    """The device of the estimate: the first with measured rows, else the first listed."""
+    measured = [r["device"] for r in costs if r["source"].startswith("measured")]
+    return measured[0] if measured else costs[0]["device"]
+
+
+ASSUMED_TFLOPS = 30.0
+"""Sustained float32 (IEEE, TF32 off) TFLOP/s assumed for an H100/H200-class GPU where no GPU
+measurement exists: about 45% of the H100 SXM's 67 TFLOP/s FP32 peak."""
+
+
+def extrapolated_costs(
+    hvp_ratio: float,
+    models: tuple[tuple[int, int], ...] = ((32, 4), (56, 11)),
+    tflops: float = ASSUMED_TFLOPS,
+    device: str = "H100",
+    ratio_source: str = "",
+) -> list[dict[str, Any]]:
+    """Cost rows from FLOP counts: a gradient (= a training step) is 3 forward passes of FLOPs
+    at ``tflops``; an HVP is ``hvp_ratio`` gradients (the recompute-mode ratio measured on the
+    CPU, ``ratio_source``)."""
+    rows = []
+    for depth, widen in models:
+        stats = resnet_stats(depth, widen)
+        grad_s = 3 * stats.forward_flops / (tflops * 1e12)
+        flop_note = f"extrapolated: 3 forward FLOPs/sample at {tflops:g} TFLOP/s (assumed)"
+        for kind, seconds, note in (
+            ("train_step", grad_s, flop_note),
+            ("gradient", grad_s, flop_note),
+            ("hvp", grad_s * hvp_ratio, f"{flop_note} x HVP/gradient {hvp_ratio:.2f} "
+             f"measured on the CPU ({ratio_source})"),
+        ):  # fmt: skip
+            rows.append(
+                {
+                    "model": stats.name,
+                    "device": device,
+                    "kind": kind,
+                    "seconds_per_sample": float(f"{seconds:.6g}"),
+                    "source": note,
+                }
+            )
+    return rows
+
+
+def write_costs(rows: list[dict[str, Any]], path: str | os.PathLike | None = None) -> None:
+    """Write the cost table (columns of :func:`load_costs`)."""
+    with open(path or COSTS_CSV, "w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, ["model", "device", "kind", "seconds_per_sample", "source"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+GPU_RULES = (
+    "pretrain",
+    "pretrain_large",
+    "sparse_train",
+    "spectrum",
+    "spectrum_large",
+    "linearized_window",
+)
+
+
+def startup_report(
+    cfg: Mapping[str, Any], gpu_limit: int | None, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Lines printed (to stderr) when the workflow starts: the GPU limit of a local run, GPU
+    rules that will not fit the visible GPU, and, for the paper preset, the estimated GPU hours
+    per stage. Returns the lines."""
+    import sys
+
+    lines = []
+    if gpu_limit is not None:
+        if gpu_limit:
+            lines.append(
+                f"qtrain: {gpu_limit} CUDA device(s) visible: at most {gpu_limit} GPU job(s) at "
+                "a time (override: --resources gpu=N or QTRAIN_GPUS=N)"
+            )
+        else:
+            lines.append(
+                "qtrain: no CUDA device visible: GPU rules run on the CPU "
+                "(override: --resources gpu=N or QTRAIN_GPUS=N)"
+            )
+        device_mb = gpu_memory_mb(env) if gpu_limit else None
+        if device_mb:
+            for rule in GPU_RULES:
+                need, key = rule_gpu_mem_mb(rule, cfg)
+                if need > device_mb:
+                    lines.append("qtrain: WARNING " + fit_message(rule, need, device_mb, key))
+    if cfg.get("preset") == "paper":
+        try:
+            costs = load_costs()
+            device = default_device(costs)
+            hours = stage_hours(cfg, costs, device)
+            measured = any(
+                r["source"].startswith("measured") for r in costs if r["device"] == device
+            )
+            source = (
+                "from GPU measurements (make bench-gpu)"
+                if measured
+                else "extrapolated from CPU measurements and FLOP counts: no GPU measurement yet"
+            )
+            lines.append("qtrain: " + format_hours(hours, device, source))
+        except (OSError, KeyError, ValueError) as err:  # an estimate must never stop a run
+            lines.append(f"qtrain: no time estimate ({err})")
+    for line in lines:
+        print(line, file=sys.stderr)
+    return lines
 
 
 def format_hours(hours: Mapping[str, float], device: str, source: str) -> str:

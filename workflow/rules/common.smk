@@ -127,3 +127,39 @@ def check_spectra_config(cfg):
 
 
 check_spectra_config(config)
+
+
+# --- GPUs, memory and time of the GPU rules (qtrain.gpu; issue 14)
+from qtrain import gpu as qtrain_gpu
+
+# A local run uses each visible CUDA device for one GPU job at a time (0 devices: GPU rules run
+# on the CPU). `--resources gpu=N` on the command line or QTRAIN_GPUS=N override the count;
+# cluster executors (SLURM) are left alone: each job gets its own GPU there.
+GPU_LIMIT = qtrain_gpu.limit_local_gpus(workflow)
+
+
+def gpu_mem_mb(rule):
+    """Estimated GPU memory (MB) of a GPU rule under this config (qtrain.gpu memory model)."""
+    return qtrain_gpu.rule_gpu_mem_mb(rule, config)[0]
+
+
+def host_mem_mb(rule):
+    """Host memory (MB) of a GPU rule: the dataset in memory and model copies, with margin."""
+    return qtrain_gpu.rule_host_mem_mb(rule, config)
+
+
+def pretrain_params(large=False):
+    """The `pretrain` section as the pretraining script gets it (and digests for resuming): the
+    large model's epochs and accumulation chunk; `micro_batch` only when set (0 changes
+    nothing, so it leaves the digest of earlier runs as it was)."""
+    section = dict(config["pretrain"])
+    if large:
+        section["epochs"] = config["large_model"]["epochs"]
+        section["micro_batch"] = config["large_model"]["pretrain_micro_batch"]
+    if not section.get("micro_batch"):
+        section.pop("micro_batch", None)
+    return section
+
+
+if workflow.is_main_process:
+    qtrain_gpu.startup_report(config, GPU_LIMIT)

@@ -14,12 +14,14 @@ rule pretrain:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain"),
+        gpu_mem_mb=gpu_mem_mb("pretrain"),
     params:
         checkpoint_dir=f"{RESULTS}/pretrain/checkpoints",
         seed=config["seed"],
         data=config["data"],
         model=config["model"],
-        pretrain=config["pretrain"],
+        pretrain=pretrain_params(),
     script:
         "../scripts/pretrain.py"
 

@@ -18,6 +18,8 @@ rule sparse_train:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("sparse_train"),
+        gpu_mem_mb=gpu_mem_mb("sparse_train"),
     params:
         seed=config["seed"],
         data=config["data"],

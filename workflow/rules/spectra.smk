@@ -25,6 +25,8 @@ rule spectrum:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum"),
+        gpu_mem_mb=gpu_mem_mb("spectrum"),
     params:
         seed=config["seed"],
         data=config["data"],
@@ -73,12 +75,14 @@ rule pretrain_large:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain_large"),
+        gpu_mem_mb=gpu_mem_mb("pretrain_large"),
     params:
         checkpoint_dir=f"{LARGE}/pretrain/checkpoints",
         seed=config["seed"],
         data=config["data"],
         model={k: config["large_model"][k] for k in ("depth", "widen")},
-        pretrain={**config["pretrain"], "epochs": config["large_model"]["epochs"]},
+        pretrain=pretrain_params(large=True),
     script:
         # the same script and recipe as the main model's pretraining
         "../scripts/pretrain.py"
@@ -117,6 +121,8 @@ rule spectrum_large:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum_large"),
+        gpu_mem_mb=gpu_mem_mb("spectrum_large"),
     params:
         seed=config["seed"],
         data=config["data"],
@@ -149,6 +155,8 @@ rule linearized_window:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("linearized_window"),
+        gpu_mem_mb=gpu_mem_mb("linearized_window"),
     params:
         seed=config["seed"],
         data=config["data"],

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import load_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
@@ -40,6 +41,7 @@ variant = lin_cfg["variant"]
 window = int(snakemake.wildcards.window)
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 
 settings = SparseTrainSettings.from_config(section, crop_padding=params.data["crop_padding"])
 if settings.momentum != 0:

@@ -9,6 +9,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import config_digest, save_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import cifar_resnet, count_parameters, model_record  # noqa: E402
@@ -28,6 +29,7 @@ stage_config = {
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 log.info("device %s, %d threads", device, snakemake.threads)
 data = load_dataset(params.data, seed=params.seed)
 accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]

@@ -10,6 +10,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import config_digest, load_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
@@ -30,6 +31,7 @@ stage_config = {
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 data = load_dataset(params.data, seed=params.seed)
 accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]
 seed_everything(params.seed)

@@ -172,14 +172,17 @@ def accumulate_gradients(
     chunk (so ``k`` chunks move them ``k`` times with the module's momentum).
     """
     n = len(yb)
-    total = torch.zeros((), device=device)
+    total: torch.Tensor | None = None
     for start in range(0, n, chunk):
         xc, yc = xb[start : start + chunk], yb[start : start + chunk]
         with _autocast(device, precision):
-            logits = model(xc).float()
+            logits = model(xc)
+        if logits.dtype in (torch.bfloat16, torch.float16):
+            logits = logits.float()  # the loss in float32 under autocast
         loss = F.cross_entropy(logits, yc) * (len(yc) / n)
         loss.backward()
-        total += loss.detach()
+        total = loss.detach() if total is None else total + loss.detach()
+    assert total is not None
     return total
 
 

@@ -111,11 +111,10 @@ class LinearizedGD:
             self.theta_bar = op.point().detach().clone()
             self.u = torch.zeros_like(self.theta_bar)
         assert self.u is not None and self.theta_bar is not None
-        grad = op.gradient()
         if self.steps == 0 or not bool(self.u.any()):
-            hu = torch.zeros_like(self.u)
-        else:
-            hu = op.matvec(self.u)
+            grad, hu = op.gradient(), torch.zeros_like(self.u)
+        else:  # the gradient comes from the HVP's own graph: one pass, not two
+            grad, hu = op.gradient_and_matvec(self.u)
         update = grad + hu
         if self.weight_decay:
             update = update + self.weight_decay * (self.theta_bar + self.u)
