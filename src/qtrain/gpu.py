@@ -48,6 +48,7 @@ __all__ = [
     "hvp_memory_mb",
     "limit_local_gpus",
     "load_costs",
+    "machine_description",
     "model_stats",
     "resnet_stats",
     "rule_gpu_mem_mb",
@@ -151,6 +152,32 @@ def gpu_memory_mb(env: Mapping[str, str] | None = None) -> int | None:
         return None
     values = [float(v) for v in re.findall(r"[\d.]+", out.stdout)] if out.returncode == 0 else []
     return int(min(values) * 1.048576) if values else None
+
+
+def machine_description(device: Any = None) -> str:
+    """The machine a measurement ran on, in words: the GPU's name and memory, or the CPU's
+    model, the cores this process may use and the host memory."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        props = torch.cuda.get_device_properties(device)
+        return f"{props.name}, {props.total_memory / 1e9:.0f} GB"
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages * size / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        memory = ""
+    return f"{model}, {cores} cores{memory}"
 
 
 # ----------------------------------------------------------------------------- architecture

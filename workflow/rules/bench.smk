@@ -132,3 +132,67 @@ rule bench_carleman:
 
 
 register_bench(rules.bench_carleman.output)
+
+
+# bench_hessian_scale (issue 14): a model pruned to 10% at its full parameter count on the
+# machine it runs on (ResNet-56-11: 103,703,700 parameters; ResNet-32-4 beside it): gradient
+# and HVP alternating, peak memory, a short Lanczos run over every coordinate, extrapolated to
+# a paper spectrum. CPU: micro-batches of one or two images (minutes on 2 cores, a few GiB);
+# GPU: larger batches. One job per model. Summarized in docs/benchmarks.md.
+HESSIAN_SCALE_CASES = {
+    "resnet56_11": {
+        "cpu": {
+            "depth": 56,
+            "widen": 11,
+            "batch": 1,
+            "micro_batch": 1,
+            "lanczos_steps": 8,
+        },
+        "gpu": {
+            "depth": 56,
+            "widen": 11,
+            "batch": 256,
+            "micro_batch": 64,
+            "lanczos_steps": 16,
+        },
+    },
+    "resnet32_4": {
+        "cpu": {
+            "depth": 32,
+            "widen": 4,
+            "batch": 4,
+            "micro_batch": 2,
+            "lanczos_steps": 16,
+        },
+        "gpu": {
+            "depth": 32,
+            "widen": 4,
+            "batch": 2048,
+            "micro_batch": 512,
+            "lanczos_steps": 16,
+        },
+    },
+}
+
+
+rule bench_hessian_scale:
+    output:
+        "results/bench/hessian_scale/{model}.csv",
+    log:
+        "logs/bench/bench_hessian_scale/{model}.log",
+    wildcard_constraints:
+        model="|".join(HESSIAN_SCALE_CASES),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        gpu_mem_mb=bench_gpu_mem_mb([c["gpu"] for c in HESSIAN_SCALE_CASES.values()]),
+    params:
+        case=lambda wc: HESSIAN_SCALE_CASES[wc.model],
+    script:
+        "../scripts/bench_hessian_scale.py"
+
+
+register_bench(expand(rules.bench_hessian_scale.output[0], model=HESSIAN_SCALE_CASES))

@@ -161,5 +161,19 @@ def pretrain_params(large=False):
     return section
 
 
+def bench_gpu_mem_mb(cases, kind="hvp_eval"):
+    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.gpu memory model)."""
+    need = 0
+    for case in cases:
+        stats = qtrain_gpu.resnet_stats(case["depth"], case["widen"])
+        chunk = case.get("micro_batch") or case["batch"]
+        if kind == "train":
+            mb = qtrain_gpu.train_memory_mb(stats, chunk)
+        else:
+            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, bn_mode=kind.split("_")[1])
+        need = max(need, mb)
+    return int(need) + 1
+
+
 if workflow.is_main_process:
     qtrain_gpu.startup_report(config, GPU_LIMIT)
