@@ -196,3 +196,89 @@ rule bench_hessian_scale:
 
 
 register_bench(expand(rules.bench_hessian_scale.output[0], model=HESSIAN_SCALE_CASES))
+
+
+# bench_hvp_variants (issue 14): faster exact HVPs without holding the graph, side by side in
+# one run: forward-over-reverse (torch.func), the same compiled (torch.compile), channels-last,
+# bf16 autocast (not exact) against the autograd HVP (graph rebuilt / kept) and a gradient.
+# CPU: compiling takes minutes, so the compiled variant runs on the small model only.
+HVP_VARIANT_CASES = {
+    "resnet8_2": {
+        "cpu": {"depth": 8, "widen": 2, "batch": 64, "repeats": 3, "skip": []},
+        "gpu": {"depth": 8, "widen": 2, "batch": 2048, "repeats": 3, "skip": []},
+    },
+    "resnet32_4": {
+        "cpu": {
+            "depth": 32,
+            "widen": 4,
+            "batch": 8,
+            "repeats": 3,
+            "skip": ["compile", "bf16"],
+        },
+        "gpu": {
+            "depth": 32,
+            "widen": 4,
+            "batch": 2048,
+            "micro_batch": 512,
+            "repeats": 3,
+            "skip": [],
+        },
+    },
+}
+
+
+rule bench_hvp_variants:
+    output:
+        "results/bench/hvp_variants/{case}.csv",
+    log:
+        "logs/bench/bench_hvp_variants/{case}.log",
+    wildcard_constraints:
+        case="|".join(HVP_VARIANT_CASES),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        gpu_mem_mb=bench_gpu_mem_mb([c["gpu"] for c in HVP_VARIANT_CASES.values()]),
+    params:
+        case=lambda wc: HVP_VARIANT_CASES[wc.case],
+        keep_fraction=0.1,
+    script:
+        "../scripts/bench_hvp_variants.py"
+
+
+register_bench(expand(rules.bench_hvp_variants.output[0], case=HVP_VARIANT_CASES))
+
+
+# bench_memory (issue 14): the fit behind qtrain.gpu's memory model (ACTIVATION_COPIES): peak
+# memory of a training step and of an exact HVP (eval / train BN) at two batch sizes; the slope
+# per sample in units of the model's float32 activation bytes.
+MEMORY_BENCH_MODELS = [(20, 2), (32, 4), (56, 1)]
+
+
+rule bench_memory:
+    output:
+        "results/bench/memory.csv",
+    log:
+        "logs/bench/bench_memory.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        gpu_mem_mb=bench_gpu_mem_mb(
+            [{"depth": d, "widen": w, "batch": 192} for d, w in MEMORY_BENCH_MODELS],
+            "hvp_train",
+        ),
+    params:
+        models=MEMORY_BENCH_MODELS,
+        kinds=["train", "hvp_eval", "hvp_train"],
+        cpu_batches=[2, 6],
+        gpu_batches=[64, 192],
+    script:
+        "../scripts/bench_memory.py"
+
+
+register_bench(rules.bench_memory.output)

@@ -312,26 +312,33 @@ def hvp_variants(
         gen = torch.Generator(device="cpu").manual_seed(seed)
         v = torch.randn(ref.dim, generator=gen, dtype=dtype).to(device)
         v_full = [t.clone() for t in ref.vector_to_params(v).values()]
+        chunks = list(zip(torch.split(x, ref.micro_batch), torch.split(y, ref.micro_batch),
+                          strict=True))  # fmt: skip
         cases: dict[str, Callable[[], Any]] = {}
         for name in variants:
             if name == "gradient":
 
-                def gradient() -> None:
-                    torch.autograd.grad(loss_fn(model(x), y), params)
+                def gradient() -> None:  # in the operator's chunks, as the HVPs
+                    for xc, yc in chunks:
+                        torch.autograd.grad(loss_fn(model(xc), yc), params)
 
                 cases[name] = gradient
             elif name == "baseline":
 
                 def baseline() -> Tensor:
-                    model.zero_grad(set_to_none=True)
-                    loss = loss_fn(model(x), y)
-                    with warnings.catch_warnings():
-                        warnings.filterwarnings("ignore", message=".*create_graph=True.*")
-                        loss.backward(create_graph=True)
-                    grads = [p.grad for p in params]
-                    out = torch.autograd.grad(grads, params, grad_outputs=v_full)
-                    model.zero_grad(set_to_none=True)
-                    return ref.params_to_vector(dict(zip(ref.names, out, strict=True)))
+                    total = None
+                    for xc, yc in chunks:
+                        model.zero_grad(set_to_none=True)
+                        loss = loss_fn(model(xc), yc) * (len(yc) / len(y))
+                        with warnings.catch_warnings():
+                            warnings.filterwarnings("ignore", message=".*create_graph=True.*")
+                            loss.backward(create_graph=True)
+                        grads = [p.grad for p in params]
+                        out = torch.autograd.grad(grads, params, grad_outputs=v_full)
+                        model.zero_grad(set_to_none=True)
+                        flat = ref.params_to_vector(dict(zip(ref.names, out, strict=True)))
+                        total = flat if total is None else total + flat
+                    return total
 
                 cases[name] = baseline
             elif name == "recompute":
@@ -376,8 +383,12 @@ def hvp_variants(
     med = {k: statistics.median(t) for k, t in times.items()}
     grad_s = med.get("gradient", float("nan"))
     batch = int(x.shape[0])
+    label = (
+        f"ResNet-{model.depth}-{model.widen}" if hasattr(model, "widen") else type(model).__name__
+    )
     return [
         {
+            "model": label,
             "variant": name,
             "seconds": med[name],
             "seconds_per_sample": med[name] / batch,
