@@ -152,6 +152,7 @@ def activation_table(rows: Sequence[dict[str, Any]]) -> str:
             r["mb_per_sample"],
             r["activation_mb_per_sample"],
             r["copies"],
+            r.get("seconds_large", float("nan")),
             r["device"],
         )
         for r in rows
@@ -163,6 +164,7 @@ def activation_table(rows: Sequence[dict[str, Any]]) -> str:
         "MB per sample (slope)",
         "activation MB per sample",
         "copies (fit)",
+        "s at the larger batch",
         "device",
     )
     return _table(header, body) + "\n\n" + _machines(rows)

@@ -252,8 +252,9 @@ register_bench(expand(rules.bench_hvp_variants.output[0], case=HVP_VARIANT_CASES
 
 
 # bench_memory (issue 14): the fit behind qtrain.gpu's memory model (ACTIVATION_COPIES): peak
-# memory of a training step and of an exact HVP (eval / train BN) at two batch sizes; the slope
-# per sample in units of the model's float32 activation bytes.
+# memory of a training step and of an exact HVP (eval / train BN; train BN also segmented, the
+# exact low-memory path) at two batch sizes; the slope per sample in units of the model's
+# float32 activation bytes.
 MEMORY_BENCH_MODELS = [(20, 2), (32, 4), (56, 1)]
 
 
@@ -274,7 +275,7 @@ rule bench_memory:
         ),
     params:
         models=MEMORY_BENCH_MODELS,
-        kinds=["train", "hvp_eval", "hvp_train"],
+        kinds=["train", "hvp_eval", "hvp_train", "hvp_segmented"],
         cpu_batches=[2, 6],
         gpu_batches=[64, 192],
     script:

@@ -213,7 +213,8 @@ def activation_copies(
     peak memory at two batch sizes (slope), in units of the model's float32 activation bytes.
 
     ``kind``: ``train`` (forward + backward), ``hvp_eval`` / ``hvp_train`` (an exact HVP by
-    double backward, graph rebuilt, BN in eval / train mode). Synthetic 32×32 inputs.
+    double backward, graph rebuilt, BN in eval / train mode), ``hvp_segmented`` (the exact
+    train-mode-BN HVP of :mod:`qtrain.spectra.segmented`). Synthetic 32×32 inputs.
     """
     from qtrain.gpu import resnet_stats
     from qtrain.learning.models import cifar_resnet
@@ -233,17 +234,24 @@ def activation_copies(
 
             def run(x: Tensor = x, y: Tensor = y, params: list = params) -> Any:
                 return torch.autograd.grad(F.cross_entropy(model(x), y), params)
-        elif kind in ("hvp_eval", "hvp_train"):
-            op = HessianOperator(model, F.cross_entropy, x, y, space="dense",
-                                 bn_mode=kind.split("_")[1])  # fmt: skip
+        elif kind in ("hvp_eval", "hvp_train", "hvp_segmented"):
+            op = HessianOperator(
+                model, F.cross_entropy, x, y, space="dense",
+                bn_mode="eval" if kind == "hvp_eval" else "train",
+                backend="segmented" if kind == "hvp_segmented" else "autograd",
+            )  # fmt: skip
             v = torch.randn(op.dim, generator=gen).to(device)
 
             def run(op: HessianOperator = op, v: Tensor = v) -> Any:
                 return op.matvec(v)
         else:
-            raise ValueError(f"kind must be train, hvp_eval or hvp_train, got {kind!r}")
+            raise ValueError(
+                f"kind must be train, hvp_eval, hvp_train or hvp_segmented, got {kind!r}"
+            )
         run()  # warm-up: allocator pools, kernels
+        tic = time.perf_counter()
         peaks.append(peak_memory(run, device)[0])
+        seconds = time.perf_counter() - tic
         del run
     stats = resnet_stats(depth, widen)
     per_sample = (peaks[1] - peaks[0]) / (batches[1] - batches[0])
@@ -256,6 +264,7 @@ def activation_copies(
         "mb_per_sample": per_sample / 1e6,
         "activation_mb_per_sample": stats.activations * 4 / 1e6,
         "copies": per_sample / (stats.activations * 4),
+        "seconds_large": seconds,
         "device": str(device),
     }
 

@@ -29,9 +29,12 @@ BN mode); ``"func"`` (forward-over-reverse, ``torch.func.jvp(torch.func.grad(los
 Hessian up to float rounding, eval-mode BN only, since torch's forward-mode derivative of
 batch-statistics BN is wrong in torch 2.14 and train mode mutates buffers); ``"compile"`` (the
 ``"func"`` HVP through ``torch.compile``: the same numbers, faster after a compilation of
-minutes). ``autocast="bfloat16"`` runs the model under bf16 autocast with float32 parameters and
-accumulation: faster on hardware with bf16 units, NOT exact (relative error ~1e-2; docs/
-benchmarks.md), never a default.
+minutes); ``"segmented"`` (CIFAR ResNets only: forward-over-reverse one network segment at a
+time with recomputation, :mod:`qtrain.spectra.segmented`; exact in either BN mode, and with
+train-mode BN it needs far less memory than ``"autograd"`` over the whole batch, the one exact
+way to bound that memory since the batch cannot be chunked). ``autocast="bfloat16"`` runs the
+model under bf16 autocast with float32 parameters and accumulation: faster on hardware with bf16
+units, NOT exact (relative error ~1e-2; docs/benchmarks.md), never a default.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ log = logging.getLogger(__name__)
 Space = Literal["restricted", "masked", "dense"]
 SPACES: tuple[str, ...] = ("restricted", "masked", "dense")
 BN_MODES: tuple[str, ...] = ("eval", "train")
-BACKENDS: tuple[str, ...] = ("autograd", "func", "compile")
+BACKENDS: tuple[str, ...] = ("autograd", "func", "compile", "segmented")
 LossFn = Callable[[Tensor, Tensor], Tensor]
 """``loss_fn(outputs, targets) -> scalar``; must be a mean over the samples it is given."""
 
@@ -139,7 +142,8 @@ class HessianOperator:
         dtype: floating dtype of the computation (``None``: the model's); float64 for tests.
         device: where to compute (``None``: the device of the model's first parameter).
         allow_tf32: allow TF32 for float32 convolutions and matmuls on CUDA (default off).
-        backend: ``"autograd"`` (default), ``"func"`` or ``"compile"`` (module docstring).
+        backend: ``"autograd"`` (default), ``"func"``, ``"compile"`` or ``"segmented"`` (module
+            docstring).
         autocast: ``None`` (default: exact) or ``"bfloat16"`` (not exact; module docstring).
     """
 
@@ -163,10 +167,11 @@ class HessianOperator:
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if backend != "autograd" and bn_mode == "train":
+        if backend in ("func", "compile") and bn_mode == "train":
             raise ValueError(
                 f"backend={backend!r} needs bn_mode='eval' (torch's forward-mode derivative of "
-                "batch-statistics BatchNorm is wrong); use backend='autograd' with train-mode BN"
+                "batch-statistics BatchNorm is wrong); use backend='autograd' or 'segmented' "
+                "with train-mode BN"
             )
         if autocast not in (None, "bfloat16"):
             raise ValueError(f"autocast must be None or 'bfloat16', got {autocast!r}")
@@ -202,6 +207,11 @@ class HessianOperator:
         self.backend = backend
         self.autocast = autocast
         self._compiled: Callable[..., Any] | None = None
+        self._segments: Any = None
+        if backend == "segmented":
+            from .segmented import Segments
+
+            self._segments = Segments(model, bn_mode)
         self.n_samples = n_samples
         self.micro_batch = n_samples if micro_batch is None else min(int(micro_batch), n_samples)
 
@@ -430,7 +440,10 @@ class HessianOperator:
             self._compiled = torch.compile(_forward_over_reverse)
         fn = self._compiled if self.backend == "compile" else _forward_over_reverse
         for w, (x, y) in zip(self._chunk_weights, self._chunks, strict=True):
-            g, hv = fn(self.model, self.loss_fn, params, self._consts, tangents, x, y)
+            if self._segments is not None:
+                g, hv = self._segments.grad_hvp(self.loss_fn, params, self._consts, tangents, x, y)
+            else:
+                g, hv = fn(self.model, self.loss_fn, params, self._consts, tangents, x, y)
             yield w, [g[n] for n in self.names], [hv[n] for n in self.names]
 
     def _grad_hvp_full(self, flat: Tensor, want_grad: bool = True) -> tuple[Tensor | None, Tensor]:
