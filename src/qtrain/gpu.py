@@ -266,11 +266,14 @@ ACTIVATION_COPIES: dict[str, float] = {
     "train": 2.0,
     "hvp_eval": 4.8,
     "hvp_train": 5.0,
+    "hvp_segmented": 2.9,
 }
 """Bytes held per sample, in units of the float32 activation elements of one image
 (:attr:`ResNetStats.activations` × 4 bytes), at the peak of: a training step (forward +
-backward), an exact HVP by double backward with eval- or train-mode BN, a no-grad forward.
-Fitted on CPU peak memory (docs/benchmarks.md, "Memory model"); rounded up."""
+backward), an exact HVP by double backward with eval- or train-mode BN, and the segment-wise
+train-mode-BN HVP (:mod:`qtrain.spectra.segmented`). Fitted on CPU peak memory at two batch
+sizes (rule ``bench_memory``; docs/benchmarks.md, "Memory model"): the largest fit over the
+measured models, rounded up. ``make bench-gpu`` measures the same on a GPU."""
 
 SAFETY = 1.15
 """Head-room over the fitted model: allocator fragmentation, cuDNN workspaces, CUDA context."""
@@ -300,15 +303,20 @@ def hvp_memory_mb(
     vector_bytes: int = 8,
     dtype_bytes: int = 4,
     safety: float = SAFETY,
+    segmented: bool = False,
 ) -> float:
-    """Device memory (MB) of exact HVPs over chunks of ``samples`` images.
+    """Device memory (MB) of exact HVPs over chunks of ``samples`` images (``segmented``: the
+    segment-wise backend of :mod:`qtrain.spectra.segmented`).
 
     ``kept_graphs``: chunks whose double-backward graph is alive at once (1 when the graph is
     recomputed per call; every chunk with ``reuse_graph``). ``vectors``: Lanczos vectors of
     ``vector_bytes`` per coordinate (float64 by default) beside the operator's parameter copy,
     gradient and result.
     """
-    copies = ACTIVATION_COPIES["hvp_train" if bn_mode == "train" else "hvp_eval"]
+    if segmented:
+        copies = ACTIVATION_COPIES["hvp_segmented"]
+    else:
+        copies = ACTIVATION_COPIES["hvp_train" if bn_mode == "train" else "hvp_eval"]
     per_sample = copies * stats.activations * dtype_bytes
     fixed = stats.parameters * (4 * dtype_bytes + vectors * vector_bytes)
     return (fixed + per_sample * samples * max(kept_graphs, 1)) * safety / MB + CUDA_CONTEXT_MB
@@ -358,10 +366,13 @@ def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
         batch = int(cfg["sparse_train"]["batch_size"])
         chunk = _chunk(int(lin.get("micro_batch", 0)), batch)
         dtype_bytes = 8 if lin.get("dtype") == "float64" else 4
-        hvp = hvp_memory_mb(main, chunk, bn_mode=lin["bn_mode"], dtype_bytes=dtype_bytes)
+        hvp = hvp_memory_mb(
+            main, chunk, bn_mode=lin["bn_mode"], dtype_bytes=dtype_bytes,
+            segmented=lin.get("backend") == "segmented",
+        )  # fmt: skip
         # the real SGD step, the model copies and θ̄, u of the linearized map live beside it
         mb = hvp + main.parameters * 4 * 6 / MB
-        key = "linearized.micro_batch"
+        key = MEMORY_KEYS["linearized_window"]
     else:
         raise KeyError(f"no GPU memory model for rule {rule!r}")
     return math.ceil(mb), key
@@ -394,7 +405,10 @@ MEMORY_KEYS: dict[str, str] = {
     "sparse_train": "sparse_train.batch_size",
     "spectrum": "spectra.micro_batch",
     "spectrum_large": "large_model.micro_batch",
-    "linearized_window": "linearized.micro_batch",
+    "linearized_window": (
+        "linearized.backend (segmented: the same exact map in less memory) or "
+        "linearized.micro_batch (with train-mode BN an approximation)"
+    ),
 }
 """The config key that sets each GPU rule's memory (what to lower when it does not fit)."""
 

@@ -180,6 +180,8 @@ rule bench_hessian_scale:
         "results/bench/hessian_scale/{model}.csv",
     log:
         "logs/bench/bench_hessian_scale/{model}.log",
+    benchmark:
+        "logs/bench/bench_hessian_scale/{model}.benchmark.tsv"
     wildcard_constraints:
         model="|".join(HESSIAN_SCALE_CASES),
     conda:
@@ -232,6 +234,8 @@ rule bench_hvp_variants:
         "results/bench/hvp_variants/{case}.csv",
     log:
         "logs/bench/bench_hvp_variants/{case}.log",
+    benchmark:
+        "logs/bench/bench_hvp_variants/{case}.benchmark.tsv"
     wildcard_constraints:
         case="|".join(HVP_VARIANT_CASES),
     conda:
@@ -263,6 +267,8 @@ rule bench_memory:
         "results/bench/memory.csv",
     log:
         "logs/bench/bench_memory.log",
+    benchmark:
+        "logs/bench/bench_memory.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2

@@ -76,6 +76,7 @@ lin = LinearizedGD(
     weight_decay=settings.weight_decay,
     bn_mode=lin_cfg["bn_mode"],
     micro_batch=lin_cfg["micro_batch"] or None,
+    backend=lin_cfg.get("backend", "autograd"),
     dtype=getattr(torch, lin_cfg["dtype"]),
     device=device,
 )
