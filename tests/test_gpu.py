@@ -90,6 +90,10 @@ def test_memory_model_is_linear_in_samples_and_knows_every_gpu_rule():
     assert max(gpu.rule_gpu_mem_mb(rule, cfg)[0] for rule in gpu.GPU_RULES) < 80_000
     cfg["large_model"]["pretrain_micro_batch"] = 0
     assert gpu.rule_gpu_mem_mb("pretrain_large", cfg)[0] > 80_000
+    # the segmented backend computes the same map in less memory
+    unchunked = gpu.rule_gpu_mem_mb("linearized_window", cfg)[0]
+    cfg["linearized"]["backend"] = "segmented"
+    assert gpu.rule_gpu_mem_mb("linearized_window", cfg)[0] < 0.7 * unchunked
     with pytest.raises(KeyError, match="no GPU memory model"):
         gpu.rule_gpu_mem_mb("plot_fig3", cfg)
 

@@ -59,6 +59,8 @@ def _fmt(value: Any, digits: int = 3) -> str:
         return f"{value:,}"
     if value == 0:
         return "0"
+    if abs(value) < 1e-3:
+        return f"{value:.1e}"
     magnitude = math.floor(math.log10(abs(value)))
     decimals = max(digits - 1 - magnitude, 0)
     return f"{value:,.{decimals}f}"

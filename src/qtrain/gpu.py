@@ -264,9 +264,9 @@ def model_stats(section: Mapping[str, Any], data: Mapping[str, Any]) -> ResNetSt
 # ------------------------------------------------------------------------------------ memory
 ACTIVATION_COPIES: dict[str, float] = {
     "train": 2.0,
-    "hvp_eval": 4.8,
-    "hvp_train": 5.0,
-    "hvp_segmented": 2.9,
+    "hvp_eval": 4.0,
+    "hvp_train": 4.2,
+    "hvp_segmented": 2.8,
 }
 """Bytes held per sample, in units of the float32 activation elements of one image
 (:attr:`ResNetStats.activations` × 4 bytes), at the peak of: a training step (forward +
