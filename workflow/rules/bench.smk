@@ -13,9 +13,12 @@ rule bench_sparse_step:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=8000,
+        gpu_mem_mb=bench_gpu_mem_mb([{"depth": 8, "widen": 2, "batch": 512}], "train"),
     params:
         # CPU: the paper model at a small batch (batch 2048 needs > 20 GiB of activations
-        # and about two minutes per step on 2 cores); on a GPU add batch 2048.
+        # and about two minutes per step on 2 cores); on a GPU, make bench-gpu measures
+        # batch 2048 (qtrain.bench_gpu).
         cases=[
             {"depth": 32, "widen": 4, "batch": 32, "repeats": 3},
             {"depth": 8, "widen": 2, "batch": 2048, "micro_batch": 512, "repeats": 3},
@@ -64,6 +67,14 @@ register_bench(rules.bench_quantum.output)
 # HVP cost against a gradient on the same batch, and a PyHessian-style baseline (issue:
 # Hessian spectra). CPU: the paper model at a small batch (batch 2048 needs tens of GiB and
 # minutes per HVP on 2 cores) plus the smoke-size model; on a GPU, batch 2048 directly.
+# On a GPU the kept graphs of every chunk (reuse) sit beside a recomputed chunk: each case must
+# fit one 80 GB GPU (ResNet-56-11: 128 samples, not 2048; make bench-gpu times it at scale).
+BENCH_HVP_GPU_CASES = [
+    {"depth": 32, "widen": 4, "batch": 2048, "micro_batch": 512, "repeats": 5},
+    {"depth": 56, "widen": 11, "batch": 128, "micro_batch": 64, "repeats": 3},
+]
+
+
 rule bench_hvp:
     output:
         "results/bench/hvp.csv",
@@ -74,16 +85,14 @@ rule bench_hvp:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=16000,
+        gpu_mem_mb=bench_gpu_mem_mb(BENCH_HVP_GPU_CASES, "hvp_reuse"),
     params:
         cpu_cases=[
             {"depth": 32, "widen": 4, "batch": 16, "repeats": 3},
             {"depth": 8, "widen": 2, "batch": 256, "repeats": 5},
         ],
-        gpu_cases=[
-            {"depth": 32, "widen": 4, "batch": 2048, "repeats": 5},
-            {"depth": 32, "widen": 4, "batch": 2048, "micro_batch": 512, "repeats": 5},
-            {"depth": 56, "widen": 11, "batch": 2048, "micro_batch": 64, "repeats": 3},
-        ],
+        gpu_cases=BENCH_HVP_GPU_CASES,
         keep_fraction=0.1,
         spectrum_hvps=256 + 64,
         spectrum_batch=2048,

@@ -162,13 +162,18 @@ def pretrain_params(large=False):
 
 
 def bench_gpu_mem_mb(cases, kind="hvp_eval"):
-    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.gpu memory model)."""
+    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.gpu memory model).
+    `kind`: train, hvp_eval, hvp_train, or hvp_reuse (every chunk's graph kept, plus one
+    chunk being recomputed beside it, as bench_hvp does)."""
     need = 0
     for case in cases:
         stats = qtrain_gpu.resnet_stats(case["depth"], case["widen"])
         chunk = case.get("micro_batch") or case["batch"]
         if kind == "train":
             mb = qtrain_gpu.train_memory_mb(stats, chunk)
+        elif kind == "hvp_reuse":
+            kept = -(-case["batch"] // chunk) + 1
+            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, kept_graphs=kept)
         else:
             mb = qtrain_gpu.hvp_memory_mb(stats, chunk, bn_mode=kind.split("_")[1])
         need = max(need, mb)
