@@ -107,9 +107,9 @@ def hessian_scale_table(rows: Sequence[dict[str, Any]]) -> str:
         "device",
     )
     note = (
-        "\n\nPaper spectrum: 256 + 64 Lanczos steps at batch 2048, extrapolated linearly in "
-        "samples and steps from the measured HVP and vector time per step. Inputs are "
-        "synthetic (timing only). " + _machines(rows)
+        "\n\nPaper spectrum: 256 + 64 Lanczos steps at batch 2048, from the measured median HVP "
+        "time (linear in samples) and Lanczos vector time per step. Inputs are synthetic "
+        "(timing only). " + _machines(rows)
     )
     return _table(header, body) + note
 

@@ -441,8 +441,9 @@ def hessian_at_scale(
     every coordinate) with ``lanczos_dtype`` vectors, HVPs recomputed in ``micro_batch`` chunks;
     after each HVP it times a gradient on the same chunks, so HVP and gradient alternate
     (medians; the ratio is measured side by side). Peak memory: of one gradient, and of the
-    whole Lanczos run (operator, graph of one chunk, Lanczos vectors). Extrapolates linearly in
-    samples and steps to one paper spectrum: ``target_hvps`` HVPs at ``target_batch`` samples.
+    whole Lanczos run (operator, graph of one chunk, Lanczos vectors). Extrapolates to one paper
+    spectrum, ``target_hvps`` Lanczos steps at ``target_batch`` samples: HVP time linear in
+    samples, the Lanczos vector work per step as measured.
     """
     from qtrain.learning.models import cifar_resnet, count_parameters
     from qtrain.learning.pruning import global_magnitude_masks
@@ -500,8 +501,9 @@ def hessian_at_scale(
     steps_done = len(alpha)
     nodes, _ = gauss_quadrature(alpha, beta)
     vector_s = (lanczos_s - sum(hvp_times) - sum(grad_times)) / max(steps_done, 1)
-    per_step = hvp_s + max(vector_s, 0.0)  # one Lanczos step: an HVP and the vector updates
-    spectrum_s = target_hvps * per_step * target_batch / batch
+    vector_s = max(vector_s, 0.0)
+    # one Lanczos step: an HVP (linear in samples) and the vector updates (independent of them)
+    spectrum_s = target_hvps * (hvp_s * target_batch / batch + vector_s)
     return {
         "model": f"ResNet-{depth}-{widen}",
         "parameters": count_parameters(model),
@@ -530,7 +532,7 @@ def hessian_at_scale(
         "target_hvps": target_hvps,
         "spectrum_hours_extrapolated": spectrum_s / 3600,
         "extrapolation": (
-            f"{target_hvps} x (median HVP s + vector s per step) x {target_batch}/{batch} samples"
+            f"{target_hvps} x (median HVP s x {target_batch}/{batch} samples + vector s per step)"
         ),
         "inputs": "synthetic 32x32x3, 100 classes (timing only)",
     }
