@@ -34,7 +34,10 @@ from typing import Any
 
 __all__ = [
     "ACTIVATION_COPIES",
+    "ASSUMED_TFLOPS",
     "COSTS_CSV",
+    "GPU_RULES",
+    "MEMORY_KEYS",
     "GpuMemoryError",
     "ResNetStats",
     "check_job_fits",
@@ -326,7 +329,9 @@ def _chunk(micro_batch: int, batch: int) -> int:
     return batch if not micro_batch or micro_batch >= batch else int(micro_batch)
 
 
-def _hvp_rule(cfg: Mapping[str, Any], stats: ResNetStats, micro: int, key: str):
+def _hvp_rule(
+    cfg: Mapping[str, Any], stats: ResNetStats, micro: int, key: str
+) -> tuple[float, str]:
     spectra = cfg["spectra"]
     batch = int(cfg["data"]["hessian_batch"])
     chunk = _chunk(micro, batch)

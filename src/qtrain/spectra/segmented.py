@@ -127,14 +127,16 @@ class Segments:
         """``(∇L, H v)`` w.r.t. ``params`` along ``tangents`` (same keys); ``consts``: the
         buffers and any parameter held fixed."""
 
-        def split(prefix: str, seg: nn.Module):
+        def split(
+            prefix: str, seg: nn.Module
+        ) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
             names = [n for n, _ in seg.named_parameters()] + [n for n, _ in seg.named_buffers()]
             p = {n: params[prefix + n] for n in names if prefix + n in params}
             dp = {n: tangents[prefix + n] for n in p}
             c = {n: consts[prefix + n] for n in names if prefix + n in consts}
             return p, dp, c
 
-        def apply(seg: nn.Module, c: dict[str, Tensor]):
+        def apply(seg: nn.Module, c: dict[str, Tensor]) -> Callable[..., Tensor]:
             def f(h: Tensor, p: dict[str, Tensor]) -> Tensor:
                 return functional_call(seg, (p, c), (h,))
 
