@@ -5,6 +5,9 @@
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
 #   make bench   benchmarks (CSV under results/bench/)
+#   make bench-docs  render the CPU benchmark CSVs into docs/benchmarks.md (marked sections)
+#   make bench-gpu   the prepared GPU benchmark: one GPU, about 5-8 minutes; CSVs under
+#                    results/bench/gpu/, GPU rows of src/qtrain/gpu_costs.csv, docs tables
 #   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +21,7 @@ CONFIG_paper :=
 # a YAML error in it: check the file first (qtrain.config_files says file, line and column).
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
-.PHONY: install smoke paper test lint report bench data clean-smoke results-page
+.PHONY: install smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
 
 install: $(VENV)/.installed
 
@@ -53,6 +56,16 @@ report: install
 bench: install
 	$(call CHECK_CONFIG,$(CONFIG_smoke))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
+
+BENCH_CSV := results/bench
+bench-docs: install
+	$(BIN)/python -m qtrain.bench_report --section hessian-scale $(BENCH_CSV)/hessian_scale/*.csv
+	$(BIN)/python -m qtrain.bench_report --section hvp-variants $(BENCH_CSV)/hvp_variants/*.csv
+	$(BIN)/python -m qtrain.bench_report --section memory-model $(BENCH_CSV)/memory.csv
+	$(BIN)/python -m qtrain.bench_report --extrapolate-costs $(BENCH_CSV)/hvp_variants/resnet32_4.csv
+
+bench-gpu: install
+	$(BIN)/python -m qtrain.bench_gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/gpu_costs.csv
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke

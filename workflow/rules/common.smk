@@ -157,3 +157,58 @@ def check_spectra_config(cfg):
 
 check_spectra_config(config)
 qtrain_config.check_config(config)
+
+
+# --- GPUs, memory and time of the GPU rules (qtrain.gpu; issue 14)
+from qtrain import gpu as qtrain_gpu
+
+# A local run uses each visible CUDA device for one GPU job at a time (0 devices: GPU rules run
+# on the CPU). `--resources gpu=N` on the command line or QTRAIN_GPUS=N override the count;
+# cluster executors (SLURM) are left alone: each job gets its own GPU there.
+GPU_LIMIT = qtrain_gpu.limit_local_gpus(workflow)
+
+
+def gpu_mem_mb(rule):
+    """Estimated GPU memory (MB) of a GPU rule under this config (qtrain.gpu memory model)."""
+    return qtrain_gpu.rule_gpu_mem_mb(rule, config)[0]
+
+
+def host_mem_mb(rule):
+    """Host memory (MB) of a GPU rule: the dataset in memory and model copies, with margin."""
+    return qtrain_gpu.rule_host_mem_mb(rule, config)
+
+
+def pretrain_params(large=False):
+    """The `pretrain` section as the pretraining script gets it (and digests for resuming): the
+    large model's epochs and accumulation chunk; `micro_batch` only when set (0 changes
+    nothing, so it leaves the digest of earlier runs as it was)."""
+    section = dict(config["pretrain"])
+    if large:
+        section["epochs"] = config["large_model"]["epochs"]
+        section["micro_batch"] = config["large_model"]["pretrain_micro_batch"]
+    if not section.get("micro_batch"):
+        section.pop("micro_batch", None)
+    return section
+
+
+def bench_gpu_mem_mb(cases, kind="hvp_eval"):
+    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.gpu memory model).
+    `kind`: train, hvp_eval, hvp_train, or hvp_reuse (every chunk's graph kept, plus one
+    chunk being recomputed beside it, as bench_hvp does)."""
+    need = 0
+    for case in cases:
+        stats = qtrain_gpu.resnet_stats(case["depth"], case["widen"])
+        chunk = case.get("micro_batch") or case["batch"]
+        if kind == "train":
+            mb = qtrain_gpu.train_memory_mb(stats, chunk)
+        elif kind == "hvp_reuse":
+            kept = -(-case["batch"] // chunk) + 1
+            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, kept_graphs=kept)
+        else:
+            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, bn_mode=kind.split("_")[1])
+        need = max(need, mb)
+    return int(need) + 1
+
+
+if workflow.is_main_process:
+    qtrain_gpu.startup_report(config, GPU_LIMIT)

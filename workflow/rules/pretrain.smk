@@ -14,13 +14,15 @@ rule pretrain:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain"),
+        gpu_mem_mb=gpu_mem_mb("pretrain"),
     params:
         checkpoint_dir=lambda wc: f"{run_dir(wc.seed)}/pretrain/checkpoints",
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,
         data=config["data"],
         model=config["model"],
-        pretrain=config["pretrain"],
+        pretrain=pretrain_params(),
     script:
         "../scripts/pretrain.py"
 

@@ -16,6 +16,8 @@ rule sparse_train:
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("sparse_train"),
+        gpu_mem_mb=gpu_mem_mb("sparse_train"),
     params:
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,

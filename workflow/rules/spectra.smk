@@ -24,6 +24,8 @@ rule spectrum:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum"),
+        gpu_mem_mb=gpu_mem_mb("spectrum"),
     params:
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,
@@ -73,13 +75,15 @@ rule pretrain_large:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain_large"),
+        gpu_mem_mb=gpu_mem_mb("pretrain_large"),
     params:
         checkpoint_dir=lambda wc: f"{run_dir(wc.seed)}/large_model/pretrain/checkpoints",
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,
         data=config["data"],
         model={k: config["large_model"][k] for k in ("depth", "widen")},
-        pretrain={**config["pretrain"], "epochs": config["large_model"]["epochs"]},
+        pretrain=pretrain_params(large=True),
     script:
         # the same script and recipe as the main model's pretraining
         "../scripts/pretrain.py"
@@ -123,6 +127,8 @@ rule spectrum_large:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum_large"),
+        gpu_mem_mb=gpu_mem_mb("spectrum_large"),
     params:
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,
@@ -157,6 +163,8 @@ rule linearized_window:
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("linearized_window"),
+        gpu_mem_mb=gpu_mem_mb("linearized_window"),
     params:
         seed=lambda wc: int(wc.seed),
         data_seed=SEED,

@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import load_arrays, load_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning import batchnorm  # noqa: E402
 from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
@@ -44,6 +45,7 @@ window = int(snakemake.wildcards.window)
 lr_scale = float(params.lr_scale)
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 
 settings = SparseTrainSettings.from_config(section, crop_padding=params.data["crop_padding"])
 if settings.momentum != 0:
@@ -81,6 +83,7 @@ lin = LinearizedGD(
     weight_decay=settings.weight_decay,
     bn_mode=lin_cfg["bn_mode"],
     micro_batch=lin_cfg["micro_batch"] or None,
+    backend=lin_cfg.get("backend", "autograd"),
     dtype=getattr(torch, lin_cfg["dtype"]),
     device=device,
 )

@@ -11,6 +11,7 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import (  # noqa: E402
     config_digest,
     load_arrays,
@@ -38,6 +39,7 @@ stage_config = {
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 log.info("device %s, %d threads", device, snakemake.threads)
 data = load_dataset(params.data, seed=params.data_seed)
 accuracy_indices = load_arrays(snakemake.input.subsets, keys=["accuracy_subset"])["accuracy_subset"]

@@ -13,6 +13,7 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import (  # noqa: E402
     config_digest,
     load_arrays,
@@ -42,6 +43,7 @@ stage_config = {
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 data = load_dataset(params.data, seed=params.data_seed)
 subsets = load_arrays(snakemake.input.subsets, keys=["accuracy_subset", "batchnorm_subset"])
 accuracy_indices = subsets["accuracy_subset"]

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from qtrain.gpu import check_rule_fits  # noqa: E402
 from qtrain.io import (  # noqa: E402
     load_arrays,
     load_checkpoint,
@@ -39,6 +40,7 @@ params = snakemake.params
 cfg = params.spectra
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 
 # The point: a sparse-training checkpoint (model state + its current masks) on the
 # architecture of the pruned model, or a pruned model with its masks (spectrum_large).

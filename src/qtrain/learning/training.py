@@ -33,6 +33,7 @@ __all__ = [
     "PretrainSettings",
     "StaleBatchNormError",
     "TrainingDivergedError",
+    "accumulate_gradients",
     "check_finite",
     "evaluate",
     "lr_factor",
@@ -155,12 +156,26 @@ class PretrainSettings:
     augment: bool = True
     crop_padding: int = 4
     precision: str = "float32"
+    micro_batch: int = 0
+    """Gradient accumulation: forward + backward in chunks of this many images, one SGD step
+    per batch (0: the whole batch at once). Equal to the whole batch for BN-free models; with
+    BatchNorm in train mode each chunk is normalized with its own batch statistics and the
+    running statistics are updated once per chunk (see :func:`pretrain`)."""
 
     @classmethod
     def from_config(
         cls, section: Mapping[str, Any], augment: bool, crop_padding: int
     ) -> PretrainSettings:
-        keys = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "precision")
+        keys = (
+            "epochs",
+            "batch_size",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "schedule",
+            "precision",
+            "micro_batch",
+        )
         return cls(
             **{k: section[k] for k in keys if k in section},
             augment=augment,
@@ -172,6 +187,38 @@ def _autocast(device: torch.device, precision: str):
     if precision == "bfloat16" and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
+
+
+def accumulate_gradients(
+    model: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    chunk: int,
+    device: torch.device,
+    precision: str = "float32",
+) -> torch.Tensor:
+    """Add the gradient of the mean cross-entropy over ``(xb, yb)`` to ``.grad``, computed in
+    chunks of ``chunk`` samples (each chunk's mean loss weighted by its share of the batch);
+    returns the batch's mean loss (detached).
+
+    Only the activations of one chunk are alive at a time. Without BatchNorm in train mode the
+    result equals one pass over the whole batch up to float rounding; with it, each chunk is
+    normalized with its own batch statistics and the running statistics get one update per
+    chunk (so ``k`` chunks move them ``k`` times with the module's momentum).
+    """
+    n = len(yb)
+    total: torch.Tensor | None = None
+    for start in range(0, n, chunk):
+        xc, yc = xb[start : start + chunk], yb[start : start + chunk]
+        with _autocast(device, precision):
+            logits = model(xc)
+        if logits.dtype in (torch.bfloat16, torch.float16):
+            logits = logits.float()  # the loss in float32 under autocast
+        loss = F.cross_entropy(logits, yc) * (len(yc) / n)
+        loss.backward()
+        total = loss.detach() if total is None else total + loss.detach()
+    assert total is not None
+    return total
 
 
 def pretrain(
@@ -204,6 +251,14 @@ def pretrain(
     n_train = len(data.y_train)
     batch = min(settings.batch_size, n_train)
     steps_per_epoch = n_train // batch
+    chunk = batch if settings.micro_batch <= 0 else min(int(settings.micro_batch), batch)
+    if chunk < batch:
+        log.info(
+            "gradient accumulation: %d images per step in chunks of %d (BatchNorm normalizes "
+            "each chunk with its own statistics)",
+            batch,
+            chunk,
+        )
     total_steps = steps_per_epoch * settings.epochs
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -241,13 +296,11 @@ def pretrain(
             xb, yb = data.x_train[idx], data.y_train[idx]
             if settings.augment:
                 xb = augment_batch(xb, pad_value, settings.crop_padding, gen)
-            with _autocast(device, settings.precision):
-                loss = F.cross_entropy(model(xb).float(), yb)
-            check_finite(loss.detach(), f"epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = accumulate_gradients(model, xb, yb, chunk, device, settings.precision)
+            check_finite(loss, f"epoch {epoch + 1}, step {step + 1}")
             optimizer.step()
-            loss_sum += loss.detach()
+            loss_sum += loss
             bar.update(1)
         train_loss = float(loss_sum) / max(steps_per_epoch, 1)
         check_finite(torch.tensor(train_loss), f"epoch {epoch + 1}")
