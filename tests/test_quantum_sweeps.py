@@ -8,11 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qtrain.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.quantum import (
     STATEVECTOR_NOISE,
     c12_comparisons,
     claim_c9,
@@ -28,11 +25,11 @@ from qtrain.quantum.quantum_sweeps import (
     figS5_table,
     figS6_tables,
     hhl_sweep,
-    loglog_fit,
     resource_sweep,
     tomography_sweep,
 )
 from qtrain.quantum.resources import CostAssumptions
+from qtrain.stats import loglog_fit
 
 
 def test_loglog_fit_recovers_a_power_law():

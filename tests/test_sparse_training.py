@@ -5,15 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
-    claim_c1,
-    claim_c5,
-    download_dips,
-)
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.training import claim_c1, claim_c5, download_dips
 from qtrain.learning import batchnorm
 from qtrain.learning.data import load_digits
 from qtrain.learning.models import cifar_resnet

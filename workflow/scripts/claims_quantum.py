@@ -1,10 +1,11 @@
-"""Rule claims_quantum: claims C9-C12 (SPEC §3) from the tables beside figS4-figS7."""
+"""Rule claims_quantum: claims C9-C12 (SPEC §3) from the quantum stage's fit tables."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-from qtrain.claims import claim_c9, claim_c10, claim_c11, claim_c12, rows_to_frame  # noqa: E402
+from qtrain.claims import rows_to_frame  # noqa: E402
+from qtrain.claims.quantum import claim_c9, claim_c10, claim_c11, claim_c12  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp = snakemake.input
@@ -14,8 +15,7 @@ rows = [
     claim_c11(load_table(inp.figS6), load_table(inp.figS6_resnets)),
     claim_c12(load_table(inp.figS7)),
 ]
-table = rows_to_frame(rows)
-write_table(table, snakemake.output[0])
+write_table(rows_to_frame(rows), snakemake.output[0])
 write_provenance(snakemake.output[0], {"inputs": list(inp)})
 for row in rows:
-    log.info("%s: %s | %s", row.claim_id, row.verdict, row.value)
+    log.info("%s", row.describe())

@@ -6,7 +6,7 @@ log = setup_logging(snakemake.log[0])
 
 from qtrain.figures import save_figure  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
-from qtrain.spectra.analysis import load_spectrum  # noqa: E402
+from qtrain.spectra.density import load_spectrum  # noqa: E402
 from qtrain.spectra.plots import plot_fig2a, ridge_table  # noqa: E402
 
 params = snakemake.params

@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 
 from qtrain.figures import save_figure  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.spectra.analysis import load_spectrum, mass_row  # noqa: E402
+from qtrain.spectra.density import load_spectrum, mass_row  # noqa: E402
 from qtrain.spectra.plots import plot_fig3  # noqa: E402
 
 params = snakemake.params

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from qtrain.claims import linear_fit, loglog_fit_with_error
 from qtrain.quantum.carleman import carleman_matrix, lift, variant_difference
 from qtrain.quantum.linear_system import system_diagnostics
 from qtrain.quantum.polymaps import (
@@ -23,6 +22,7 @@ from qtrain.quantum.polymaps import (
     random_map,
     spectral_radius,
 )
+from qtrain.stats import linear_fit, loglog_fit_with_error
 
 __all__ = [
     "build_benchmark",

@@ -47,7 +47,7 @@ def plot_figS1(table: pd.DataFrame, max_factor: float | None = 0.5):
     (c) the digits network from each start (error at T, largest error, bound); (d) every map's
     fitted factor per order (from log-domain errors, finite where the exact map overflows) with
     its 95% interval and the claim's threshold ``max_factor`` (claim C6)."""
-    from qtrain.claims import slope_half_width
+    from qtrain.stats import slope_half_width
 
     fig, axes = figure(ncols=2, nrows=2, width=2 * COLUMN_WIDTH, aspect=0.78)
     axes = axes.ravel()

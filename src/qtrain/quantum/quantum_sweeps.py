@@ -28,6 +28,7 @@ from qtrain.quantum.linear_system import block_system, condition_number, solve_b
 from qtrain.quantum.polymaps import nonlinearity_ratio, random_map, spectral_radius
 from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table, resource_table
 from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.stats import loglog_fit
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
@@ -37,23 +38,11 @@ __all__ = [
     "figS5_table",
     "figS6_tables",
     "hhl_sweep",
-    "loglog_fit",
     "resource_sweep",
     "tomography_sweep",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def loglog_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(slope, intercept) of log y = slope·log x + intercept over finite positive pairs."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if keep.sum() < 2:
-        return math.nan, math.nan
-    slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
-    return float(slope), float(intercept)
 
 
 # --------------------------------------------------------------------------- figS4: HHL

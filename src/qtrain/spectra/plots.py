@@ -1,6 +1,6 @@
 """Figures of the spectra stage (Fig. 2a, Fig. 2b, Fig. 3, figS8) as functions of small tables.
 
-Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.analysis.load_spectrum`).
+Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.density.load_spectrum`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
-from .analysis import convention_scale
+from .density import convention_scale
 
 __all__ = ["plot_fig2a", "plot_fig2b", "plot_fig3", "plot_figS8", "ridge_table"]
 
