@@ -33,7 +33,7 @@ def test_error_table_and_figS1_table():
         assert np.allclose(got["error_T"], [r["error_T"] for r in plain], rtol=1e-9)
         assert np.allclose(got["max_error"], [r["max_error"] for r in plain], rtol=1e-9)
         assert np.allclose(got["log10_error_T"], np.log10(got["error_T"]), atol=1e-12)
-    table = cs.figS1_table(raw)
+    table = cs.error_vs_order_fits(raw)
     diss = table[table["kind"] == "dissipative"]
     assert (diss["R"] < 1).all()
     assert np.allclose(diss["reference"], diss["u0_norm"] * diss["R"] ** diss["order"])
@@ -73,7 +73,7 @@ def test_log_domain_iteration_matches_closed_forms_past_overflow():
 
 def test_overflowing_divergent_map_gets_a_finite_growth_rate_and_a_decisive_verdict():
     maps = cs.toy_maps(["dissipative", "divergent"], [2, 3], [0], **{**MAPS, "n": 3})
-    table = cs.figS1_table(cs.error_vs_order_table(maps, 100, [1, 2, 3, 4]))
+    table = cs.error_vs_order_fits(cs.error_vs_order_table(maps, 100, [1, 2, 3, 4]))
     div = table[table["kind"] == "divergent"]
     # the exact iteration overflows float64 (norm inf), its logarithm does not
     assert div["exact_diverged"].all() and np.isinf(div["error_T"]).all()
@@ -90,10 +90,10 @@ def test_overflowing_divergent_map_gets_a_finite_growth_rate_and_a_decisive_verd
 
 def test_variant_and_condition_tables():
     maps = cs.toy_maps(["dissipative"], [2], [0], **MAPS)
-    table = cs.figS2_table(cs.variant_difference_table(maps, [1e-3, 2e-3, 4e-3], 2, 3))
+    table = cs.variant_difference_fits(cs.variant_difference_table(maps, [1e-3, 2e-3, 4e-3], 2, 3))
     assert table["slope_matrix_fro"].iloc[0] == pytest.approx(2.0, abs=0.02)
     maps = cs.toy_maps(["dissipative", "almost_dissipative"], [2], [0], **MAPS)
-    cond = cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8], [0, 1], 1000))
+    cond = cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8], [0, 1], 1000))
     assert len(cond) == 2 * 4 * 2
     assert set(cond["kappa_method"]) == {"exact"}
     assert (cond["final_share"] <= 1).all() and (cond["kappa"] >= 1).all()
@@ -104,13 +104,16 @@ def test_variant_and_condition_tables():
 
 
 def test_plots_draw_from_tables():
-    plots = pytest.importorskip("qtrain.quantum.plots")
+    from qtrain.figures import carleman as plots
+
     maps = cs.toy_maps(["dissipative", "almost_dissipative"], [2], [0], **MAPS)
-    fig1 = plots.plot_figS1(cs.figS1_table(cs.error_vs_order_table(maps, 10, [1, 2])))
+    fig1 = plots.plot_figS1(cs.error_vs_order_fits(cs.error_vs_order_table(maps, 10, [1, 2])))
     fig2 = plots.plot_figS2(
-        cs.figS2_table(cs.variant_difference_table(maps[:1], [0.01, 0.02, 0.04], 2, 3))
+        cs.variant_difference_fits(cs.variant_difference_table(maps[:1], [0.01, 0.02, 0.04], 2, 3))
     )
-    fig3 = plots.plot_figS3(cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8], [0], 1000)))
+    fig3 = plots.plot_figS3(
+        cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8], [0], 1000))
+    )
     assert [len(f.axes) for f in (fig1, fig2, fig3)] == [4, 1, 2]
 
 
@@ -227,7 +230,7 @@ def test_claim_c8_verdicts():
 
 def test_figS3_table_slope_error_is_that_of_the_upper_half_fit():
     maps = cs.toy_maps(["almost_dissipative"], [2], [0], **MAPS)
-    cond = cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8, 16], [0], 1000))
+    cond = cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8, 16], [0], 1000))
     upper = cond[cond["steps"] >= 4]
     ref = linregress(np.log(upper["steps"]), np.log(upper["kappa"]))
     assert cond["slope"].iloc[0] == pytest.approx(ref.slope)

@@ -1,4 +1,5 @@
-# Helpers shared by all rule files (paths, target registration, config checks). No rules here.
+# Helpers shared by all rule files (paths, the final targets, figure outputs, config checks).
+# No rules here.
 import os
 import sys
 
@@ -17,13 +18,7 @@ if _SRC not in sys.path:
 
 import qtrain.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
 
-ALL_TARGETS = []
 BENCH_TARGETS = []
-
-
-def register_targets(*paths):
-    """Add final outputs of a stage to the default target."""
-    ALL_TARGETS.extend(paths)
 
 
 def register_bench(*paths):
@@ -157,3 +152,89 @@ def check_spectra_config(cfg):
 
 check_spectra_config(config)
 qtrain_config.check_config(config)
+
+
+# --- Figures (workflow/rules/figures.smk): one rule plot_<id> per figure, all run by
+# scripts/plot_figure.py through the registry qtrain.figures.registry. Id -> report category.
+FIGURES = {
+    "fig1": "Figure 1",
+    "fig2a": "Figure 2",
+    "fig2b": "Figure 2",
+    "fig2c": "Figure 2",
+    "fig3": "Figure 3",
+    "figS1": "Carleman linearization",
+    "figS2": "Carleman linearization",
+    "figS3": "Carleman linearization",
+    "figS4": "Quantum algorithm",
+    "figS5": "Quantum algorithm",
+    "figS6": "Quantum algorithm",
+    "figS7": "Quantum algorithm",
+    "figS8": "Error proxy check",
+}
+
+
+def figure_outputs(fig, tables=("table",)):
+    """The outputs of plot_<fig>, the figure's rule. PDF, PNG (shown in the report with the
+    caption workflow/report/<fig>.rst) and the CSV tables ``tables`` (``table`` is <fig>.csv,
+    any other name <fig>_<name>.csv)."""
+    outputs = {
+        "pdf": f"{RESULTS}/figures/{fig}.pdf",
+        "png": report(
+            f"{RESULTS}/figures/{fig}.png",
+            caption=f"../report/{fig}.rst",
+            category=FIGURES[fig],
+        ),
+    }
+    for name in tables:
+        suffix = "" if name == "table" else f"_{name}"
+        outputs[name] = f"{RESULTS}/figures/{fig}{suffix}.csv"
+    return outputs
+
+
+def figure_log(fig):
+    """The log file of the figure rule plot_<fig>."""
+    return f"{LOGS}/plot_{fig}/plot_{fig}.log"
+
+
+def rule_names(*names):
+    """``names``, each checked to be a rule of this workflow (call it when jobs are built, e.g.
+    from a params function, so that every rule file has been read)."""
+    missing = [name for name in names if not hasattr(rules, name)]
+    if missing:
+        raise ValueError(f"not rules of this workflow: {missing}")
+    return list(names)
+
+
+# --- The final targets, from the config (not from the order of the rule files).
+
+
+def claim_tables():
+    """The claim table of every stage (the rule `claims` assembles them)."""
+    return [
+        rules.claims_training.output.claims,
+        rules.claims_spectra.output.claims,
+        rules.claims_carleman.output.claims,
+        rules.claims_quantum.output.claims,
+    ]
+
+
+def result_targets():
+    """Every final result but the claims and provenance tables: the data summary, the training
+    stages of every seed, every figure with its tables."""
+    st = config["sparse_train"]
+    return [
+        rules.prepare_data.output.summary,
+        *expand(rules.pretrain.output.metrics, seed=SEEDS),
+        *expand(rules.prune.output.sparsity, seed=SEEDS),
+        *expand(rules.sparse_train.output.records, variant=st["variants"], seed=SEEDS),
+        *(path for fig in FIGURES for path in getattr(rules, f"plot_{fig}").output),
+    ]
+
+
+def final_targets():
+    """What `all` builds: every result, the claims table and the provenance summary."""
+    return [
+        *result_targets(),
+        rules.claims.output.csv,
+        rules.provenance_summary.output.csv,
+    ]

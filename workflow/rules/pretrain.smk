@@ -23,6 +23,3 @@ rule pretrain:
         pretrain=config["pretrain"],
     script:
         "../scripts/pretrain.py"
-
-
-register_targets(*expand(rules.pretrain.output.metrics, seed=SEEDS))

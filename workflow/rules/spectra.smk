@@ -241,6 +241,3 @@ rule claims_spectra:
         ),
     script:
         "../scripts/claims_spectra.py"
-
-
-register_targets(rules.claims_spectra.output.claims)

@@ -10,12 +10,12 @@ from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp = snakemake.input
 rows = [
-    claim_c9(load_table(inp.figS4)),
-    claim_c10(load_table(inp.figS5)),
-    claim_c11(load_table(inp.figS6), load_table(inp.figS6_resnets)),
-    claim_c12(load_table(inp.figS7)),
+    claim_c9(load_table(inp.hhl)),
+    claim_c10(load_table(inp.tomography)),
+    claim_c11(load_table(inp.resources), load_table(inp.resources_resnets)),
+    claim_c12(load_table(inp.training)),
 ]
-write_table(rows_to_frame(rows), snakemake.output[0])
-write_provenance(snakemake.output[0], {"inputs": list(inp)})
+write_table(rows_to_frame(rows), snakemake.output.claims)
+write_provenance(snakemake.output.claims, {"inputs": list(inp)})
 for row in rows:
     log.info("%s", row.describe())

@@ -1,7 +1,8 @@
 """The Carleman studies behind figS1-figS3 as small tables (SPEC §1.2-1.4, claims C6-C8).
 
-Raw sweeps (one row per map and setting) and the figure tables built from them (the raw rows plus
-the fitted numbers the figures draw and the claims read).
+Raw sweeps (one row per map and setting) and the fit tables built from them (the raw rows plus
+the fitted numbers): written by the Carleman stage's fit rules, read by the figures and by the
+claims alike (``*_fits``).
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from qtrain.stats import linear_fit, loglog_fit_with_error
 
 __all__ = [
     "build_benchmark",
+    "condition_fits",
     "condition_table",
     "digits_maps",
+    "error_vs_order_fits",
     "error_vs_order_table",
-    "figS1_table",
-    "figS2_table",
-    "figS3_table",
     "log_carleman_trajectory",
     "log_exact_trajectory",
     "log_norm_difference",
     "log_order_sweep",
     "map_record",
     "toy_maps",
+    "variant_difference_fits",
     "variant_difference_table",
 ]
 
@@ -340,7 +341,7 @@ def log_order_sweep(F: Sequence, u0: np.ndarray, steps: int, orders: Sequence[in
     return rows
 
 
-def figS1_table(raw: pd.DataFrame) -> pd.DataFrame:
+def error_vs_order_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The error-vs-N table with the reference ‖u_0‖·R^N (only where R < 1) and, per map, the
     least-squares fit of log10 ‖u(T) − ŷ_1(T)‖ against N (finite for every map: the errors are
     log-domain norms): ``log10_factor`` (decades per order), its standard error
@@ -363,7 +364,7 @@ def figS1_table(raw: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figS2_table(raw: pd.DataFrame) -> pd.DataFrame:
+def variant_difference_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The η sweep with, per map and measure, the fitted log-log slope (``slope_<measure>``),
     its standard error from the residuals (``slope_se_<measure>``) and ``fit_dof``."""
     table = raw.copy()
@@ -378,7 +379,7 @@ def figS2_table(raw: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figS3_table(raw: pd.DataFrame) -> pd.DataFrame:
+def condition_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The κ-vs-T sweep with the fitted log-log slope per map, order and padding over the larger
     half of T (T ≥ the median T), where the asymptotic behaviour shows; with its standard error
     from the residuals (``slope_se``) and ``fit_dof``."""

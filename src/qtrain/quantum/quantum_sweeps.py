@@ -1,7 +1,7 @@
 """The studies behind figS4-figS7 as small tables (SPEC §1.5-1.8, claims C9-C12).
 
-Raw sweeps (one row per system and setting) and the figure tables built from them (the raw rows
-plus the fitted numbers the figures draw and the claims read):
+Raw sweeps (one row per system and setting) and the fit tables built from them (the raw rows plus
+the fitted numbers; written by the quantum stage's fit rules, read by figures and claims alike):
 
 - figS4: HHL on discrete-Carleman block systems of random polynomial maps, per clock size;
 - figS5: tomography error against samples, per dimension, with fitted log-log slopes;
@@ -34,11 +34,11 @@ __all__ = [
     "BOOTSTRAP_SAMPLES",
     "bootstrap_slope",
     "carleman_block_system",
-    "figS4_table",
-    "figS5_table",
-    "figS6_tables",
+    "hhl_fits",
     "hhl_sweep",
+    "resource_fits",
     "resource_sweep",
+    "tomography_fits",
     "tomography_sweep",
 ]
 
@@ -148,7 +148,7 @@ def hhl_sweep(
     return pd.DataFrame(rows)
 
 
-def figS4_table(raw: pd.DataFrame) -> pd.DataFrame:
+def hhl_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The HHL sweep with, per system, the best fidelity, the fidelity at the largest clock and
     the fitted log-linear slope of the infidelity against clock qubits (decades per qubit)."""
     table = raw.copy()
@@ -219,7 +219,7 @@ def bootstrap_slope(
     return ((y - y.mean(axis=1, keepdims=True)) @ xc) / float(xc @ xc)
 
 
-def figS5_table(
+def tomography_fits(
     raw: pd.DataFrame,
     fit_min_ratio: float,
     *,
@@ -315,7 +315,7 @@ def resource_sweep(
     return curves, resnets, pd.DataFrame(cross)
 
 
-def figS6_tables(
+def resource_fits(
     curves: pd.DataFrame, resnets: pd.DataFrame, fit_min_n: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The curves with, per regime, the fitted log-log slopes against n (over n ≥ ``fit_min_n``)

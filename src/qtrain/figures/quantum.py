@@ -15,30 +15,20 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    MARKERS,
+    SERIES_COLORS,
+    VARIANT_COLORS,
+    figure,
+    integer_locator,
+)
 
 __all__ = ["plot_figS4", "plot_figS5", "plot_figS6", "plot_figS7"]
 
-SERIES_COLORS = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 FLOOR = 1e-16  # machine precision: exact results are drawn here
 CAP = 1e3  # relative window errors of diverged runs (and any beyond) are drawn here
 ERROR_COLUMN = "relative_window_error"  # figS7 (c-f): the error per download on the vector ε is on
-
-
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
 
 
 # --------------------------------------------------------------------------- figS4
@@ -100,9 +90,9 @@ def plot_figS4(table: pd.DataFrame):
         )
     for ax in axes[:5]:
         ax.set_xlabel("clock qubits")
-        ax.xaxis.set_major_locator(_integer_locator())
+        ax.xaxis.set_major_locator(integer_locator())
     axes[2].yaxis.set_minor_formatter(NullFormatter())
-    axes[3].yaxis.set_major_locator(_integer_locator())
+    axes[3].yaxis.set_major_locator(integer_locator())
     axes[5].axis("off")
     axes[5].legend(
         handles=handles,
