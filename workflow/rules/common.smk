@@ -18,6 +18,9 @@ if _SRC not in sys.path:
 
 import qtrain.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
 
+# Every check the schema cannot express, once, before any job: the failure names the keys.
+qtrain_config.check_config(config)
+
 BENCH_TARGETS = []
 
 
@@ -57,28 +60,6 @@ def sparse_checkpoints(variant, seed="{seed}"):
         f"{run_dir(seed)}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
         for step in sparse_checkpoint_steps()
     ]
-
-
-def check_config(cfg):
-    """Checks the JSON schema cannot express; fail before any job, naming the key."""
-    data = cfg["data"]
-    if data["dataset"] == "cifar100" and cfg["data"].get("crop_padding", 4) >= 32:
-        raise ValueError(
-            "config key data.crop_padding must be smaller than the image size 32"
-        )
-    st = cfg["sparse_train"]
-    if st["checkpoint_every"] > st["steps"]:
-        raise ValueError(
-            "config key sparse_train.checkpoint_every must not exceed sparse_train.steps"
-        )
-    batch = cfg["pretrain"]["batch_size"]
-    if data["dataset"] == "digits" and batch > 1437:
-        raise ValueError(
-            f"config key pretrain.batch_size = {batch} exceeds the digits training split (1437)"
-        )
-
-
-check_config(config)
 
 
 # --- Hessian spectra, error proxy and linearized windows (workflow/rules/spectra.smk)
@@ -125,33 +106,6 @@ def linearized_settings():
     """(window, lr scale) pairs of the linearized windows (claim C13 across settings)."""
     lin = config["linearized"]
     return [(w, s) for w in lin["windows"] for s in lin["lr_scales"]]
-
-
-def check_spectra_config(cfg):
-    """Checks of the spectra / linearized sections the schema cannot express."""
-    st, lin = cfg["sparse_train"], cfg["linearized"]
-    if lin["windows"] and lin["variant"] not in st["variants"]:
-        raise ValueError(
-            f"config key linearized.variant = {lin['variant']} is not among "
-            f"sparse_train.variants {st['variants']}"
-        )
-    if lin["windows"] and st.get("momentum", 0.0) != 0:
-        raise ValueError(
-            "config key linearized.windows needs sparse_train.momentum = 0 (a GD map); "
-            "set linearized.windows: [] to skip the linearized windows"
-        )
-    for window in lin["windows"]:
-        start = window * st["window_steps"]
-        if start >= st["steps"] or start % st["checkpoint_every"]:
-            raise ValueError(
-                f"config key linearized.windows: window {window} starts at step {start}, "
-                f"which is not a checkpoint step below sparse_train.steps = {st['steps']} "
-                f"(checkpoints every {st['checkpoint_every']} steps)"
-            )
-
-
-check_spectra_config(config)
-qtrain_config.check_config(config)
 
 
 # --- Figures (workflow/rules/figures.smk): one rule plot_<id> per figure, all run by

@@ -1,10 +1,7 @@
 # The quantum track beyond Carleman (SPEC §1.5-1.8): HHL on block systems, tomography, resource
 # models, and a small model trained through the pipeline; their fits (read by figS4-figS7 in
 # figures.smk and by claims_quantum, claims C9-C12, below).
-from qtrain.quantum.config_checks import check_quantum_config
-
 QUANTUM = config["quantum"]
-check_quantum_config(QUANTUM)  # statevector sizes: fail before any job, naming the key
 
 
 rule hhl_sweep:
