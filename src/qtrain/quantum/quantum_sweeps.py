@@ -25,7 +25,8 @@ from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
-from qtrain.quantum.polymaps import nonlinearity_ratio, random_map, spectral_radius
+from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
+from qtrain.quantum.random_maps import random_map
 from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table, resource_table
 from qtrain.quantum.tomography import samples_for_precision, tomography
 from qtrain.stats import loglog_fit
@@ -60,12 +61,12 @@ def carleman_block_system(
     u0_norm: float = 0.3,
     seed: int = 0,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.polymaps.random_map`)
+    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.random_maps.random_map`)
     truncated at ``order`` over ``steps`` steps; info has the sizes, R and ρ(I + F_1)."""
     m = random_map(
         n, kind, eta=eta, degree=degree, nonlinearity=nonlinearity, u0_norm=u0_norm, seed=seed
     )
-    C, b = carleman_matrix(m.F, order)
+    C, b = carleman_matrix(m, order)
     L, rhs = block_system(C, b, lift(m.u0, order), steps)
     info = {
         "system": f"{kind} n={n} q={degree} N={order} T={steps}",
@@ -76,8 +77,8 @@ def carleman_block_system(
         "steps": steps,
         "carleman_dim": C.shape[0],
         "system_dim": L.shape[0],
-        "R": nonlinearity_ratio(m.F, m.u0),
-        "spectral_radius": spectral_radius(m.F),
+        "R": nonlinearity_ratio(m, m.u0),
+        "spectral_radius": spectral_radius(m),
     }
     return L, rhs, info
 
