@@ -22,16 +22,21 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def offenders(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
+    """Modules of ``src/qtrain/<folder>/`` that import a module starting with ``prefixes``."""
+    found = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in imported_modules(path) if m.startswith(prefixes)
+        )
+        for path in sorted((SRC / folder).glob("*.py"))
+    }
+    return {k: v for k, v in found.items() if v}
+
+
 @pytest.mark.parametrize(("part", "forbidden"), [("quantum", "learning"), ("learning", "quantum")])
 def test_parts_do_not_import_each_other(part, forbidden):
-    offenders = {
-        str(path.relative_to(SRC)): sorted(
-            m for m in imported_modules(path) if m.startswith(f"qtrain.{forbidden}")
-        )
-        for path in sorted((SRC / part).glob("*.py"))
-    }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, offenders
+    found = offenders(part, (f"qtrain.{forbidden}",))
+    assert not found, found
 
 
 UPWARD = ("qtrain.figures", "qtrain.claims")
@@ -39,25 +44,13 @@ UPWARD = ("qtrain.figures", "qtrain.claims")
 
 @pytest.mark.parametrize("part", ["learning", "spectra", "quantum"])
 def test_the_science_never_imports_figures_or_claims(part):
-    offenders = {
-        str(path.relative_to(SRC)): sorted(
-            m for m in imported_modules(path) if m.startswith(UPWARD)
-        )
-        for path in sorted((SRC / part).glob("*.py"))
-    }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, offenders
+    found = offenders(part, UPWARD)
+    assert not found, found
 
 
 def test_spectra_is_shared_and_imports_neither_learning_nor_quantum():
-    offenders = {
-        str(path.relative_to(SRC)): sorted(
-            m for m in imported_modules(path) if m.startswith(("qtrain.learning", "qtrain.quantum"))
-        )
-        for path in sorted((SRC / "spectra").glob("*.py"))
-    }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, offenders
+    found = offenders("spectra", ("qtrain.learning", "qtrain.quantum"))
+    assert not found, found
 
 
 @pytest.mark.parametrize("module", ["stats.py", "config.py", "io.py", "progress.py"])
@@ -71,6 +64,7 @@ def test_config_checks_use_the_standard_library_only():
         "__future__",
         "collections",
         "copy",
+        "dataclasses",
         "math",
         "typing",
     }
@@ -78,11 +72,5 @@ def test_config_checks_use_the_standard_library_only():
 
 
 def test_figures_read_tables_not_models():
-    offenders = {
-        str(path.relative_to(SRC)): sorted(
-            m for m in imported_modules(path) if m.startswith(("torch", "qtrain.learning"))
-        )
-        for path in sorted((SRC / "figures").glob("*.py"))
-    }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, offenders
+    found = offenders("figures", ("torch", "qtrain.learning"))
+    assert not found, found

@@ -9,9 +9,12 @@ workflow's ``config/config.yaml``, section by section).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "DIGITS_TRAIN_SIZE",
@@ -22,6 +25,7 @@ __all__ = [
     "check_linearized",
     "check_quantum_config",
     "check_training",
+    "from_section",
     "hessian_space_for",
     "hhl_qubits",
     "merge_config",
@@ -167,3 +171,11 @@ def merge_config(base: Mapping[str, Any], *overrides: Mapping[str, Any]) -> dict
             else:
                 out[key] = copy.deepcopy(value)
     return out
+
+
+def from_section(cls: type[T], section: Mapping[str, Any]) -> T:
+    """A typed settings record (a dataclass ``cls``) from a config section: the section's keys
+    that are fields of ``cls``, lists as tuples."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
+    return cls(**values)

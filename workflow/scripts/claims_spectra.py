@@ -9,22 +9,16 @@ from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.spectra import spectra_claims  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
-params = snakemake.params
+inp, options = snakemake.input, dict(snakemake.params.options)
 rows = spectra_claims(
-    {path: load_table(path) for path in snakemake.input.curves},
-    snakemake.input.main,
-    snakemake.input.large,
-    load_table(snakemake.input.correlations),
-    lr=params.lr,
-    cutoff=params.cutoff,
-    conventions=params.conventions,
-    coverage=params.coverage,
-    seeds=params.seeds,
-    main_label=params.main_label,
-    large_label=params.large_label,
+    {path: load_table(path) for path in inp.curves},
+    inp.main,
+    inp.large,
+    load_table(inp.correlations),
+    **options,
 )
 write_table(rows_to_frame(rows), snakemake.output.claims)
-settings = {k: getattr(params, k) for k in ("lr", "cutoff", "conventions", "coverage", "seeds")}
-write_provenance(snakemake.output.claims, settings, inputs=list(snakemake.input))
+settings = {k: v for k, v in options.items() if not k.endswith("_label")}
+write_provenance(snakemake.output.claims, settings, inputs=list(inp))
 for row in rows:
     log.info("%s", row.describe())

@@ -6,35 +6,29 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import re  # noqa: E402
-
 import torch  # noqa: E402
 
 from qtrain.io import load_arrays, write_provenance, write_table  # noqa: E402
+from qtrain.learning import linearized_window as lw  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
-from qtrain.learning.linearized_window import LinearizedSettings, linearized_window  # noqa: E402
 from qtrain.learning.points import load_training_point  # noqa: E402
 from qtrain.learning.sparse_training import SparseTrainSettings  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 
-params = snakemake.params
+inp, params = snakemake.input, snakemake.params
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
-settings = SparseTrainSettings.from_config(
-    params.sparse_train, crop_padding=params.data["crop_padding"]
-)
+crop = {"crop_padding": params.data["crop_padding"]}
+settings = SparseTrainSettings.from_config(params.sparse_train, **crop)
 window = int(snakemake.wildcards.window)
-checkpoints = {
-    int(re.search(r"step_(\d+)\.pt$", path).group(1)): path for path in snakemake.input.checkpoints
-}
-start = checkpoints[window * settings.window_steps]
-point = load_training_point(snakemake.input.model, checkpoint=start)
-table, record = linearized_window(
+checkpoints = lw.checkpoint_files(inp.checkpoints)
+point = load_training_point(inp.model, checkpoint=checkpoints[window * settings.window_steps])
+table, record = lw.linearized_window(
     point,
     load_dataset(params.data, seed=params.data_seed).to(device),
-    load_arrays(snakemake.input.subsets, keys=["accuracy_subset", "batchnorm_subset"]),
+    load_arrays(inp.subsets, keys=["accuracy_subset", "batchnorm_subset"]),
     settings,
-    LinearizedSettings(params.linearized),
+    lw.LinearizedSettings(params.linearized),
     window=window,
     lr_scale=float(params.lr_scale),
     seed=params.seed,
@@ -44,4 +38,5 @@ table, record = linearized_window(
 write_table(table, snakemake.output.table)
 config = {k: getattr(params, k) for k in ("linearized", "sparse_train", "seed", "lr_scale")}
 config["window"] = window
-write_provenance(snakemake.output.table, config, device=device, upstream=point.upstream, **record)
+record["upstream"] = point.upstream
+write_provenance(snakemake.output.table, config, device=device, **record)

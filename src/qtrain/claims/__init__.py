@@ -10,38 +10,7 @@ Each stage's claim rule calls its domain module on the stage's own tables (never
 
 from __future__ import annotations
 
-from qtrain.claims.core import (
-    CLAIMS,
-    CONVENTION_LABELS,
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
-    PAPER_RESNETS,
-    VERDICTS,
-    ClaimRow,
-    PaperResNet,
-    assemble_claims,
-    claims_markdown,
-    combine_verdicts,
-    judge,
-    rows_to_frame,
-)
+from qtrain.claims import core
+from qtrain.claims.core import *  # noqa: F403 (the shared parts: verdicts, rows, CLAIMS, assembly)
 
-__all__ = [
-    "CLAIMS",
-    "CONVENTION_LABELS",
-    "HOLDS",
-    "INCONCLUSIVE",
-    "NOT_HOLDING",
-    "NOT_RUN",
-    "PAPER_RESNETS",
-    "VERDICTS",
-    "ClaimRow",
-    "PaperResNet",
-    "assemble_claims",
-    "claims_markdown",
-    "combine_verdicts",
-    "judge",
-    "rows_to_frame",
-]
+__all__ = list(core.__all__)

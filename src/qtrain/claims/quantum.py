@@ -13,19 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from qtrain.claims.core import (
-    CLAIMS,
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
-    PAPER_RESNETS,
-    ClaimRow,
-    combine_verdicts,
-    judge,
-    judged,
-    short_list,
-)
+from qtrain.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN, ClaimRow
+from qtrain.claims.core import PAPER_RESNETS, combine_verdicts, judge, judged, short_list
 from qtrain.stats import fmt, signed
 
 __all__ = [

@@ -16,15 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.claims.core import (
-    HOLDS,
-    NOT_HOLDING,
-    NOT_RUN,
-    PAPER_RESNETS,
-    ClaimRow,
-    combine_verdicts,
-    judge,
-)
+from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN, ClaimRow, combine_verdicts, judge
+from qtrain.claims.core import PAPER_RESNETS
 from qtrain.stats import fmt, replicate_estimate
 
 __all__ = [

@@ -14,33 +14,8 @@ Figures read small tables, never models, so restyling a figure never retrains an
 
 from __future__ import annotations
 
+import qtrain.figures.style as _style
 from qtrain.figures.pipeline import PIPELINE_STAGES, plot_fig1
-from qtrain.figures.style import (
-    COLUMN_WIDTH,
-    CONVENTION_LABELS,
-    MARKERS,
-    SERIES_COLORS,
-    VARIANT_COLORS,
-    VARIANT_LABELS,
-    figure,
-    fmt,
-    integer_locator,
-    save_figure,
-    style,
-)
+from qtrain.figures.style import *  # noqa: F403 (the shared style)
 
-__all__ = [
-    "COLUMN_WIDTH",
-    "CONVENTION_LABELS",
-    "MARKERS",
-    "PIPELINE_STAGES",
-    "SERIES_COLORS",
-    "VARIANT_COLORS",
-    "VARIANT_LABELS",
-    "figure",
-    "fmt",
-    "integer_locator",
-    "plot_fig1",
-    "save_figure",
-    "style",
-]
+__all__ = [*_style.__all__, "PIPELINE_STAGES", "plot_fig1"]

@@ -546,41 +546,19 @@ def plot_figS7(
     axes[1].set_title("(b) test accuracy (same runs as (a);\nmarkers: values at downloads)")
 
     gap_label = "error per download / ‖u(W)‖"
-    _gap_panel(
-        axes[2],
-        windows_table,
-        grid,
-        "order",
-        orders,
-        {"window": w_max, "epsilon": 0.0},
-        expansions,
-        "N = {}",
-    )
-    axes[2].set_title(f"(c) by Carleman order (W = {w_max}, ε = 0)")
-    axes[2].set_ylabel(gap_label)
-    _gap_panel(
-        axes[3],
-        windows_table,
-        grid,
-        "window",
-        windows,
-        {"order": n_fixed, "epsilon": 0.0},
-        expansions,
-        "W = {}",
-    )
-    axes[3].set_title(f"(d) by window (N = {n_fixed}, ε = 0)")
-    axes[3].set_ylabel(gap_label)
-    _gap_panel(
-        axes[4],
-        windows_table,
-        grid,
-        "epsilon",
-        [float(e) for e in epsilons],
-        {"order": n_fixed, "window": w_max},
-        expansions,
-        "ε = {:g}",
-        extra_top=float(e_max),
-    )
+    panels = [  # (axes, swept column, its values, fixed columns, label, title, headroom)
+        (2, "order", orders, {"window": w_max, "epsilon": 0.0}, "N = {}",
+         f"(c) by Carleman order (W = {w_max}, ε = 0)", 0.0),
+        (3, "window", windows, {"order": n_fixed, "epsilon": 0.0}, "W = {}",
+         f"(d) by window (N = {n_fixed}, ε = 0)", 0.0),
+        (4, "epsilon", [float(e) for e in epsilons], {"order": n_fixed, "window": w_max},
+         "ε = {:g}", None, float(e_max)),
+    ]  # fmt: skip
+    for i, key, values, fixed, label, panel_title, top in panels:
+        _gap_panel(axes[i], windows_table, grid, key, values, fixed, expansions, label, top)
+        if panel_title:  # (e) has its own title and no y label
+            axes[i].set_title(panel_title)
+            axes[i].set_ylabel(gap_label)
     for i, e in enumerate(epsilons):
         if e > 0:
             axes[4].axhline(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from .points import TrainingPoint
 from .sparse_training import SparseTrainSettings, schedule, sgd_step, step_batch
 from .training import evaluate
 
-__all__ = ["LinearizedSettings", "linearized_window", "window_plans"]
+__all__ = ["LinearizedSettings", "checkpoint_files", "linearized_window", "window_plans"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ class LinearizedSettings:
         self.dtype: str = section["dtype"]
         self.micro_batch: int = int(section["micro_batch"])
         self.eval_every: int = int(section["eval_every"])
+
+
+def checkpoint_files(paths: Sequence[str | os.PathLike]) -> dict[int, str]:
+    """``{step: path}`` of checkpoint files named ``…/step_<step>.pt``."""
+    return {int(re.search(r"step_(\d+)\.pt$", str(p)).group(1)): str(p) for p in paths}
 
 
 def window_plans(variant: str, settings: SparseTrainSettings, window: int) -> list:
@@ -70,22 +76,24 @@ def linearized_window(
     window: int,
     lr_scale: float,
     seed: int,
-    checkpoints: Mapping[int, str | os.PathLike],
+    checkpoints: Mapping[int, str | os.PathLike] | Sequence[str | os.PathLike],
     device: torch.device,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the linearized map and the real steps of one window from ``point`` (the checkpoint at
     the window's start, after the download that opened it).
 
     ``data`` is on ``device``; ``subsets`` has the fixed ``accuracy_subset`` and
-    ``batchnorm_subset``; ``checkpoints`` maps the run's checkpoint steps inside the window to
-    their files (the replay check). Returns the per-step table (columns ``variant``, ``window``,
-    ``start_step``, ``lr_scale``, ``lr``, ``t``, ``step``, ``gap``, ``displacement``, losses and
-    accuracies of both, ``relative_gap``, …) and the record for the provenance (space, dim,
-    replay errors, wall seconds)."""
+    ``batchnorm_subset``; ``checkpoints`` are the run's checkpoint files inside the window
+    (``…/step_<step>.pt``, or a mapping step → file: the replay check). Returns the per-step
+    table (columns ``variant``, ``window``, ``start_step``, ``lr_scale``, ``lr``, ``t``,
+    ``step``, ``gap``, ``displacement``, losses and accuracies of both, ``relative_gap``, …)
+    and the record for the provenance (space, dim, replay errors, wall seconds)."""
     from qtrain.spectra.linearized import LinearizedGD
 
     if settings.momentum != 0:
         raise ValueError("linearized windows need sparse_train.momentum = 0 (a GD map)")
+    if not isinstance(checkpoints, Mapping):
+        checkpoints = checkpoint_files(checkpoints)
     variant = linearized.variant
     start = window * settings.window_steps
     plans = window_plans(variant, settings, window)

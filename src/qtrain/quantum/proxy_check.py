@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qtrain.config import from_section
 from qtrain.quantum.carleman import carleman_trajectory, exact_trajectory
 from qtrain.quantum.digits import digits_features, quadratic_network_map
 from qtrain.quantum.polymaps import spectral_radius
 from qtrain.spectra.error_proxy import error_proxy_curve
 
-__all__ = ["proxy_vs_carleman"]
+__all__ = ["ProxyCheckSettings", "proxy_check_table", "proxy_vs_carleman"]
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +111,29 @@ def proxy_vs_carleman(
                 break
             theta = theta + exact[-1]
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ProxyCheckSettings:
+    """The ``proxy_check`` config section."""
+
+    features: int
+    lr_scales: tuple[float, ...]
+    init_scale: float
+    windows: int
+    window_steps: int
+    orders: tuple[int, ...]
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> ProxyCheckSettings:
+        """The settings of a config section (lists become tuples)."""
+        return from_section(cls, section)
+
+
+def proxy_check_table(
+    settings: ProxyCheckSettings, *, cutoff: float, conventions: Sequence[str], seed: int
+) -> pd.DataFrame:
+    """:func:`proxy_vs_carleman` with the settings of the ``proxy_check`` section."""
+    keywords = asdict(settings)
+    keywords["n_features"] = keywords.pop("features")
+    return proxy_vs_carleman(**keywords, cutoff=cutoff, conventions=conventions, seed=seed)

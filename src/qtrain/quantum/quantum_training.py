@@ -42,12 +42,13 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qtrain.config import from_section
 from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.digits import DigitsProblem, digits_problem, initial_weights
@@ -567,10 +568,7 @@ class TrainingSettings:
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> TrainingSettings:
         """The settings of a config section (lists become tuples)."""
-        names = {f.name for f in fields(cls)}
-        return cls(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
-        )
+        return from_section(cls, section)
 
     def problem(self, features: int, seed: int) -> DigitsProblem:
         """The digits task with ``features`` PCA features."""
