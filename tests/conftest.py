@@ -77,6 +77,16 @@ class WorkflowRun:
         return path
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (restored after it): timings and results of tests that
+    run many small torch operations do not depend on the machine's cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The repository root."""

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import linregress
 
-from qtrain import claims
+from qtrain import claims, stats
+from qtrain.claims import carleman as carleman_claims
 from qtrain.quantum import carleman_sweeps as cs
 from qtrain.quantum.carleman import carleman_matrix, carleman_trajectory, lift, order_sweep
 
@@ -32,7 +33,7 @@ def test_error_table_and_figS1_table():
         assert np.allclose(got["error_T"], [r["error_T"] for r in plain], rtol=1e-9)
         assert np.allclose(got["max_error"], [r["max_error"] for r in plain], rtol=1e-9)
         assert np.allclose(got["log10_error_T"], np.log10(got["error_T"]), atol=1e-12)
-    table = cs.figS1_table(raw)
+    table = cs.error_vs_order_fits(raw)
     diss = table[table["kind"] == "dissipative"]
     assert (diss["R"] < 1).all()
     assert np.allclose(diss["reference"], diss["u0_norm"] * diss["R"] ** diss["order"])
@@ -72,7 +73,7 @@ def test_log_domain_iteration_matches_closed_forms_past_overflow():
 
 def test_overflowing_divergent_map_gets_a_finite_growth_rate_and_a_decisive_verdict():
     maps = cs.toy_maps(["dissipative", "divergent"], [2, 3], [0], **{**MAPS, "n": 3})
-    table = cs.figS1_table(cs.error_vs_order_table(maps, 100, [1, 2, 3, 4]))
+    table = cs.error_vs_order_fits(cs.error_vs_order_table(maps, 100, [1, 2, 3, 4]))
     div = table[table["kind"] == "divergent"]
     # the exact iteration overflows float64 (norm inf), its logarithm does not
     assert div["exact_diverged"].all() and np.isinf(div["error_T"]).all()
@@ -80,19 +81,19 @@ def test_overflowing_divergent_map_gets_a_finite_growth_rate_and_a_decisive_verd
     assert np.isfinite(div["log10_error_T"]).all() and np.isfinite(div["log10_factor"]).all()
     # the error does not fall with N: the factor per order is at least 1
     assert (div["decay_factor"] >= 1 - 1e-12).all()
-    row = claims.claim_c6(table)
+    row = carleman_claims.claim_c6(table)
     assert row.verdict == claims.HOLDS
     assert "nan" not in row.value and "divergent_q2_s0 +0.301" in row.margin
     # judged with a threshold above the divergent factor, the same table fails decisively
-    assert claims.claim_c6(table, max_factor=2.0).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(table, max_factor=2.0).verdict == claims.NOT_HOLDING
 
 
 def test_variant_and_condition_tables():
     maps = cs.toy_maps(["dissipative"], [2], [0], **MAPS)
-    table = cs.figS2_table(cs.variant_difference_table(maps, [1e-3, 2e-3, 4e-3], 2, 3))
+    table = cs.variant_difference_fits(cs.variant_difference_table(maps, [1e-3, 2e-3, 4e-3], 2, 3))
     assert table["slope_matrix_fro"].iloc[0] == pytest.approx(2.0, abs=0.02)
     maps = cs.toy_maps(["dissipative", "almost_dissipative"], [2], [0], **MAPS)
-    cond = cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8], [0, 1], 1000))
+    cond = cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8], [0, 1], 1000))
     assert len(cond) == 2 * 4 * 2
     assert set(cond["kappa_method"]) == {"exact"}
     assert (cond["final_share"] <= 1).all() and (cond["kappa"] >= 1).all()
@@ -103,13 +104,16 @@ def test_variant_and_condition_tables():
 
 
 def test_plots_draw_from_tables():
-    plots = pytest.importorskip("qtrain.quantum.plots")
+    from qtrain.figures import carleman as plots
+
     maps = cs.toy_maps(["dissipative", "almost_dissipative"], [2], [0], **MAPS)
-    fig1 = plots.plot_figS1(cs.figS1_table(cs.error_vs_order_table(maps, 10, [1, 2])))
+    fig1 = plots.plot_figS1(cs.error_vs_order_fits(cs.error_vs_order_table(maps, 10, [1, 2])))
     fig2 = plots.plot_figS2(
-        cs.figS2_table(cs.variant_difference_table(maps[:1], [0.01, 0.02, 0.04], 2, 3))
+        cs.variant_difference_fits(cs.variant_difference_table(maps[:1], [0.01, 0.02, 0.04], 2, 3))
     )
-    fig3 = plots.plot_figS3(cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8], [0], 1000)))
+    fig3 = plots.plot_figS3(
+        cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8], [0], 1000))
+    )
     assert [len(f.axes) for f in (fig1, fig2, fig3)] == [4, 1, 2]
 
 
@@ -144,7 +148,7 @@ T2 = 4.302652729911275  # Student's t, 97.5% quantile, 2 degrees of freedom
 
 def test_claim_c6_verdicts():
     good = _s1({"d": (0.2, 0.8, 0.1, 0.01), "v": (np.inf, 1.1, 3.0, 0.01), "a": (np.inf, 1, 9, 9)})
-    row = claims.claim_c6(good)
+    row = carleman_claims.claim_c6(good)
     assert row.verdict == claims.HOLDS
     # margins in decades per order: log10(0.5) - log10(0.1) and log10(3) - log10(0.5)
     assert f"d {np.log10(0.5) + 1:+.3g}" in row.margin
@@ -152,50 +156,50 @@ def test_claim_c6_verdicts():
     assert f"{T2 * 0.01:.3g}" in row.noise  # 95% half-width of the slope, 2 dof
     assert "a: 9" in row.value  # R >= 1, not divergent: shown, not judged
     bad = _s1({"d": (0.2, 0.8, 0.1, 0.01), "v": (np.inf, 1.1, 0.3, 0.01)})
-    assert claims.claim_c6(bad).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(bad).verdict == claims.NOT_HOLDING
     slow = _s1({"d": (0.2, 0.8, 0.7, 0.01), "v": (np.inf, 1.1, 3.0, 0.01)})
-    assert claims.claim_c6(slow).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(slow).verdict == claims.NOT_HOLDING
     # factor 0.4 is below 0.5 by 0.097 decades, inside a half-width of 4.3 * 0.05 = 0.22
     unsure = _s1({"d": (0.2, 0.8, 0.4, 0.05), "v": (np.inf, 1.1, 3.0, 0.01)})
-    assert claims.claim_c6(unsure).verdict == claims.INCONCLUSIVE
+    assert carleman_claims.claim_c6(unsure).verdict == claims.INCONCLUSIVE
     # the same margin with a tight fit is decisive
     sure = _s1({"d": (0.2, 0.8, 0.4, 0.01), "v": (np.inf, 1.1, 3.0, 0.01)})
-    assert claims.claim_c6(sure).verdict == claims.HOLDS
+    assert carleman_claims.claim_c6(sure).verdict == claims.HOLDS
     # only one half of the claim measured: not a pass
     half = _s1({"d": (0.2, 0.8, 0.1, 0.01)})
-    assert claims.claim_c6(half).verdict == claims.INCONCLUSIVE
-    assert claims.claim_c6(half.iloc[:0]).verdict == claims.NOT_RUN
+    assert carleman_claims.claim_c6(half).verdict == claims.INCONCLUSIVE
+    assert carleman_claims.claim_c6(half.iloc[:0]).verdict == claims.NOT_RUN
 
 
 def test_fit_helpers_against_scipy():
     rng = np.random.default_rng(0)
     x = np.arange(6.0)
     y = 0.3 * x + rng.normal(0, 0.1, 6)
-    slope, intercept, se, dof = claims.linear_fit(x, y)
+    slope, intercept, se, dof = stats.linear_fit(x, y)
     ref = linregress(x, y)
     assert (slope, intercept, se, dof) == pytest.approx((ref.slope, ref.intercept, ref.stderr, 4))
-    assert claims.slope_half_width(se, dof) == pytest.approx(2.7764451051977987 * se)
-    assert claims.slope_half_width(0.1, 0) == np.inf
-    assert claims.linear_fit([1, 2], [1, 3])[2] == np.inf
-    assert claims.loglog_slope([1, 10, 100], [2, 20, 200]) == pytest.approx(1.0)
-    assert claims.loglog_fit_with_error([1, 10, 100], [2, 20, 200])[:1] == pytest.approx((1.0,))
-    assert np.isnan(claims.geometric_factor([1, 2], [1e-3, np.nan]))
+    assert stats.slope_half_width(se, dof) == pytest.approx(2.7764451051977987 * se)
+    assert stats.slope_half_width(0.1, 0) == np.inf
+    assert stats.linear_fit([1, 2], [1, 3])[2] == np.inf
+    assert stats.loglog_slope([1, 10, 100], [2, 20, 200]) == pytest.approx(1.0)
+    assert stats.loglog_fit_with_error([1, 10, 100], [2, 20, 200])[:1] == pytest.approx((1.0,))
+    assert np.isnan(stats.geometric_factor([1, 2], [1e-3, np.nan]))
 
 
 def test_claim_c7_verdicts():
     eta = np.array([1e-3, 3e-3, 1e-2, 3e-2, 1e-1])
     s2 = pd.DataFrame({"map": "m", "eta": eta, "matrix_fro": 3 * eta**2, "one_step": eta**2.1})
-    row = claims.claim_c7(s2)
+    row = carleman_claims.claim_c7(s2)
     assert row.verdict == claims.HOLDS
     assert "m/one_step +0.15" in row.margin
     s2["one_step"] = eta**1.5
-    assert claims.claim_c7(s2).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c7(s2).verdict == claims.NOT_HOLDING
     # slope 2.2 (margin 0.05) with scatter: the 95% half-width is wider than the margin
     wobble = np.exp(0.3 * np.array([1, -1, 1, -1, 1]))
     s2["one_step"] = eta**2.2 * wobble
     ref = linregress(np.log(eta), np.log(s2["one_step"]))
-    assert abs(0.25 - abs(ref.slope - 2)) < claims.slope_half_width(ref.stderr, 3)
-    assert claims.claim_c7(s2).verdict == claims.INCONCLUSIVE
+    assert abs(0.25 - abs(ref.slope - 2)) < stats.slope_half_width(ref.stderr, 3)
+    assert carleman_claims.claim_c7(s2).verdict == claims.INCONCLUSIVE
 
 
 def _s3(slopes: list[float], se: float = 0.01) -> pd.DataFrame:
@@ -213,20 +217,20 @@ def _s3(slopes: list[float], se: float = 0.01) -> pd.DataFrame:
 
 
 def test_claim_c8_verdicts():
-    row = claims.claim_c8(_s3([0.05, 0.97, 1.5]))
+    row = carleman_claims.claim_c8(_s3([0.05, 0.97, 1.5]))
     assert row.verdict == claims.HOLDS
     assert "d/N=2 +0.2" in row.margin and "a/N=2 +0.22" in row.margin
-    assert claims.claim_c8(_s3([0.05, 1.5, 1.5])).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c8(_s3([0.05, 1.5, 1.5])).verdict == claims.NOT_HOLDING
     # 0.2 is inside 0.25 by 0.05, less than 4.3 * 0.02
-    assert claims.claim_c8(_s3([0.2, 0.97, 1.5], se=0.02)).verdict == claims.INCONCLUSIVE
+    assert carleman_claims.claim_c8(_s3([0.2, 0.97, 1.5], se=0.02)).verdict == claims.INCONCLUSIVE
     s3 = _s3([0.05, 0.97, 1.5])
-    assert claims.claim_c8(s3[s3["kind"] != "dissipative"]).verdict == claims.INCONCLUSIVE
-    assert claims.claim_c8(s3[s3["kind"] == "other"]).verdict == claims.NOT_RUN
+    assert carleman_claims.claim_c8(s3[s3["kind"] != "dissipative"]).verdict == claims.INCONCLUSIVE
+    assert carleman_claims.claim_c8(s3[s3["kind"] == "other"]).verdict == claims.NOT_RUN
 
 
 def test_figS3_table_slope_error_is_that_of_the_upper_half_fit():
     maps = cs.toy_maps(["almost_dissipative"], [2], [0], **MAPS)
-    cond = cs.figS3_table(cs.condition_table(maps, [2], [1, 2, 4, 8, 16], [0], 1000))
+    cond = cs.condition_fits(cs.condition_table(maps, [2], [1, 2, 4, 8, 16], [0], 1000))
     upper = cond[cond["steps"] >= 4]
     ref = linregress(np.log(upper["steps"]), np.log(upper["kappa"]))
     assert cond["slope"].iloc[0] == pytest.approx(ref.slope)

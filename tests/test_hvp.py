@@ -33,12 +33,7 @@ class TinyNet(nn.Module):
         return self.fc(self.drop(x))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_setup(seed: int = 0):

@@ -13,13 +13,7 @@ from torch.func import functional_call, hessian
 from qtrain.spectra.hvp import HessianOperator
 from qtrain.spectra.linearized import LinearizedGD
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def batches(n_batches: int, d: int, seed: int = 0, classes: int | None = None):

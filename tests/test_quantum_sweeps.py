@@ -8,11 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qtrain.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.quantum import (
     STATEVECTOR_NOISE,
     c12_comparisons,
     claim_c9,
@@ -24,15 +21,15 @@ from qtrain.quantum.linear_system import solve_block_system
 from qtrain.quantum.quantum_sweeps import (
     bootstrap_slope,
     carleman_block_system,
-    figS4_table,
-    figS5_table,
-    figS6_tables,
+    hhl_fits,
     hhl_sweep,
-    loglog_fit,
+    resource_fits,
     resource_sweep,
+    tomography_fits,
     tomography_sweep,
 )
 from qtrain.quantum.resources import CostAssumptions
+from qtrain.stats import loglog_fit
 
 
 def test_loglog_fit_recovers_a_power_law():
@@ -61,7 +58,7 @@ def test_hhl_sweep_improves_with_clock_and_reports_counts():
     assert raw["fidelity"].iloc[1] > 0.999
     assert raw["final_weights_error"].iloc[1] < 0.05
     assert raw["depth"].notna().all() and (raw["cx_count"] > 0).all()
-    table = figS4_table(raw)
+    table = hhl_fits(raw)
     assert table["fidelity_at_max_clock"].iloc[0] == raw["fidelity"].iloc[1]
     assert table["log10_infidelity_per_clock_qubit"].iloc[0] < 0
     row = claim_c9(table)
@@ -98,7 +95,7 @@ def test_claim_c9_three_values():
 def test_tomography_sweep_slope_is_minus_one_half():
     raw = tomography_sweep([16], [1_000, 10_000, 100_000, 1_000_000], repeats=20, seed=0)
     assert len(raw) == 4 * 20
-    table = figS5_table(raw, fit_min_ratio=10)
+    table = tomography_fits(raw, fit_min_ratio=10)
     assert table["slope"].iloc[0] == pytest.approx(-0.5, abs=0.06)
     assert (table["mean_error"] < table["kp_bound"]).all()
     # samples for ε from the fit are ~d/(4ε²), far below Kerenidis-Prakash
@@ -139,7 +136,7 @@ def test_resource_sweep_slopes_and_claim_c11():
     )
     assert set(curves["regime"]) == {"full", "almost"}
     assert set(crossovers["include_io"]) == {True, False}
-    table, resnets = figS6_tables(curves, resnets, fit_min_n=1e6)
+    table, resnets = resource_fits(curves, resnets, fit_min_n=1e6)
     fits = table.groupby("regime").first()
     assert np.allclose(fits["slope_classical"], 1.0)
     assert (fits["slope_solver"] < 0.3).all()  # polylog: small local slope
@@ -149,7 +146,7 @@ def test_resource_sweep_slopes_and_claim_c11():
     # with a fixed-size readout and upload the end-to-end model is polylog too
     fixed = CostAssumptions(readout_entries=1000, upload_entries=1000)
     curves2, resnets2, _ = resource_sweep(n_values, steps=100, epsilon=0.01, assumptions=fixed)
-    table2, resnets2 = figS6_tables(curves2, resnets2, fit_min_n=1e6)
+    table2, resnets2 = resource_fits(curves2, resnets2, fit_min_n=1e6)
     assert claim_c11(table2, resnets2).verdict == HOLDS
 
 
@@ -241,7 +238,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises():
 
 
 def test_config_check_refuses_oversized_statevector_runs():
-    from qtrain.quantum.config_checks import check_quantum_config, hhl_qubits
+    from qtrain.config import check_quantum_config, hhl_qubits
 
     assert hhl_qubits(2, 2, 3, 8) == 6 + 8 + 1  # dim 24, dilated 48 -> 64
     ok = {

@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from qtrain.quantum.digits import digits_problem, initial_weights
 from qtrain.quantum.polymaps import gd_step
 from qtrain.quantum.quantum_training import (
     RunSpec,
     classical_gd,
-    digits_problem,
-    initial_weights,
     quantum_train,
     run_summary,
     sampling_scale,

@@ -5,15 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDING,
-    NOT_RUN,
-    claim_c1,
-    claim_c5,
-    download_dips,
-)
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.training import claim_c1, claim_c5, download_dips
 from qtrain.learning import batchnorm
 from qtrain.learning.data import load_digits
 from qtrain.learning.models import cifar_resnet
@@ -22,7 +15,9 @@ from qtrain.learning.sparse_training import (
     SparseTrainSettings,
     download,
     schedule,
+    sgd_step,
     sparse_train,
+    step_batch,
     trains_all_weights,
 )
 from qtrain.learning.training import StaleBatchNormError, evaluate
@@ -256,3 +251,36 @@ def test_claim_c1():
     assert claim_c1(counts, sparsity, 0.1).verdict == HOLDS
     assert claim_c1(counts, sparsity.assign(kept=1200), 0.1).verdict == NOT_HOLDING
     assert claim_c1({**counts, "ResNet-32-4": 1}, sparsity, 0.1).verdict == NOT_HOLDING
+
+
+def test_step_batch_and_masked_sgd_step(digits, tmp_path):
+    """The one batch draw and (masked) SGD step that sparse training and the linearized windows
+    share: the batch is the run's seeded draw, and a masked step keeps pruned weights at zero."""
+    from qtrain.learning.points import load_training_point
+    from qtrain.learning.sparse_training import step_batch_indices, step_generator
+
+    settings = SparseTrainSettings(**{**SETTINGS.__dict__, "augment": False})
+    xb, yb = step_batch(digits, 3, 7, 32, settings)
+    idx = step_batch_indices(3, 7, len(digits.y_train), 32, generator=step_generator(3, 7))
+    assert torch.equal(xb, digits.x_train[idx]) and torch.equal(yb, digits.y_train[idx])
+    model, masks = _start()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    loss, logits = sgd_step(model, optimizer, xb, yb, masks, where="test step")
+    assert torch.isfinite(loss) and logits.shape == (32, 10)
+    weights = prunable_weights(model)
+    for name, mask in masks.masks.items():
+        assert not weights[name][~mask].any(), name  # pruned weights stay zero
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+    # a checkpoint of a run, loaded as a training point: the same weights and support
+    _train(digits, tmp_path, "sparse")
+    from qtrain.io import load_checkpoint, save_checkpoint
+    from qtrain.learning.models import model_record
+
+    model_path = tmp_path / "model.pt"
+    save_checkpoint(model_record(_start()[0], 1), model_path, {"m": 1})
+    point = load_training_point(model_path, checkpoint=tmp_path / "step_00004.pt")
+    assert (point.variant, point.step) == ("sparse", 4)
+    saved = load_checkpoint(tmp_path / "step_00004.pt")["model"]
+    assert all(torch.equal(point.model.state_dict()[k], v) for k, v in saved.items())
+    assert point.masks is not None and set(point.masks.masks) == set(masks.masks)

@@ -15,36 +15,25 @@ import pytest
 import torch
 
 from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4, claim_c13
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
-from qtrain.spectra.analysis import (
-    claim_c2,
-    claim_c3,
-    claim_c4,
-    claim_c13,
-    load_spectrum,
-    mass_row,
-    network_proxy_table,
-    proxy_curve,
-    rank_correlations,
-    segment_extremes,
-    spearman,
-    upload_steps,
-    window_end_correlations,
-)
+from qtrain.spectra.density import load_spectrum, mass_row
 from qtrain.spectra.error_proxy import error_proxy
 from qtrain.spectra.lanczos import spectral_density
+from qtrain.spectra.proxy_curves import proxy_curve, segment_extremes, upload_steps
+from qtrain.spectra.proxy_vs_truth import (
+    network_proxy_table,
+    rank_correlations,
+    window_end_correlations,
+)
 from qtrain.spectra.resumable import resumable_spectral_density
+from qtrain.stats import spearman
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------------ resumable Lanczos

@@ -1,15 +1,41 @@
-"""Cross-key checks of the workflow configuration that the JSON schema cannot express.
+"""Every cross-key check of the workflow configuration that the JSON schema cannot express.
 
-Standard library only: the Snakefile calls :func:`check_config` once, before any job runs, and a
-failure names every key involved and what to change.
+Standard library only: ``workflow/rules/common.smk`` calls :func:`check_config` once, after the
+schema's validation and before any job runs, and a failure names every key involved and what to
+change. :func:`merge_config` merges config files as Snakemake does (a ``--configfile`` over the
+workflow's ``config/config.yaml``, section by section).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ConfigError", "check_config", "check_hessian_operator", "hessian_space_for"]
+T = TypeVar("T")
+
+__all__ = [
+    "DIGITS_TRAIN_SIZE",
+    "MAX_STATEVECTOR_QUBITS",
+    "ConfigError",
+    "check_config",
+    "check_hessian_operator",
+    "check_linearized",
+    "check_quantum_config",
+    "check_training",
+    "from_section",
+    "hessian_space_for",
+    "hhl_qubits",
+    "merge_config",
+]
+
+#: Images in the training split of sklearn's digits (the smoke preset's data set).
+DIGITS_TRAIN_SIZE = 1437
+
+#: A statevector run of the HHL circuit must stay within minutes on a few CPU cores.
+MAX_STATEVECTOR_QUBITS = 20
 
 
 class ConfigError(ValueError):
@@ -50,6 +76,106 @@ def check_hessian_operator(cfg: Mapping[str, Any]) -> None:
         )
 
 
+def check_training(cfg: Mapping[str, Any]) -> None:
+    """The data and training sections: crop padding below the image size, checkpoints within
+    the run, a pretraining batch no larger than the digits training split."""
+    data = cfg["data"]
+    if data["dataset"] == "cifar100" and data.get("crop_padding", 4) >= 32:
+        raise ConfigError("config key data.crop_padding must be smaller than the image size 32")
+    st = cfg["sparse_train"]
+    if st["checkpoint_every"] > st["steps"]:
+        raise ConfigError(
+            "config key sparse_train.checkpoint_every must not exceed sparse_train.steps"
+        )
+    batch = cfg["pretrain"]["batch_size"]
+    if data["dataset"] == "digits" and batch > DIGITS_TRAIN_SIZE:
+        raise ConfigError(
+            f"config key pretrain.batch_size = {batch} exceeds the digits training split "
+            f"({DIGITS_TRAIN_SIZE})"
+        )
+
+
+def check_linearized(cfg: Mapping[str, Any]) -> None:
+    """The linearized windows: a variant that runs, a GD map (no momentum), windows that start
+    at checkpoints inside the run."""
+    st, lin = cfg["sparse_train"], cfg["linearized"]
+    if lin["windows"] and lin["variant"] not in st["variants"]:
+        raise ConfigError(
+            f"config key linearized.variant = {lin['variant']} is not among "
+            f"sparse_train.variants {st['variants']}"
+        )
+    if lin["windows"] and st.get("momentum", 0.0) != 0:
+        raise ConfigError(
+            "config key linearized.windows needs sparse_train.momentum = 0 (a GD map); "
+            "set linearized.windows: [] to skip the linearized windows"
+        )
+    for window in lin["windows"]:
+        start = window * st["window_steps"]
+        if start >= st["steps"] or start % st["checkpoint_every"]:
+            raise ConfigError(
+                f"config key linearized.windows: window {window} starts at step {start}, "
+                f"which is not a checkpoint step below sparse_train.steps = {st['steps']} "
+                f"(checkpoints every {st['checkpoint_every']} steps)"
+            )
+
+
+def hhl_qubits(n: int, order: int, steps: int, clock: int) -> int:
+    """Qubits of the HHL circuit on the block system of Eq. 6: the Hermitian dilation of the
+    (T+1)·Σ_{j≤N} n^j-dimensional system, padded to a power of two, plus clock and flag."""
+    dim = (steps + 1) * sum(n**j for j in range(1, order + 1))
+    return math.ceil(math.log2(2 * dim)) + clock + 1
+
+
+def check_quantum_config(q: Mapping[str, Any]) -> None:
+    """The ``quantum`` section: every HHL system and run within :data:`MAX_STATEVECTOR_QUBITS`
+    (statevector sizes), a non-empty n range of the resource sweep."""
+    clock = max(q["hhl"]["clock_qubits"])
+    for i, s in enumerate(q["hhl"]["systems"]):
+        qubits = hhl_qubits(s["n"], s["order"], s["steps"], clock)
+        if qubits > MAX_STATEVECTOR_QUBITS:
+            raise ConfigError(
+                f"config key quantum.hhl.systems[{i}] needs {qubits} qubits with {clock} clock "
+                f"qubits (> {MAX_STATEVECTOR_QUBITS}): lower n, order or steps"
+            )
+    tr = q["training"]
+    for i, r in enumerate(tr["hhl_runs"]):
+        n = 2 * r["features"] + 1 if tr["model"] == "quadratic" else r["features"] + 1
+        qubits = hhl_qubits(n, r["order"], r["window"], r["clock_qubits"])
+        if qubits > MAX_STATEVECTOR_QUBITS:
+            raise ConfigError(
+                f"config key quantum.training.hhl_runs[{i}] needs {qubits} qubits "
+                f"(> {MAX_STATEVECTOR_QUBITS}): lower features, order, window or clock_qubits"
+            )
+    if q["resources"]["n_min"] >= q["resources"]["n_max"]:
+        raise ConfigError(
+            "config key quantum.resources.n_min must be below quantum.resources.n_max"
+        )
+
+
 def check_config(cfg: Mapping[str, Any]) -> None:
-    """Every cross-key check of this module."""
+    """Every cross-key check, in the order of the pipeline; the first failure is raised."""
+    check_training(cfg)
+    check_linearized(cfg)
     check_hessian_operator(cfg)
+    check_quantum_config(cfg["quantum"])
+
+
+def merge_config(base: Mapping[str, Any], *overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with each of ``overrides`` merged in, as Snakemake merges config files: mappings
+    key by key (recursively), anything else (numbers, lists) replaced whole."""
+    out = copy.deepcopy(dict(base))
+    for override in overrides:
+        for key, value in override.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+                out[key] = merge_config(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+    return out
+
+
+def from_section(cls: type[T], section: Mapping[str, Any]) -> T:
+    """A typed settings record (a dataclass ``cls``) from a config section: the section's keys
+    that are fields of ``cls``, lists as tuples."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
+    return cls(**values)

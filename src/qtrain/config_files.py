@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigFileError", "check_config_files", "read_config_file"]
+__all__ = ["ConfigFileError", "check_config_files", "read_config_file", "read_merged_config"]
 
 _SAMPLE = 1 << 16
 
@@ -98,6 +98,15 @@ def _syntax_message(path: Path, text: str, error: Any) -> str:
         f"column {mark.column + 1}: {problem}{context}; {advice}\n"
         f"    {shown}\n    {' ' * mark.column}^"
     )
+
+
+def read_merged_config(*paths: str | os.PathLike) -> dict[str, Any]:
+    """The config files read in order and merged as Snakemake merges them (each over the ones
+    before it, key by key): e.g. ``config/config.yaml`` and ``config/smoke.yaml`` give the
+    smoke preset in full."""
+    from qtrain.config import merge_config
+
+    return merge_config({}, *(read_config_file(path) for path in paths))
 
 
 def check_config_files(*paths: str | os.PathLike) -> None:

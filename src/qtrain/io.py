@@ -42,6 +42,7 @@ __all__ = [
     "UnreadableFileError",
     "atomic_write",
     "config_digest",
+    "copy_file",
     "discard_resume_file",
     "discard_stale_resume_file",
     "file_digest",
@@ -159,6 +160,14 @@ def _write_error(path: Path, error: OSError) -> OSError:
         f"cannot write {path}: {error.strerror or error}; check that {path.parent} is writable "
         "and its file system has free space, then run the workflow again (nothing was written)",
     )
+
+
+def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Copy ``source`` to ``target`` byte for byte, atomically (e.g. a stage's table that a
+    figure draws as it is, written beside the figure)."""
+    data = _existing(source, "file").read_bytes()
+    with atomic_write(target, "wb") as handle:
+        handle.write(data)
 
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:

@@ -1,4 +1,5 @@
-# Helpers shared by all rule files (paths, target registration, config checks). No rules here.
+# Helpers shared by all rule files (paths, the final targets, figure outputs, config checks).
+# No rules here.
 import os
 import sys
 
@@ -17,13 +18,10 @@ if _SRC not in sys.path:
 
 import qtrain.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
 
-ALL_TARGETS = []
+# Every check the schema cannot express, once, before any job: the failure names the keys.
+qtrain_config.check_config(config)
+
 BENCH_TARGETS = []
-
-
-def register_targets(*paths):
-    """Add final outputs of a stage to the default target."""
-    ALL_TARGETS.extend(paths)
 
 
 def register_bench(*paths):
@@ -62,28 +60,6 @@ def sparse_checkpoints(variant, seed="{seed}"):
         f"{run_dir(seed)}/sparse_train/{variant}/checkpoints/step_{step:05d}.pt"
         for step in sparse_checkpoint_steps()
     ]
-
-
-def check_config(cfg):
-    """Checks the JSON schema cannot express; fail before any job, naming the key."""
-    data = cfg["data"]
-    if data["dataset"] == "cifar100" and cfg["data"].get("crop_padding", 4) >= 32:
-        raise ValueError(
-            "config key data.crop_padding must be smaller than the image size 32"
-        )
-    st = cfg["sparse_train"]
-    if st["checkpoint_every"] > st["steps"]:
-        raise ValueError(
-            "config key sparse_train.checkpoint_every must not exceed sparse_train.steps"
-        )
-    batch = cfg["pretrain"]["batch_size"]
-    if data["dataset"] == "digits" and batch > 1437:
-        raise ValueError(
-            f"config key pretrain.batch_size = {batch} exceeds the digits training split (1437)"
-        )
-
-
-check_config(config)
 
 
 # --- Hessian spectra, error proxy and linearized windows (workflow/rules/spectra.smk)
@@ -132,31 +108,90 @@ def linearized_settings():
     return [(w, s) for w in lin["windows"] for s in lin["lr_scales"]]
 
 
-def check_spectra_config(cfg):
-    """Checks of the spectra / linearized sections the schema cannot express."""
-    st, lin = cfg["sparse_train"], cfg["linearized"]
-    if lin["windows"] and lin["variant"] not in st["variants"]:
-        raise ValueError(
-            f"config key linearized.variant = {lin['variant']} is not among "
-            f"sparse_train.variants {st['variants']}"
-        )
-    if lin["windows"] and st.get("momentum", 0.0) != 0:
-        raise ValueError(
-            "config key linearized.windows needs sparse_train.momentum = 0 (a GD map); "
-            "set linearized.windows: [] to skip the linearized windows"
-        )
-    for window in lin["windows"]:
-        start = window * st["window_steps"]
-        if start >= st["steps"] or start % st["checkpoint_every"]:
-            raise ValueError(
-                f"config key linearized.windows: window {window} starts at step {start}, "
-                f"which is not a checkpoint step below sparse_train.steps = {st['steps']} "
-                f"(checkpoints every {st['checkpoint_every']} steps)"
-            )
+# --- Figures (workflow/rules/figures.smk): one rule plot_<id> per figure, all run by
+# scripts/plot_figure.py through the registry qtrain.figures.registry. Id -> report category.
+FIGURES = {
+    "fig1": "Figure 1",
+    "fig2a": "Figure 2",
+    "fig2b": "Figure 2",
+    "fig2c": "Figure 2",
+    "fig3": "Figure 3",
+    "figS1": "Carleman linearization",
+    "figS2": "Carleman linearization",
+    "figS3": "Carleman linearization",
+    "figS4": "Quantum algorithm",
+    "figS5": "Quantum algorithm",
+    "figS6": "Quantum algorithm",
+    "figS7": "Quantum algorithm",
+    "figS8": "Error proxy check",
+}
 
 
-check_spectra_config(config)
-qtrain_config.check_config(config)
+def figure_outputs(fig, tables=("table",)):
+    """The outputs of plot_<fig>, the figure's rule. PDF, PNG (shown in the report with the
+    caption workflow/report/<fig>.rst) and the CSV tables ``tables`` (``table`` is <fig>.csv,
+    any other name <fig>_<name>.csv)."""
+    outputs = {
+        "pdf": f"{RESULTS}/figures/{fig}.pdf",
+        "png": report(
+            f"{RESULTS}/figures/{fig}.png",
+            caption=f"../report/{fig}.rst",
+            category=FIGURES[fig],
+        ),
+    }
+    for name in tables:
+        suffix = "" if name == "table" else f"_{name}"
+        outputs[name] = f"{RESULTS}/figures/{fig}{suffix}.csv"
+    return outputs
+
+
+def figure_log(fig):
+    """The log file of the figure rule plot_<fig>."""
+    return f"{LOGS}/plot_{fig}/plot_{fig}.log"
+
+
+def rule_names(*names):
+    """``names``, each checked to be a rule of this workflow (call it when jobs are built, e.g.
+    from a params function, so that every rule file has been read)."""
+    missing = [name for name in names if not hasattr(rules, name)]
+    if missing:
+        raise ValueError(f"not rules of this workflow: {missing}")
+    return list(names)
+
+
+# --- The final targets, from the config (not from the order of the rule files).
+
+
+def claim_tables():
+    """The claim table of every stage (the rule `claims` assembles them)."""
+    return [
+        rules.claims_training.output.claims,
+        rules.claims_spectra.output.claims,
+        rules.claims_carleman.output.claims,
+        rules.claims_quantum.output.claims,
+    ]
+
+
+def result_targets():
+    """Every final result but the claims and provenance tables: the data summary, the training
+    stages of every seed, every figure with its tables."""
+    st = config["sparse_train"]
+    return [
+        rules.prepare_data.output.summary,
+        *expand(rules.pretrain.output.metrics, seed=SEEDS),
+        *expand(rules.prune.output.sparsity, seed=SEEDS),
+        *expand(rules.sparse_train.output.records, variant=st["variants"], seed=SEEDS),
+        *(path for fig in FIGURES for path in getattr(rules, f"plot_{fig}").output),
+    ]
+
+
+def final_targets():
+    """What `all` builds: every result, the claims table and the provenance summary."""
+    return [
+        *result_targets(),
+        rules.claims.output.csv,
+        rules.provenance_summary.output.csv,
+    ]
 
 
 # --- GPUs, memory and time of the GPU rules (qtrain.gpu; issue 14)

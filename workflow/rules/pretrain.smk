@@ -25,6 +25,3 @@ rule pretrain:
         pretrain=pretrain_params(),
     script:
         "../scripts/pretrain.py"
-
-
-register_targets(*expand(rules.pretrain.output.metrics, seed=SEEDS))

@@ -18,6 +18,3 @@ rule prune:
         data_seed=SEED,
     script:
         "../scripts/prune.py"
-
-
-register_targets(*expand(rules.prune.output.sparsity, seed=SEEDS))

@@ -29,15 +29,6 @@ rule sparse_train:
         "../scripts/sparse_train.py"
 
 
-register_targets(
-    *expand(
-        rules.sparse_train.output.records,
-        variant=config["sparse_train"]["variants"],
-        seed=SEEDS,
-    )
-)
-
-
 rule claims_training:
     input:
         sparsity=expand(rules.prune.output.sparsity, seed=SEED),
@@ -64,6 +55,3 @@ rule claims_training:
         coverage=config["noise"]["coverage"],
     script:
         "../scripts/claims_training.py"
-
-
-register_targets(rules.claims_training.output.claims)

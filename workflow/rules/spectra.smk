@@ -237,18 +237,20 @@ rule claims_spectra:
     conda:
         "../../envs/plot.yaml"
     params:
-        lr=config["sparse_train"]["lr"],
-        cutoff=config["spectra"]["cutoff"],
-        conventions=config["spectra"]["conventions"],
-        coverage=config["noise"]["coverage"],
-        seeds=SEEDS,
-        main_label=f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0",
-        large_label=(
-            f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
-            " after pruning"
-        ),
+        # the keywords of qtrain.claims.spectra.spectra_claims
+        options={
+            "lr": config["sparse_train"]["lr"],
+            "cutoff": config["spectra"]["cutoff"],
+            "conventions": config["spectra"]["conventions"],
+            "coverage": config["noise"]["coverage"],
+            "seeds": SEEDS,
+            "main_label": (
+                f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0"
+            ),
+            "large_label": (
+                f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
+                " after pruning"
+            ),
+        },
     script:
         "../scripts/claims_spectra.py"
-
-
-register_targets(rules.claims_spectra.output.claims)

@@ -53,7 +53,9 @@ __all__ = [
     "StepPlan",
     "download",
     "schedule",
+    "sgd_step",
     "sparse_train",
+    "step_batch",
     "step_batch_indices",
     "step_generator",
     "trains_all_weights",
@@ -168,6 +170,49 @@ def step_batch_indices(
     :func:`step_generator` (or ``generator``, which is then advanced past the draw)."""
     gen = step_generator(seed, step) if generator is None else generator
     return torch.randint(int(n_train), (int(batch),), generator=gen)
+
+
+def step_batch(
+    data: ImageData, seed: int, step: int, batch: int, settings: SparseTrainSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training batch of ``step`` on the data's device: :func:`step_batch_indices` drawn from
+    :func:`step_generator`, augmented (from the same generator) when ``settings.augment``."""
+    gen = step_generator(seed, step)
+    n_train = len(data.y_train)
+    idx = step_batch_indices(seed, step, n_train, batch, generator=gen).to(data.x_train.device)
+    xb, yb = data.x_train[idx], data.y_train[idx]
+    if settings.augment:
+        xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
+    return xb, yb
+
+
+def sgd_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    mask: PruningMasks | None = None,
+    precision: str = "float32",
+    where: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One (masked) SGD step on the batch: cross-entropy in train mode (bfloat16 autocast on a
+    GPU when ``precision`` says so), gradients outside ``mask`` zeroed and the mask re-applied
+    after the step (``mask`` None: dense). With ``where``, a non-finite loss stops training
+    naming it (:func:`~qtrain.learning.training.check_finite`). Returns (loss, logits)."""
+    model.train()
+    with _autocast(xb.device, precision):
+        logits = model(xb).float()
+    loss = F.cross_entropy(logits, yb)
+    if where is not None:
+        check_finite(loss.detach(), where)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if mask is not None:
+        mask.mask_gradients(model)
+    optimizer.step()
+    if mask is not None:
+        mask.apply(model)
+    return loss, logits
 
 
 def _flat_parameters(model: nn.Module) -> np.ndarray:
@@ -346,23 +391,16 @@ def sparse_train(
     bar = Progress(total=len(plans), initial=state.step, desc=variant)
     for plan in plans[state.step :]:
         train_mask = None if plan.dense else current
-        gen = step_generator(seed, plan.step)
-        idx = step_batch_indices(seed, plan.step, n_train, batch, generator=gen).to(device)
-        xb, yb = data.x_train[idx], data.y_train[idx]
-        if settings.augment:
-            xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
-        model.train()
-        with _autocast(device, settings.precision):
-            logits = model(xb).float()
-        loss = F.cross_entropy(logits, yb)
-        check_finite(loss.detach(), f"{variant} step {plan.step}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if train_mask is not None:
-            train_mask.mask_gradients(model)
-        optimizer.step()
-        if train_mask is not None:
-            train_mask.apply(model)
+        xb, yb = step_batch(data, seed, plan.step, batch, settings)
+        loss, logits = sgd_step(
+            model,
+            optimizer,
+            xb,
+            yb,
+            train_mask,
+            settings.precision,
+            where=f"{variant} step {plan.step}",
+        )
         record: dict[str, Any] = {
             "step": plan.step,
             "variant": variant,

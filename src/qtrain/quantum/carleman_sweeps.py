@@ -1,7 +1,8 @@
 """The Carleman studies behind figS1-figS3 as small tables (SPEC §1.2-1.4, claims C6-C8).
 
-Raw sweeps (one row per map and setting) and the figure tables built from them (the raw rows plus
-the fitted numbers the figures draw and the claims read).
+Raw sweeps (one row per map and setting) and the fit tables built from them (the raw rows plus
+the fitted numbers): written by the Carleman stage's fit rules, read by the figures and by the
+claims alike (``*_fits``).
 """
 
 from __future__ import annotations
@@ -13,31 +14,34 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from qtrain.claims import linear_fit, loglog_fit_with_error
 from qtrain.quantum.carleman import carleman_matrix, lift, variant_difference
+from qtrain.quantum.digits import digits_quadratic_network
 from qtrain.quantum.linear_system import system_diagnostics
 from qtrain.quantum.polymaps import (
     PolyMap,
-    digits_quadratic_network,
+    Terms,
+    as_polymap,
+    kron_power,
     nonlinearity_ratio,
-    random_map,
     spectral_radius,
 )
+from qtrain.quantum.random_maps import random_map
+from qtrain.stats import linear_fit, loglog_fit_with_error
 
 __all__ = [
     "build_benchmark",
+    "condition_fits",
     "condition_table",
     "digits_maps",
+    "error_vs_order_fits",
     "error_vs_order_table",
-    "figS1_table",
-    "figS2_table",
-    "figS3_table",
     "log_carleman_trajectory",
     "log_exact_trajectory",
     "log_norm_difference",
     "log_order_sweep",
     "map_record",
     "toy_maps",
+    "variant_difference_fits",
     "variant_difference_table",
 ]
 
@@ -56,7 +60,7 @@ def toy_maps(
     nonlinearity: float,
     u0_norm: float,
 ) -> list[PolyMap]:
-    """Random maps (:func:`~qtrain.quantum.polymaps.random_map`) for every kind, degree, seed;
+    """Random maps (:func:`~qtrain.quantum.random_maps.random_map`) for every kind, degree, seed;
     named ``<kind>_q<degree>_s<seed>``. ``seeds`` and the keywords are the keys of the
     ``carleman.maps`` section: ``toy_maps(kinds, degrees, **config["carleman"]["maps"])``.
     """
@@ -123,8 +127,8 @@ def map_record(m: PolyMap) -> dict:
         "n": m.n,
         "eta": m.eta,
         "u0_norm": float(np.linalg.norm(m.u0)),
-        "R": nonlinearity_ratio(m.F, m.u0),
-        "spectral_radius": spectral_radius(m.F),
+        "R": nonlinearity_ratio(m, m.u0),
+        "spectral_radius": spectral_radius(m),
     }
 
 
@@ -139,7 +143,7 @@ def error_vs_order_table(
         orders = orders_for.get(m.name) if isinstance(orders_for, dict) else orders_for
         record = map_record(m)
         log.info("%s: R = %.3g, rho = %.4f", m.name, record["R"], record["spectral_radius"])
-        for row in log_order_sweep(m.F, m.u0, steps, list(orders)):
+        for row in log_order_sweep(m, m.u0, steps, list(orders)):
             rows.append(
                 {
                     **record,
@@ -159,7 +163,7 @@ def variant_difference_table(
     for m in maps:
         for eta in etas:
             scaled = m.with_eta(float(eta))
-            diff = variant_difference(scaled.F, scaled.u0, steps, order)
+            diff = variant_difference(scaled, scaled.u0, steps, order)
             rows.append(
                 {
                     "map": m.name,
@@ -168,7 +172,7 @@ def variant_difference_table(
                     "order": order,
                     "steps": steps,
                     "eta": float(eta),
-                    "spectral_radius": spectral_radius(scaled.F),
+                    "spectral_radius": spectral_radius(scaled),
                     **diff,
                 }
             )
@@ -189,7 +193,7 @@ def condition_table(
     for m in maps:
         record = map_record(m)
         for order in orders:
-            C, b = carleman_matrix(m.F, order)
+            C, b = carleman_matrix(m, order)
             y0 = lift(m.u0, order)
             for factor in pad_factors:
                 for steps in steps_list:
@@ -199,7 +203,7 @@ def condition_table(
                         y0,
                         steps,
                         int(factor) * steps,
-                        F=m.F,
+                        F=m,
                         u0=m.u0,
                         exact_max_dim=exact_max_dim,
                     )
@@ -222,12 +226,6 @@ def condition_table(
 # u = e^s·v (‖v‖ = 1) through the map gives the error at T as a finite logarithm for every map.
 
 
-def _dense_column(f0) -> np.ndarray:
-    import scipy.sparse as sp
-
-    return np.asarray(f0.toarray() if sp.issparse(f0) else f0, dtype=float).reshape(-1)
-
-
 def _combine_log_terms(terms: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray]:
     """log‖Σ_k e^{s_k} w_k‖ and the unit direction of the sum, without forming e^{s_k}."""
     exponents = [s for s, w in terms if s > -math.inf and np.any(w)]
@@ -245,14 +243,15 @@ def _combine_log_terms(terms: list[tuple[float, np.ndarray]]) -> tuple[float, np
     return top + math.log(norm), total / norm
 
 
-def log_exact_trajectory(F: Sequence, u0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def log_exact_trajectory(
+    m: PolyMap | Terms, u0: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The nonlinear map u(t+1) = u(t) + Σ_l F_l u(t)^{⊗l} iterated in log-polar form:
     (log‖u(t)‖ for t = 0..steps, the unit directions u(t)/‖u(t)‖ as rows).
 
     Each term F_l u^{⊗l} = e^{l·s} F_l v^{⊗l} is scaled by its largest exponent before summing,
     so the logarithm stays finite long after u itself overflows."""
-    from qtrain.quantum.polymaps import kron_power
-
+    m = as_polymap(m)
     u0 = np.asarray(u0, dtype=float)
     logs = np.empty(steps + 1)
     dirs = np.zeros((steps + 1, u0.size))
@@ -260,13 +259,11 @@ def log_exact_trajectory(F: Sequence, u0: np.ndarray, steps: int) -> tuple[np.nd
     logs[0], dirs[0] = s, v
     for t in range(steps):
         terms = [(s, v)]
-        for ell, f in enumerate(F):
-            if f is None:
-                continue
+        for ell in m.orders():
             if ell == 0:
-                terms.append((0.0, _dense_column(f)))
+                terms.append((0.0, m.apply_term(0, None)))
             elif s > -math.inf:
-                terms.append((ell * s, np.asarray(f @ kron_power(v, ell)).reshape(-1)))
+                terms.append((ell * s, m.apply_term(ell, kron_power(v, ell))))
         s, v = _combine_log_terms(terms)
         logs[t + 1], dirs[t + 1] = s, v
     return logs, dirs
@@ -297,7 +294,9 @@ def log_norm_difference(s_a: float, a: np.ndarray, s_b: float, b: np.ndarray) ->
     return _combine_log_terms([(s_a, a), (s_b, -np.asarray(b, dtype=float))])[0]
 
 
-def log_order_sweep(F: Sequence, u0: np.ndarray, steps: int, orders: Sequence[int]) -> list[dict]:
+def log_order_sweep(
+    m: PolyMap | Terms, u0: np.ndarray, steps: int, orders: Sequence[int]
+) -> list[dict]:
     """Discrete Carleman error against the exact iteration for each order N, from log-domain
     norms (:func:`log_exact_trajectory`, :func:`log_carleman_trajectory`): per order the
     dimension, nnz, ``log10_error_T`` = log10‖u(T) − ŷ_1(T)‖, ``log10_max_error`` (over t ≤ T),
@@ -305,12 +304,12 @@ def log_order_sweep(F: Sequence, u0: np.ndarray, steps: int, orders: Sequence[in
     ``relative_error_T``, ``norm_u_T``: inf where they overflow float64)."""
     from qtrain.quantum.carleman import carleman_dimension
 
-    log_u, dir_u = log_exact_trajectory(F, u0, steps)
+    log_u, dir_u = log_exact_trajectory(m, u0, steps)
     n = dir_u.shape[1]
     ln10 = math.log(10.0)
     rows = []
     for order in orders:
-        C, b = carleman_matrix(F, order)
+        C, b = carleman_matrix(m, order)
         log_y, dir_y = log_carleman_trajectory(C, b, lift(u0, order), steps, n)
         log_err = np.array(
             [log_norm_difference(log_u[t], dir_u[t], log_y[t], dir_y[t]) for t in range(steps + 1)]
@@ -340,7 +339,7 @@ def log_order_sweep(F: Sequence, u0: np.ndarray, steps: int, orders: Sequence[in
     return rows
 
 
-def figS1_table(raw: pd.DataFrame) -> pd.DataFrame:
+def error_vs_order_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The error-vs-N table with the reference ‖u_0‖·R^N (only where R < 1) and, per map, the
     least-squares fit of log10 ‖u(T) − ŷ_1(T)‖ against N (finite for every map: the errors are
     log-domain norms): ``log10_factor`` (decades per order), its standard error
@@ -363,7 +362,7 @@ def figS1_table(raw: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figS2_table(raw: pd.DataFrame) -> pd.DataFrame:
+def variant_difference_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The η sweep with, per map and measure, the fitted log-log slope (``slope_<measure>``),
     its standard error from the residuals (``slope_se_<measure>``) and ``fit_dof``."""
     table = raw.copy()
@@ -378,7 +377,7 @@ def figS2_table(raw: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figS3_table(raw: pd.DataFrame) -> pd.DataFrame:
+def condition_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The κ-vs-T sweep with the fitted log-log slope per map, order and padding over the larger
     half of T (T ≥ the median T), where the asymptotic behaviour shows; with its standard error
     from the residuals (``slope_se``) and ``fit_dof``."""
@@ -431,12 +430,12 @@ def build_benchmark(
     """Time and peak memory of building the discrete Carleman matrix: the sparse recursion
     (:func:`~qtrain.quantum.carleman.carleman_matrix`) against the straightforward dense
     construction (:func:`~qtrain.quantum.carleman.carleman_matrix_dense_reference`), on sparse
-    random maps (:func:`~qtrain.quantum.polymaps.random_sparse_map`, F_0 … F_degree), for each
+    random maps (:func:`~qtrain.quantum.random_maps.random_sparse_map`, F_0 … F_degree), for each
     (n, N) in ``cases``. The dense one runs only while its Δ×Δ matrix fits in
     ``dense_limit_mib``; where both run, their matrices are compared entry by entry
     (``max_abs_diff``)."""
     from qtrain.quantum.carleman import carleman_dimension, carleman_matrix_dense_reference
-    from qtrain.quantum.polymaps import random_sparse_map
+    from qtrain.quantum.random_maps import random_sparse_map
 
     rows = []
     maps: dict[int, PolyMap] = {}
@@ -445,9 +444,7 @@ def build_benchmark(
             maps[n] = random_sparse_map(n, degree, row_nnz=row_nnz, gradient=True, seed=seed)
         m = maps[n]
         dim = carleman_dimension(n, order)
-        (C, _), t_sparse, mem_sparse = _measure(
-            lambda F=m.F, N=order: carleman_matrix(F, N), repeats
-        )
+        (C, _), t_sparse, mem_sparse = _measure(lambda m=m, N=order: carleman_matrix(m, N), repeats)
         row = {
             "n": n,
             "order": order,
@@ -464,7 +461,7 @@ def build_benchmark(
         dense_mib = dim * dim * 8 / 2**20
         if dense_mib <= dense_limit_mib:
             (D, _), t_dense, mem_dense = _measure(
-                lambda F=m.F, N=order: carleman_matrix_dense_reference(F, N), repeats
+                lambda m=m, N=order: carleman_matrix_dense_reference(m, N), repeats
             )
             row.update(
                 dense_s=t_dense,

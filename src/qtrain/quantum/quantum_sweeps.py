@@ -1,7 +1,7 @@
 """The studies behind figS4-figS7 as small tables (SPEC §1.5-1.8, claims C9-C12).
 
-Raw sweeps (one row per system and setting) and the figure tables built from them (the raw rows
-plus the fitted numbers the figures draw and the claims read):
+Raw sweeps (one row per system and setting) and the fit tables built from them (the raw rows plus
+the fitted numbers; written by the quantum stage's fit rules, read by figures and claims alike):
 
 - figS4: HHL on discrete-Carleman block systems of random polynomial maps, per clock size;
 - figS5: tomography error against samples, per dimension, with fitted log-log slopes;
@@ -25,35 +25,25 @@ from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
-from qtrain.quantum.polymaps import nonlinearity_ratio, random_map, spectral_radius
+from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
+from qtrain.quantum.random_maps import random_map
 from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table, resource_table
 from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.stats import loglog_fit
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
     "bootstrap_slope",
     "carleman_block_system",
-    "figS4_table",
-    "figS5_table",
-    "figS6_tables",
+    "hhl_fits",
     "hhl_sweep",
-    "loglog_fit",
+    "resource_fits",
     "resource_sweep",
+    "tomography_fits",
     "tomography_sweep",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def loglog_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(slope, intercept) of log y = slope·log x + intercept over finite positive pairs."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if keep.sum() < 2:
-        return math.nan, math.nan
-    slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
-    return float(slope), float(intercept)
 
 
 # --------------------------------------------------------------------------- figS4: HHL
@@ -71,12 +61,12 @@ def carleman_block_system(
     u0_norm: float = 0.3,
     seed: int = 0,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.polymaps.random_map`)
+    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.random_maps.random_map`)
     truncated at ``order`` over ``steps`` steps; info has the sizes, R and ρ(I + F_1)."""
     m = random_map(
         n, kind, eta=eta, degree=degree, nonlinearity=nonlinearity, u0_norm=u0_norm, seed=seed
     )
-    C, b = carleman_matrix(m.F, order)
+    C, b = carleman_matrix(m, order)
     L, rhs = block_system(C, b, lift(m.u0, order), steps)
     info = {
         "system": f"{kind} n={n} q={degree} N={order} T={steps}",
@@ -87,8 +77,8 @@ def carleman_block_system(
         "steps": steps,
         "carleman_dim": C.shape[0],
         "system_dim": L.shape[0],
-        "R": nonlinearity_ratio(m.F, m.u0),
-        "spectral_radius": spectral_radius(m.F),
+        "R": nonlinearity_ratio(m, m.u0),
+        "spectral_radius": spectral_radius(m),
     }
     return L, rhs, info
 
@@ -159,7 +149,7 @@ def hhl_sweep(
     return pd.DataFrame(rows)
 
 
-def figS4_table(raw: pd.DataFrame) -> pd.DataFrame:
+def hhl_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The HHL sweep with, per system, the best fidelity, the fidelity at the largest clock and
     the fitted log-linear slope of the infidelity against clock qubits (decades per qubit)."""
     table = raw.copy()
@@ -230,7 +220,7 @@ def bootstrap_slope(
     return ((y - y.mean(axis=1, keepdims=True)) @ xc) / float(xc @ xc)
 
 
-def figS5_table(
+def tomography_fits(
     raw: pd.DataFrame,
     fit_min_ratio: float,
     *,
@@ -326,7 +316,7 @@ def resource_sweep(
     return curves, resnets, pd.DataFrame(cross)
 
 
-def figS6_tables(
+def resource_fits(
     curves: pd.DataFrame, resnets: pd.DataFrame, fit_min_n: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The curves with, per regime, the fitted log-log slopes against n (over n ≥ ``fit_min_n``)

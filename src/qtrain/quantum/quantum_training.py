@@ -9,7 +9,7 @@ The model is a binary classifier on sklearn's digits (two digit classes, targets
 error ``L = (1/2S) Σ_s (f(x_s) − y_s)²``, whose GD map is exactly polynomial:
 
 - ``quadratic``: ``f(x) = vᵀx + c + (wᵀx)²``, θ = (v, c, w), n = 2p + 1, a degree-3 map
-  (:func:`qtrain.quantum.polymaps.quadratic_network_map`);
+  (:func:`qtrain.quantum.digits.quadratic_network_map`);
 - ``linear``: ``f(x) = vᵀx + c``, n = p + 1, an affine map (degree 1; Carleman order 1 is exact).
 
 Expansion point θ̄ of the polynomial map u(t+1) = u(t) + Σ_l F_l u^{⊗l}, u = θ − θ̄ [decided,
@@ -41,173 +41,44 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qtrain.config import from_section
 from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
+from qtrain.quantum.digits import DigitsProblem, digits_problem, initial_weights
 from qtrain.quantum.linear_system import block_system, solve_block_system
-from qtrain.quantum.polymaps import (
-    quadratic_loss_map,
-    quadratic_network_grad,
-    quadratic_network_loss,
-    quadratic_network_map,
-    spectral_radius,
-)
+from qtrain.quantum.polymaps import spectral_radius
 from qtrain.quantum.tomography import samples_for_precision, tomography
 
 __all__ = [
     "DIVERGENCE_FACTOR",
     "EXPANSIONS",
-    "MODELS",
     "SOLVERS",
     "SUMMARY_MAXIMA",
     "SUMMARY_SPREADS",
-    "DigitsProblem",
     "RunSpec",
+    "TrainingSettings",
     "classical_gd",
-    "digits_problem",
-    "initial_weights",
     "quantum_train",
     "run_summary",
     "sampling_scale",
     "solver_comparison",
     "training_grid",
+    "training_study",
+    "training_summary",
     "window_errors",
 ]
 
 log = logging.getLogger(__name__)
 
-MODELS = ("quadratic", "linear")
 EXPANSIONS = ("window", "initial")
 SOLVERS = ("classical", "hhl")
-
-
-@dataclass(frozen=True)
-class DigitsProblem:
-    """Training and test data of the binary digits task and the model's loss, gradient and map."""
-
-    X_train: np.ndarray = field(repr=False)
-    y_train: np.ndarray = field(repr=False)
-    X_test: np.ndarray = field(repr=False)
-    y_test: np.ndarray = field(repr=False)
-    model: str = "quadratic"
-    classes: tuple[int, int] = (3, 8)
-
-    @property
-    def p(self) -> int:
-        """Number of input features."""
-        return int(self.X_train.shape[1])
-
-    @property
-    def n(self) -> int:
-        """Number of parameters."""
-        return 2 * self.p + 1 if self.model == "quadratic" else self.p + 1
-
-    @property
-    def degree(self) -> int:
-        """Degree q of the GD map (3 for the quadratic network, 1 for the linear model)."""
-        return 3 if self.model == "quadratic" else 1
-
-    def _split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        if split == "train":
-            return self.X_train, self.y_train
-        if split == "test":
-            return self.X_test, self.y_test
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-
-    def predict(self, theta: np.ndarray, split: str = "train") -> np.ndarray:
-        """f(x) on every sample of ``split``."""
-        X, _ = self._split(split)
-        p = self.p
-        out = X @ theta[:p] + theta[p]
-        if self.model == "quadratic":
-            out = out + (X @ theta[p + 1 :]) ** 2
-        return out
-
-    def loss(self, theta: np.ndarray, split: str = "train") -> float:
-        """Mean squared error / 2."""
-        X, y = self._split(split)
-        if self.model == "quadratic":
-            return quadratic_network_loss(np.asarray(theta, dtype=float), X, y)
-        return float(0.5 * np.mean((self.predict(theta, split) - y) ** 2))
-
-    def accuracy(self, theta: np.ndarray, split: str = "train") -> float:
-        """Share of samples with sign(f(x)) equal to the ±1 label."""
-        _, y = self._split(split)
-        return float(np.mean(np.where(self.predict(theta, split) >= 0, 1.0, -1.0) == y))
-
-    def grad(self, theta: np.ndarray) -> np.ndarray:
-        """∇L on the training split (closed form)."""
-        theta = np.asarray(theta, dtype=float)
-        if self.model == "quadratic":
-            return quadratic_network_grad(theta, self.X_train, self.y_train)
-        A, b = self._normal_equations()
-        return A @ theta - b
-
-    def _normal_equations(self) -> tuple[np.ndarray, np.ndarray]:
-        Xt = np.hstack([self.X_train, np.ones((len(self.y_train), 1))])
-        S = len(self.y_train)
-        return Xt.T @ Xt / S, Xt.T @ self.y_train / S
-
-    def gd_map(self, theta_bar: np.ndarray, eta: float) -> list:
-        """The exact GD map around θ̄: terms F_0 … F_q (every F_l carries one η)."""
-        theta_bar = np.asarray(theta_bar, dtype=float)
-        if self.model == "quadratic":
-            return quadratic_network_map(self.X_train, self.y_train, theta_bar, eta).F
-        A, b = self._normal_equations()
-        return quadratic_loss_map(A, b, theta_bar, eta).F
-
-    def hessian(self, theta: np.ndarray) -> np.ndarray:
-        """H(θ) = −F_1/η of the map around θ."""
-        return -np.asarray(self.gd_map(theta, 1.0)[1], dtype=float)
-
-
-def digits_problem(
-    features: int = 2,
-    classes: Sequence[int] = (3, 8),
-    model: str = "quadratic",
-    test_fraction: float = 0.2,
-    seed: int = 0,
-) -> DigitsProblem:
-    """The binary digits task: ``classes[0]`` → +1, ``classes[1]`` → −1, stratified seeded split,
-    PCA (fitted on the training split) to ``features`` components, standardized with the
-    training split's mean and standard deviation."""
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-    from sklearn.model_selection import train_test_split
-
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    a, b = (int(c) for c in classes)
-    if a == b or not (0 <= a <= 9 and 0 <= b <= 9):
-        raise ValueError(f"classes must be two different digits, got {classes}")
-    digits = load_digits()
-    keep = np.isin(digits.target, (a, b))
-    data = digits.data[keep]
-    y = np.where(digits.target[keep] == a, 1.0, -1.0)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        data, y, test_size=test_fraction, random_state=seed, stratify=y
-    )
-    pca = PCA(n_components=features, random_state=seed).fit(X_tr)
-    Z_tr, Z_te = pca.transform(X_tr), pca.transform(X_te)
-    mean, std = Z_tr.mean(axis=0), Z_tr.std(axis=0)
-    return DigitsProblem(
-        X_train=(Z_tr - mean) / std,
-        y_train=y_tr,
-        X_test=(Z_te - mean) / std,
-        y_test=y_te,
-        model=model,
-        classes=(a, b),
-    )
-
-
-def initial_weights(problem: DigitsProblem, init_scale: float, seed: int) -> np.ndarray:
-    """θ(0) ~ N(0, init_scale²), seeded."""
-    return init_scale * np.random.default_rng(seed).standard_normal(problem.n)
 
 
 def classical_gd(
@@ -658,3 +529,98 @@ def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def training_summary(
+    steps: pd.DataFrame,
+    windows: pd.DataFrame,
+    hhl_steps: pd.DataFrame,
+    hhl_windows: pd.DataFrame,
+) -> pd.DataFrame:
+    """One :func:`run_summary` row per run of the grid (``study`` = ``grid``) and of the HHL
+    runs (``study`` = ``hhl``; none when no ``hhl_runs`` are configured): the table figS7
+    draws and claim C12 judges."""
+    grid = run_summary(windows, steps).assign(study="grid")
+    if not len(hhl_windows):
+        return grid
+    hhl = run_summary(hhl_windows, hhl_steps).assign(study="hhl")
+    return pd.concat([grid, hhl], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The ``quantum.training`` config section."""
+
+    model: str
+    features: int
+    classes: tuple[int, int]
+    test_fraction: float
+    init_scale: float
+    lr: float
+    steps: int
+    orders: tuple[int, ...]
+    windows: tuple[int, ...]
+    epsilons: tuple[float, ...]
+    expansions: tuple[str, ...]
+    top_k: int
+    hhl_runs: tuple[dict, ...]
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> TrainingSettings:
+        """The settings of a config section (lists become tuples)."""
+        return from_section(cls, section)
+
+    def problem(self, features: int, seed: int) -> DigitsProblem:
+        """The digits task with ``features`` PCA features."""
+        return digits_problem(features, self.classes, self.model, self.test_fraction, seed=seed)
+
+    def grid(self) -> list[RunSpec]:
+        """The grid expansions × orders × windows × ε (classical solver)."""
+        return [
+            RunSpec(order=o, window=w, epsilon=float(e), expansion=x, top_k=self.top_k)
+            for x in self.expansions
+            for o in self.orders
+            for w in self.windows
+            for e in self.epsilons
+        ]
+
+
+def training_study(
+    settings: TrainingSettings, solver: str, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(step records, window records) of the rules quantum_training (``solver`` classical: the
+    grid of :meth:`TrainingSettings.grid` by forward substitution, :func:`training_grid`) and
+    quantum_training_hhl (``hhl``: each of ``hhl_runs`` solved by forward substitution and by
+    the HHL circuit with the same tomography seed, :func:`solver_comparison`; empty tables when
+    none are configured)."""
+    if solver == "classical":
+        problem = settings.problem(settings.features, seed)
+        theta0 = initial_weights(problem, settings.init_scale, seed)
+        specs = settings.grid()
+        log.info(
+            "%d runs, n = %d parameters, %d training samples",
+            len(specs),
+            problem.n,
+            len(problem.y_train),
+        )
+        return training_grid(problem, theta0, settings.lr, settings.steps, specs, seed=seed)
+    frames = []
+    for i, run in enumerate(Progress(settings.hhl_runs, desc="HHL training runs", unit="run")):
+        problem = settings.problem(run["features"], seed)
+        theta0 = initial_weights(problem, settings.init_scale, seed)
+        spec = RunSpec(
+            order=run["order"],
+            window=run["window"],
+            epsilon=float(run["epsilon"]),
+            clock_qubits=run["clock_qubits"],
+            top_k=settings.top_k,
+        )
+        frames.append(
+            solver_comparison(problem, theta0, settings.lr, run["steps"], spec, seed=seed + i)
+        )
+    if not frames:
+        return pd.DataFrame(), pd.DataFrame()
+    return (
+        pd.concat([f[0] for f in frames], ignore_index=True),
+        pd.concat([f[1] for f in frames], ignore_index=True),
+    )

@@ -1,6 +1,6 @@
 """Figures of the spectra stage (Fig. 2a, Fig. 2b, Fig. 3, figS8) as functions of small tables.
 
-Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.analysis.load_spectrum`).
+Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.density.load_spectrum`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
-from .analysis import convention_scale
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    CONVENTION_LABELS,
+    VARIANT_COLORS,
+    VARIANT_LABELS,
+    figure,
+)
+from qtrain.spectra.density import convention_scale
 
 __all__ = ["plot_fig2a", "plot_fig2b", "plot_fig3", "plot_figS8", "ridge_table"]
 
-_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
-_CONV_LABELS = {"eigenvalue": "a = −λ", "lr_scaled": "a = −ηλ"}
 _FLOOR = 1e-6  # relative density floor of the log-scaled ridges
 
 
@@ -89,7 +93,7 @@ def plot_fig2a(
             ax.plot(grid, y, color=color, lw=0.9, ls=ls, zorder=2 * (len(steps) - step) + 1)
             ax.plot(grid, np.full_like(grid, step), color=color, lw=0.3, alpha=0.5)
         ax.axvspan(-cutoff, cutoff, color="0.85", lw=0, zorder=0)
-        ax.set_title(_LABELS[variant], color=color)
+        ax.set_title(VARIANT_LABELS[variant], color=color)
         ax.set_xlabel("Hessian eigenvalue λ")
         ax.set_xlim(lo, hi)
         ax.set_yticks(steps)
@@ -165,7 +169,7 @@ def plot_fig2b(
                 ms=3,
                 color=color,
                 zorder=5,
-                label=_LABELS[variant] if conv == conventions[0] else None,
+                label=VARIANT_LABELS[variant] if conv == conventions[0] else None,
             )
             meas = rows[rows["measured"].astype(bool) & (rows["kind"] != "upload")]
             ax.plot(
@@ -181,7 +185,7 @@ def plot_fig2b(
             )
         ax.axhline(0.0, color="0.5", lw=0.5, ls=":")
         scale = convention_scale(conv, lr)
-        label = _CONV_LABELS.get(conv, conv)
+        label = CONVENTION_LABELS.get(conv, conv)
         ax.set_ylabel(f"log10 E(t), {label}")
         values = _log10_proxy(curves, conv, col)
         quantum = (curves["kind"] != "classical").to_numpy()
@@ -252,7 +256,7 @@ def plot_fig3(
     lines = []
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
-        lines.append(f"{_CONV_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+        lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
     ax.text(
         0.98,
         0.97,
@@ -277,7 +281,7 @@ def plot_fig3(
                 color="0.4",
                 lw=0.6,
                 ls="--",
-                label=f"±c for {_CONV_LABELS.get(conventions[1], conventions[1])}",
+                label=f"±c for {CONVENTION_LABELS.get(conventions[1], conventions[1])}",
             )
         )
     ax.legend(handles=handles, loc="center right", frameon=True, framealpha=0.9, fontsize=6.5)
@@ -300,7 +304,7 @@ def _corr_box(ax, correlations: pd.DataFrame, measurement: str, conventions: Seq
     for conv in conventions:
         over = _median_corr(correlations, measurement, "over_t", conv)
         end = _median_corr(correlations, measurement, "window_end", conv)
-        lines.append(f"{_CONV_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
+        lines.append(f"{CONVENTION_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
     ax.text(
         0.02,
         0.97,
@@ -366,7 +370,7 @@ def plot_figS8(
     cmap = plt.get_cmap("viridis")
     conv_styles = dict(zip(conventions, ("-", "--", ":"), strict=False))
     conv_handles = [
-        Line2D([], [], color="0.3", ls=conv_styles[c], label=_CONV_LABELS.get(c, c))
+        Line2D([], [], color="0.3", ls=conv_styles[c], label=CONVENTION_LABELS.get(c, c))
         for c in conventions
     ]
 
@@ -473,7 +477,7 @@ def plot_figS8(
                     ls="none",
                     marker=marks[c],
                     mfc="0.3" if c == conventions[0] else "none",
-                    label=f"{_CONV_LABELS.get(c, c)}: ρ = "
+                    label=f"{CONVENTION_LABELS.get(c, c)}: ρ = "
                     + (
                         f"{float(ends[f'spearman_{c}'].iloc[0]):+.2f} "
                         f"± {float(ends[f'noise_{c}'].iloc[0]):.2f}"

@@ -1,15 +1,12 @@
-"""Figures of the training stages, as functions of small tables."""
+"""Fig. 2c: training accuracy of the sparse-training variants, as a function of small tables."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import COLUMN_WIDTH, VARIANT_COLORS, VARIANT_LABELS, figure
 
 __all__ = ["plot_fig2c"]
-
-_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
-
 
 # Variants coincide where they train the same way (all of them before the first download; sparse
 # and QRAM until QRAM's later download): the wide pale sparse line stays visible under the
@@ -41,7 +38,7 @@ def plot_fig2c(records, downloads, title: str = ""):
                 rec["step"],
                 rec["train_accuracy"],
                 color=color,
-                label=_LABELS[variant],
+                label=VARIANT_LABELS[variant],
                 lw=style["lw"],
                 ls=style["ls"],
                 alpha=style["alpha"],

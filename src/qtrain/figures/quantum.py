@@ -15,30 +15,20 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    MARKERS,
+    SERIES_COLORS,
+    VARIANT_COLORS,
+    figure,
+    integer_locator,
+)
 
 __all__ = ["plot_figS4", "plot_figS5", "plot_figS6", "plot_figS7"]
 
-SERIES_COLORS = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 FLOOR = 1e-16  # machine precision: exact results are drawn here
 CAP = 1e3  # relative window errors of diverged runs (and any beyond) are drawn here
 ERROR_COLUMN = "relative_window_error"  # figS7 (c-f): the error per download on the vector ε is on
-
-
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
 
 
 # --------------------------------------------------------------------------- figS4
@@ -100,9 +90,9 @@ def plot_figS4(table: pd.DataFrame):
         )
     for ax in axes[:5]:
         ax.set_xlabel("clock qubits")
-        ax.xaxis.set_major_locator(_integer_locator())
+        ax.xaxis.set_major_locator(integer_locator())
     axes[2].yaxis.set_minor_formatter(NullFormatter())
-    axes[3].yaxis.set_major_locator(_integer_locator())
+    axes[3].yaxis.set_major_locator(integer_locator())
     axes[5].axis("off")
     axes[5].legend(
         handles=handles,
@@ -556,41 +546,19 @@ def plot_figS7(
     axes[1].set_title("(b) test accuracy (same runs as (a);\nmarkers: values at downloads)")
 
     gap_label = "error per download / ‖u(W)‖"
-    _gap_panel(
-        axes[2],
-        windows_table,
-        grid,
-        "order",
-        orders,
-        {"window": w_max, "epsilon": 0.0},
-        expansions,
-        "N = {}",
-    )
-    axes[2].set_title(f"(c) by Carleman order (W = {w_max}, ε = 0)")
-    axes[2].set_ylabel(gap_label)
-    _gap_panel(
-        axes[3],
-        windows_table,
-        grid,
-        "window",
-        windows,
-        {"order": n_fixed, "epsilon": 0.0},
-        expansions,
-        "W = {}",
-    )
-    axes[3].set_title(f"(d) by window (N = {n_fixed}, ε = 0)")
-    axes[3].set_ylabel(gap_label)
-    _gap_panel(
-        axes[4],
-        windows_table,
-        grid,
-        "epsilon",
-        [float(e) for e in epsilons],
-        {"order": n_fixed, "window": w_max},
-        expansions,
-        "ε = {:g}",
-        extra_top=float(e_max),
-    )
+    panels = [  # (axes, swept column, its values, fixed columns, label, title, headroom)
+        (2, "order", orders, {"window": w_max, "epsilon": 0.0}, "N = {}",
+         f"(c) by Carleman order (W = {w_max}, ε = 0)", 0.0),
+        (3, "window", windows, {"order": n_fixed, "epsilon": 0.0}, "W = {}",
+         f"(d) by window (N = {n_fixed}, ε = 0)", 0.0),
+        (4, "epsilon", [float(e) for e in epsilons], {"order": n_fixed, "window": w_max},
+         "ε = {:g}", None, float(e_max)),
+    ]  # fmt: skip
+    for i, key, values, fixed, label, panel_title, top in panels:
+        _gap_panel(axes[i], windows_table, grid, key, values, fixed, expansions, label, top)
+        if panel_title:  # (e) has its own title and no y label
+            axes[i].set_title(panel_title)
+            axes[i].set_ylabel(gap_label)
     for i, e in enumerate(epsilons):
         if e > 0:
             axes[4].axhline(

@@ -1,23 +1,27 @@
 """figS1-figS3 (discrete Carleman theory) as functions of their tables, in the project style.
 
-Each function takes the figure table written beside the figure (see
+Each function takes the Carleman stage's fit table the figure draws (see
 :mod:`qtrain.quantum.carleman_sweeps`) and returns a matplotlib figure; nothing is recomputed
 except drawing.
 """
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    SERIES_COLORS,
+    VARIANT_COLORS,
+    figure,
+    fmt,
+    integer_locator,
+)
+from qtrain.stats import slope_half_width
 
 __all__ = ["plot_figS1", "plot_figS2", "plot_figS3"]
-
-logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
 KIND_LABELS = {
     "dissipative": "dissipative",
@@ -28,17 +32,10 @@ KIND_LABELS = {
 }
 EXTRA_COLORS = {"almost_dissipative_coupled": "#8c564b", "learning": "#4d4d4d"}
 DEGREE_STYLES = {2: "-", 3: "--", 4: ":"}
-SERIES_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 
 
 def _color(kind: str) -> str:
     return VARIANT_COLORS.get(kind, EXTRA_COLORS.get(kind, "#7f7f7f"))
-
-
-def _fmt(x: float) -> str:
-    if not np.isfinite(x):
-        return "∞" if x > 0 else "nan"
-    return f"{x:.2g}"
 
 
 def plot_figS1(table: pd.DataFrame, max_factor: float | None = 0.5):
@@ -47,8 +44,6 @@ def plot_figS1(table: pd.DataFrame, max_factor: float | None = 0.5):
     (c) the digits network from each start (error at T, largest error, bound); (d) every map's
     fitted factor per order (from log-domain errors, finite where the exact map overflows) with
     its 95% interval and the claim's threshold ``max_factor`` (claim C6)."""
-    from qtrain.claims import slope_half_width
-
     fig, axes = figure(ncols=2, nrows=2, width=2 * COLUMN_WIDTH, aspect=0.78)
     axes = axes.ravel()
     random = table[table["kind"] != "learning"]
@@ -93,14 +88,14 @@ def plot_figS1(table: pd.DataFrame, max_factor: float | None = 0.5):
                 [],
                 color=color,
                 marker="o",
-                label=rf"{name}: $\|u_0\|$={group['u0_norm'].iloc[0]:.2g}, R={_fmt(R)}, "
+                label=rf"{name}: $\|u_0\|$={group['u0_norm'].iloc[0]:.2g}, R={fmt(R)}, "
                 f"ρ={group['spectral_radius'].iloc[0]:.3f}",
             )
         )
     ax.set_title("(c) digits quadratic network")
     for ax in axes[:3]:
         ax.set_xlabel("Carleman order N")
-        ax.xaxis.set_major_locator(_integer_locator())
+        ax.xaxis.set_major_locator(integer_locator())
     _factor_panel(axes[3], table, max_factor, slope_half_width)
     handles = [
         Line2D([], [], color=_color(k), marker="o", label=KIND_LABELS.get(k, k)) for k in kinds_seen
@@ -162,12 +157,6 @@ def _factor_panel(ax, table: pd.DataFrame, max_factor: float | None, half_width)
     ax.set_xlim(-0.6, len(maps) - 0.4)
     ax.set_ylabel("fitted factor per order N")
     ax.set_title("(d) factor per order, 95% interval (x: exact map overflows)")
-
-
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
 
 
 def plot_figS2(table: pd.DataFrame):
