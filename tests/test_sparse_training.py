@@ -251,6 +251,12 @@ def test_claim_c1():
     assert claim_c1(counts, sparsity, 0.1).verdict == HOLDS
     assert claim_c1(counts, sparsity.assign(kept=1200), 0.1).verdict == NOT_HOLDING
     assert claim_c1({**counts, "ResNet-32-4": 1}, sparsity, 0.1).verdict == NOT_HOLDING
+    row = claim_c1({**counts, "ResNet-32-4": 7_451_043}, sparsity.assign(kept=1002), 0.1)
+    assert (
+        "ResNet-32-4 count - paper -1" in row.margin
+        and "ResNet-56-11 count - paper +0" in row.margin
+    )
+    assert row.margin.endswith("| -0.0001") and row.noise.startswith("0:")  # 1e-4 - 2e-4
 
 
 def test_step_batch_and_masked_sgd_step(digits, tmp_path):
