@@ -318,6 +318,7 @@ CLAIMS = {
     "C11": "quantum cost polylog in n vs classical linear; m = log2 n = 23 and 27",
     "C12": "a quantum-trained model tracks classical GD within the chosen eps",
     "C13": "the error proxy predicts the true linearization error",
+    "C14": "quantum training of the paper's models beats classical training",
 }
 """The claims of SPEC §3, in order."""
 
