@@ -175,6 +175,21 @@ def estimate_physical(
     from qdk.estimator import EstimatorError
 
     depth = logical_depth(counts, error_budget)
+    if not math.isfinite(depth) or not math.isfinite(float(counts.get("numQubits", 0.0))):
+        nan = math.nan
+        keys = (
+            "physical_qubits physical_qubits_algorithm physical_qubits_factories code_distance "
+            "t_factories logical_cycle_time_ns algorithmic_logical_qubits t_states runtime_ns "
+            "runtime_s required_logical_error_rate"
+        ).split()
+        return {
+            "qubit_model": qubit_model,
+            "scale_factor": nan,
+            **dict.fromkeys(keys, nan),
+            "logical_depth": depth,
+            "method": "not estimated",
+            "note": "logical counts are not finite (e.g. an exponentially divergent kappa)",
+        }
     factor = max(1.0, depth / max_direct_depth)
     scaled = _scaled(counts, factor)
     budget = error_budget / factor
