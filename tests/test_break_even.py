@@ -130,7 +130,8 @@ def test_scaling_table_slopes():
     # reading out a fixed fraction of n adds exactly one power of n to the tomography copies
     diff = slopes.loc["fraction", "slope_quantum"] - slopes.loc["fixed", "slope_quantum"]
     assert diff == pytest.approx(1.0, abs=0.05)
-    assert (table["slope_noise"] >= 0).all()
+    assert (table["slope_variant_min"] <= table["slope_quantum"]).all()
+    assert (table["slope_variant_max"] >= table["slope_quantum"]).all()
 
 
 def _scaling(slope: float, noise: float) -> pd.DataFrame:
@@ -143,9 +144,10 @@ def _scaling(slope: float, noise: float) -> pd.DataFrame:
                     "n": n,
                     "readout_entries": dd,
                     "slope_quantum": slope + (premise == "fraction"),
+                    "slope_variant_min": slope + (premise == "fraction") - noise,
+                    "slope_variant_max": slope + (premise == "fraction") + noise,
                     "slope_classical": 1.0,
                     "slope_preprocessing": 2.0,
-                    "slope_noise": noise,
                     "fit_min_n": 1000,
                     "epsilon": 0.01,
                 }
@@ -197,12 +199,17 @@ def _c14_tables(log_ratio: float, spread: float) -> tuple[pd.DataFrame, pd.DataF
 
 
 def test_claim_c14_verdicts():
-    assert claim_c14(*_c14_tables(-3.0, 1.0)).verdict == HOLDS
-    row = claim_c14(*_c14_tables(30.0, 5.0))
+    assert claim_c14(*_c14_tables(-3.0, -1.0)).verdict == HOLDS  # a variant 10x worse
+    row = claim_c14(*_c14_tables(30.0, 5.0))  # 10^30 slower; the best variant gains 10^5
     assert row.verdict == NOT_HOLDING
     assert "10^30" in row.value and "epsilon = 0.1" in row.value
     assert row.noise.startswith("m/q: 5")  # the qubit-model variant is not noise
     assert claim_c14(*_c14_tables(2.0, 5.0)).verdict == INCONCLUSIVE
+    # only moves towards the boundary count: a variant 10^40 faster does not blur "holds",
+    # one 10^40 slower does
+    assert claim_c14(*_c14_tables(-3.0, 40.0)).verdict == HOLDS
+    assert claim_c14(*_c14_tables(-3.0, -40.0)).verdict == INCONCLUSIVE
+    assert claim_c14(*_c14_tables(-0.3, 0.0)).verdict == INCONCLUSIVE  # inside the tolerance
     empty = claim_c14(_c14_tables(1.0, 1.0)[0].iloc[0:0], _c14_tables(1.0, 1.0)[1])
     assert empty.verdict == NOT_RUN
 

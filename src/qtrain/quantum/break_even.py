@@ -431,13 +431,13 @@ def scaling_table(
         tof = [r["toffolis_run"] for r in curve]
         pre = [r["preprocessing_gradients_run"] for r in curve]
         slope = _slope(grid, tof, sweep.fit_min_n)
-        spread = 0.0
+        lowest = highest = slope
         for _, _, vchange in variants:
             vs = replace(ps, **vchange)
             vt = [window_cost(n, vs)["toffolis_run"] for n in grid]
             vslope = _slope(grid, vt, sweep.fit_min_n)
             if math.isfinite(vslope):
-                spread = max(spread, abs(vslope - slope))
+                lowest, highest = min(lowest, vslope), max(highest, vslope)
         per_gradient = float(row0["flops_per_parameter_sample"]) * ps.classical_batch
         pre_flops = [p * per_gradient * n for n, p in zip(grid, pre, strict=True)]
         slope_pre = _slope(grid, pre_flops, sweep.fit_min_n)
@@ -456,7 +456,8 @@ def scaling_table(
                     "slope_quantum": slope,
                     "slope_preprocessing": slope_pre,
                     "slope_classical": slope_classical,
-                    "slope_noise": spread,
+                    "slope_variant_min": lowest,
+                    "slope_variant_max": highest,
                     "fit_min_n": sweep.fit_min_n,
                     "epsilon": ps.epsilon,
                     "kind": "model",
