@@ -202,6 +202,9 @@ def test_spectral_radius_and_measured_overrides():
     moments = spectrum_moments(np.array([-1.0, 1.0, 3.0]), np.array([0.25, 0.5, 0.25]))
     assert moments["hessian_lambda_rms"] == pytest.approx(math.sqrt(0.25 + 0.5 + 2.25))
     assert measured_overrides(moments=moments)["hessian_lambda_max"] == 3.0
+    figs3 = pd.DataFrame({"map": ["d", "a"], "R": [0.14, math.inf]})
+    assert measured_overrides(block_table=figs3, map_name="d") == {"nonlinearity_ratio": 0.14}
+    assert measured_overrides(block_table=figs3, map_name="a") == {}
 
 
 def _slope(xs, ys) -> float:

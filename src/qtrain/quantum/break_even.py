@@ -157,18 +157,23 @@ def resnet_cost_table(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     block_table: pd.DataFrame | None = None,
     map_name: str | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Table (a): for each model, horizon (one window of T steps; the run of ``total_steps``)
     and qubit model: logical qubits, Toffolis, physical qubits, code distance, factories and
     the quantum wall-clock against the classical one.
 
     ``overrides``: per model, settings replaced by measured values (e.g.
-    :func:`~qtrain.quantum.cost_model.measured_overrides` of its Hessian spectrum).
+    :func:`~qtrain.quantum.cost_model.measured_overrides` of its Hessian spectrum);
+    ``sources``: per model, where they were measured (written into ``measured_inputs``).
+    ``block_table`` / ``map_name``: a measured κ-vs-T table for κ(L) and the final share.
     """
     rows = []
     for name, n in (models or RESNET_SIZES).items():
         ms = replace(s, **dict((overrides or {}).get(name, {})))
         measured = ", ".join(sorted((overrides or {}).get(name, {}))) or "none (config defaults)"
+        if (sources or {}).get(name):
+            measured += f" from {sources[name]}"
         for qm in ms.qubit_models:
             q = quantum_run(n, ms, qm, classical, name, block_table, map_name)
             for horizon in ("window", "run"):

@@ -242,12 +242,20 @@ def spectrum_moments(nodes: np.ndarray, weights: np.ndarray) -> dict[str, float]
     }
 
 
-def measured_overrides(masses=None, step: int | None = None, moments=None) -> dict[str, float]:
-    """Settings overrides from measured Hessian spectra.
+def measured_overrides(
+    masses=None,
+    step: int | None = None,
+    moments=None,
+    block_table=None,
+    map_name: str | None = None,
+) -> dict[str, float]:
+    """Settings overrides from measured quantities.
 
     ``masses``: a masses table of :func:`qtrain.spectra.analysis.mass_row` rows (columns
     ``lambda_min``, ``lambda_max``, optionally ``step``); the row at ``step`` (default: the
     first). ``moments``: a dict from :func:`spectrum_moments` (adds the rms eigenvalue).
+    ``block_table``: a figS1/figS3 table (columns ``map``, ``R``); the map's R when finite
+    (R is infinite, i.e. undefined, when ρ(I + F_1) ≥ 1).
     """
     out: dict[str, float] = {}
     if masses is not None and len(masses):
@@ -261,6 +269,12 @@ def measured_overrides(masses=None, step: int | None = None, moments=None) -> di
         out["hessian_lambda_max"] = float(row["lambda_max"])
     if moments:
         out.update({k: float(v) for k, v in moments.items() if k.startswith("hessian_")})
+    if block_table is not None and len(block_table) and "R" in block_table:
+        rows = block_table
+        if map_name is not None:
+            rows = block_table[block_table["map"] == map_name]
+        if len(rows) and math.isfinite(float(rows["R"].iloc[0])) and rows["R"].iloc[0] > 0:
+            out["nonlinearity_ratio"] = float(rows["R"].iloc[0])
     return out
 
 
