@@ -535,6 +535,7 @@ def measured_block_system(
     out: dict[str, Any] = {
         "map": None if map_name is None else map_name,
         "extrapolated": bool(steps < rows["steps"].min() or steps > rows["steps"].max()),
+        "order": int(rows["order"].iloc[0]) if "order" in rows else None,
     }
     upper = rows["steps"] >= rows["steps"].median()
     for col, key in (("kappa", "kappa"), ("norm", "norm"), (share_col, "share")):
@@ -694,7 +695,11 @@ def window_cost(n: int, s: CostSettings, block_table=None, map_name: str | None 
         meas = measured_block_system(block_table, T, s.padding_factor, map_name)
         norm_l, kappa_l, share = meas["norm"], meas["kappa"], meas["share"]
         inv_norm = kappa_l / norm_l
-        kappa_source = f"measured table{' (extrapolated)' if meas['extrapolated'] else ''}"
+        kappa_source = (
+            f"measured table ({meas['map'] or 'first map'}"
+            f"{', Carleman order ' + str(meas['order']) if meas['order'] else ''}"
+            f"{', extrapolated in T' if meas['extrapolated'] else ''})"
+        )
         level1 = 1.0
     else:
         sys = scalar_block_system(round(rho_c, 12), T, P)
