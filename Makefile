@@ -5,6 +5,9 @@
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
 #   make bench   benchmarks (CSV under results/bench/)
+#   make bench-docs  render the CPU benchmark CSVs into docs/benchmarks.md (marked sections)
+#   make bench-gpu   the prepared GPU benchmark: one GPU, about 5-8 minutes; CSVs under
+#                    results/bench/gpu/, GPU rows of src/qtrain/gpu_costs.csv, docs tables
 #   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,8 +17,11 @@ PRESET ?= smoke
 SNAKEMAKE := $(BIN)/snakemake
 CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
+# Snakemake parses a --configfile before the workflow and names neither the file nor the line of
+# a YAML error in it: check the file first (qtrain.config_files says file, line and column).
+CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
-.PHONY: install smoke paper test lint report bench data clean-smoke results-page
+.PHONY: install smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
 
 install: $(VENV)/.installed
 
@@ -25,6 +31,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 smoke: install
+	$(call CHECK_CONFIG,$(CONFIG_smoke))
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/smoke.yaml
 
 paper: install
@@ -43,10 +50,22 @@ lint: install
 	$(SNAKEMAKE) --lint
 
 report: install
+	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_$(PRESET)) --report results/$(PRESET)/report.html
 
 bench: install
+	$(call CHECK_CONFIG,$(CONFIG_smoke))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
+
+BENCH_CSV := results/bench
+bench-docs: install
+	$(BIN)/python -m qtrain.bench_report --section hessian-scale $(BENCH_CSV)/hessian_scale/*.csv
+	$(BIN)/python -m qtrain.bench_report --section hvp-variants $(BENCH_CSV)/hvp_variants/*.csv
+	$(BIN)/python -m qtrain.bench_report --section memory-model $(BENCH_CSV)/memory.csv
+	$(BIN)/python -m qtrain.bench_report --extrapolate-costs $(BENCH_CSV)/hvp_variants/resnet32_4.csv
+
+bench-gpu: install
+	$(BIN)/python -m qtrain.bench_gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/gpu_costs.csv
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke

@@ -4,9 +4,24 @@
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
 #   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# The library, importable in any environment (common.smk does the same for the scripts).
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from qtrain.config_files import ConfigFileError, check_config_files
+
+# Snakemake names neither the file nor the line of a config file it cannot parse: check the
+# workflow's own config file first (`--configfile` files are parsed before the Snakefile runs).
+try:
+    check_config_files("config/config.yaml")
+except ConfigFileError as error:
+    raise WorkflowError(str(error)) from None
 
 
 report: "workflow/report/workflow.rst"
@@ -19,7 +34,8 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
 include: "workflow/rules/common.smk"
-# Stage rule files: each registers its final outputs with register_targets().
+# Stage rule files (a file may use the rules of the files above it); what `all` builds comes
+# from the config (final_targets() in common.smk), not from this order.
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/prune.smk"
@@ -27,7 +43,6 @@ include: "workflow/rules/sparse_train.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/quantum.smk"
 include: "workflow/rules/carleman.smk"
-# (new stage files go here, before figures.smk)
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/bench.smk"
@@ -36,7 +51,7 @@ include: "workflow/rules/bench.smk"
 rule all:
     default_target: True
     input:
-        ALL_TARGETS,
+        final_targets(),
 
 
 rule bench:

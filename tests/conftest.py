@@ -40,7 +40,7 @@ class WorkflowRun:
     def results(self) -> Path:
         return self.root / "results" / self.preset
 
-    def snakemake(self, *args: str, check: bool = True, timeout: int = 1500):
+    def snakemake(self, *args: str, check: bool = True, timeout: int = 3600):
         """Run snakemake here (targets first, then options); returns the CompletedProcess."""
         cmd = [
             SNAKEMAKE,
@@ -75,6 +75,16 @@ class WorkflowRun:
             ]
             assert not messages, "\n".join(messages)
         return path
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (restored after it): timings and results of tests that
+    run many small torch operations do not depend on the machine's cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

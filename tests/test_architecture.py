@@ -1,4 +1,5 @@
-"""The library's layering (CONTRIBUTING.md): `quantum` and `learning` never import each other."""
+"""The library's layering (ARCHITECTURE, CONTRIBUTING.md): `quantum` and `learning` never import
+each other, the science never imports figures or claims, spectra is shared by both."""
 
 from __future__ import annotations
 
@@ -21,13 +22,55 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def offenders(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
+    """Modules of ``src/qtrain/<folder>/`` that import a module starting with ``prefixes``."""
+    found = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in imported_modules(path) if m.startswith(prefixes)
+        )
+        for path in sorted((SRC / folder).glob("*.py"))
+    }
+    return {k: v for k, v in found.items() if v}
+
+
 @pytest.mark.parametrize(("part", "forbidden"), [("quantum", "learning"), ("learning", "quantum")])
 def test_parts_do_not_import_each_other(part, forbidden):
-    offenders = {
-        str(path.relative_to(SRC)): sorted(
-            m for m in imported_modules(path) if m.startswith(f"qtrain.{forbidden}")
-        )
-        for path in sorted((SRC / part).glob("*.py"))
+    found = offenders(part, (f"qtrain.{forbidden}",))
+    assert not found, found
+
+
+UPWARD = ("qtrain.figures", "qtrain.claims")
+
+
+@pytest.mark.parametrize("part", ["learning", "spectra", "quantum"])
+def test_the_science_never_imports_figures_or_claims(part):
+    found = offenders(part, UPWARD)
+    assert not found, found
+
+
+def test_spectra_is_shared_and_imports_neither_learning_nor_quantum():
+    found = offenders("spectra", ("qtrain.learning", "qtrain.quantum"))
+    assert not found, found
+
+
+@pytest.mark.parametrize("module", ["stats.py", "config.py", "io.py", "progress.py"])
+def test_the_shared_helpers_import_no_part_of_the_library_above_them(module):
+    parts = ("qtrain.learning", "qtrain.spectra", "qtrain.quantum", *UPWARD)
+    assert not [m for m in imported_modules(SRC / module) if m.startswith(parts)]
+
+
+def test_config_checks_use_the_standard_library_only():
+    third_party = {m.split(".")[0] for m in imported_modules(SRC / "config.py")} - {
+        "__future__",
+        "collections",
+        "copy",
+        "dataclasses",
+        "math",
+        "typing",
     }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, offenders
+    assert not third_party, third_party
+
+
+def test_figures_read_tables_not_models():
+    found = offenders("figures", ("torch", "qtrain.learning"))
+    assert not found, found

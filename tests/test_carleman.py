@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from qtrain.quantum import carleman as cm
 from qtrain.quantum import polymaps as pm
+from qtrain.quantum import random_maps
 
 
 def _random_terms(n, q, seed, scale=0.3, constant=True):
@@ -166,7 +167,7 @@ def test_linear_affine_map_is_exact_at_order_one():
 
 @pytest.mark.parametrize(("degree", "order"), [(2, 2), (2, 3), (3, 3)])
 def test_nilpotent_nonlinearity_is_exact_once_order_reaches_degree(degree, order):
-    m = pm.nilpotent_map(2, 1, degree=degree, eta=0.2, seed=15)
+    m = random_maps.nilpotent_map(2, 1, degree=degree, eta=0.2, seed=15)
     exact = cm.exact_trajectory(m.F, m.u0, 30)
     approx = cm.carleman_trajectory(m.F, m.u0, 30, order)
     scale = np.max(np.abs(exact))
@@ -177,7 +178,7 @@ def test_nilpotent_nonlinearity_is_exact_once_order_reaches_degree(degree, order
 
 
 def test_sparse_and_dense_inputs_agree():
-    m = pm.random_sparse_map(4, degree=3, row_nnz=2, gradient=True, seed=16)
+    m = random_maps.random_sparse_map(4, degree=3, row_nnz=2, gradient=True, seed=16)
     dense_F = [f if f is None or not sp.issparse(f) else f.toarray() for f in m.F]
     C1, b1 = cm.carleman_matrix(m.F, 3)
     C2, b2 = cm.carleman_matrix(dense_F, 3)
@@ -186,7 +187,7 @@ def test_sparse_and_dense_inputs_agree():
 
 
 def test_dissipative_error_falls_with_order():
-    m = pm.random_map(3, "dissipative", eta=0.1, u0_norm=0.3, seed=17)
+    m = random_maps.random_map(3, "dissipative", eta=0.1, u0_norm=0.3, seed=17)
     rows = cm.order_sweep(m.F, m.u0, 20, [1, 2, 3, 4])
     errors = [r["error_T"] for r in rows]
     assert all(e2 < 0.5 * e1 for e1, e2 in itertools.pairwise(errors))
@@ -194,7 +195,7 @@ def test_dissipative_error_falls_with_order():
 
 
 def test_discrete_and_first_order_differ_at_second_order_in_eta():
-    m = pm.random_map(3, "dissipative", eta=0.1, degree=3, gradient=0.2, seed=18)
+    m = random_maps.random_map(3, "dissipative", eta=0.1, degree=3, gradient=0.2, seed=18)
     small = cm.variant_difference(m.with_eta(1e-3).F, m.u0, 5, 3)
     half = cm.variant_difference(m.with_eta(5e-4).F, m.u0, 5, 3)
     for key in ("matrix_fro", "one_step", "matrix_b"):

@@ -20,13 +20,7 @@ from qtrain.spectra.lanczos import (
     start_vector,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def known_spectrum(n: int = 300) -> torch.Tensor:

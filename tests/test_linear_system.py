@@ -9,10 +9,11 @@ import scipy.sparse as sp
 from qtrain.quantum import carleman as cm
 from qtrain.quantum import linear_system as ls
 from qtrain.quantum import polymaps as pm
+from qtrain.quantum import random_maps
 
 
 def _system(seed=0, order=2, kind="dissipative", gradient=0.2):
-    m = pm.random_map(2, kind, eta=0.1, gradient=gradient, u0_norm=0.3, seed=seed)
+    m = random_maps.random_map(2, kind, eta=0.1, gradient=gradient, u0_norm=0.3, seed=seed)
     C, b = cm.carleman_matrix(m.F, order)
     return m, C, b, cm.lift(m.u0, order)
 
@@ -112,7 +113,7 @@ def test_final_share_and_padding():
 
 
 def test_condition_sweep_rows():
-    m = pm.random_map(2, "dissipative", eta=0.1, seed=4)
+    m = random_maps.random_map(2, "dissipative", eta=0.1, seed=4)
     rows = ls.condition_sweep(m.F, m.u0, 2, [1, 4], padding="T")
     assert [r["steps"] for r in rows] == [1, 4] and [r["padding"] for r in rows] == [1, 4]
     assert all(r["kappa"] >= 1 for r in rows)

@@ -10,15 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, hessian
 
+from qtrain.spectra.hvp import HessianOperator
 from qtrain.spectra.linearized import LinearizedGD
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def batches(n_batches: int, d: int, seed: int = 0, classes: int | None = None):
@@ -127,3 +122,81 @@ def test_invalid_arguments() -> None:
         LinearizedGD(model, F.mse_loss, lr=0.1, weight_decay=-1.0)
     with pytest.raises(RuntimeError, match="first step"):
         LinearizedGD(model, F.mse_loss, lr=0.1).dim  # noqa: B018
+
+
+def _bn_net_and_batches():
+    from qtrain.learning.models import cifar_resnet
+
+    torch.manual_seed(0)
+    model = cifar_resnet(8, 1, 10, 3).double()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    gen = torch.Generator().manual_seed(1)
+    data = [
+        (torch.randn(32, 3, 8, 8, generator=gen, dtype=torch.float64), torch.randint(10, (32,)))
+        for _ in range(3)
+    ]
+    return model, data
+
+
+def test_eval_mode_bn_chunks_equal_the_whole_batch() -> None:
+    """With eval-mode BN the loss is a mean over samples: chunked windows equal unchunked."""
+    model, data = _bn_net_and_batches()
+    whole = LinearizedGD(model, F.cross_entropy, lr=0.1, bn_mode="eval")
+    chunked = LinearizedGD(model, F.cross_entropy, lr=0.1, bn_mode="eval", micro_batch=8)
+    for x, y in data:
+        whole.step(x, y)
+        chunked.step(x, y)
+        torch.testing.assert_close(chunked.theta(), whole.theta(), rtol=1e-12, atol=1e-14)
+    assert float(torch.linalg.vector_norm(whole.u)) > 1e-3
+
+
+def test_train_mode_bn_cannot_be_chunked_by_fixing_the_batch_statistics() -> None:
+    """The check behind linearized.micro_batch (docs/benchmarks.md, "Chunked train-mode BN").
+
+    With train-mode BN every sample's loss depends on every other sample through the batch mean
+    and variance. Normalizing each chunk with its own statistics is another loss; normalizing it
+    with the whole batch's statistics computed first gives the same forward values but drops
+    the derivative through the statistics, so the gradient and the HVP are different. Both stay
+    tens of percent away from the unchunked (exact) operator on this net.
+    """
+    model, data = _bn_net_and_batches()
+    x, y = data[0]
+    exact = HessianOperator(model, F.cross_entropy, x, y, space="dense", bn_mode="train",
+                            dtype=torch.float64)  # fmt: skip
+    own = HessianOperator(model, F.cross_entropy, x, y, space="dense", bn_mode="train",
+                          micro_batch=8, dtype=torch.float64)  # fmt: skip
+    stats = {}  # the whole batch's BN statistics, from one train-mode forward of a copy
+    probe = copy.deepcopy(model).train()
+    for name, m in probe.named_modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.register_forward_hook(
+                lambda mod, inp, out, name=name: stats.__setitem__(
+                    name, (inp[0].mean((0, 2, 3)), inp[0].var((0, 2, 3), unbiased=False))
+                )
+            )
+    with torch.no_grad():
+        probe(x)
+    frozen_model = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, m in frozen_model.named_modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(stats[name][0])
+                m.running_var.copy_(stats[name][1])
+    frozen = HessianOperator(frozen_model, F.cross_entropy, x, y, space="dense", bn_mode="eval",
+                             micro_batch=8, dtype=torch.float64)  # fmt: skip
+    assert frozen.loss() == pytest.approx(exact.loss(), rel=1e-12)  # same forward values
+    v = torch.randn(exact.dim, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    g0, h0 = exact.gradient(), exact.matvec(v)
+
+    def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
+
+    for op in (own, frozen):
+        assert rel(op.gradient(), g0) > 0.1
+        assert rel(op.matvec(v), h0) > 0.1

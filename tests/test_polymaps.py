@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from qtrain.quantum import digits, random_maps
 from qtrain.quantum import polymaps as pm
+from qtrain.quantum import taylor as taylor_maps
 
 
 def _tensor_apply(tensor: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -60,10 +62,12 @@ def test_nonlinearity_ratio_and_spectral_radius_scalar_closed_form():
     assert pm.operator_norm(np.array([[3.0, 4.0]])) == pytest.approx(5.0)
 
 
-@pytest.mark.parametrize("kind", pm.MAP_KINDS)
+@pytest.mark.parametrize("kind", random_maps.MAP_KINDS)
 def test_random_map_controls_spectrum_and_nonlinearity(kind):
     eta, n = 0.1, 4
-    m = pm.random_map(n, kind, eta=eta, degree=3, nonlinearity=(0.7, 0.4), u0_norm=0.2, seed=3)
+    m = random_maps.random_map(
+        n, kind, eta=eta, degree=3, nonlinearity=(0.7, 0.4), u0_norm=0.2, seed=3
+    )
     rho = pm.spectral_radius(m.F)
     expected = {
         "dissipative": rho < 1,
@@ -92,7 +96,7 @@ def test_random_map_controls_spectrum_and_nonlinearity(kind):
 
 
 def test_with_eta_rescales_every_term():
-    m = pm.random_map(3, "dissipative", eta=0.1, gradient=0.5, seed=4)
+    m = random_maps.random_map(3, "dissipative", eta=0.1, gradient=0.5, seed=4)
     m2 = m.with_eta(0.05)
     for f, f2 in zip(m.F, m2.F, strict=True):
         assert np.allclose(f2, 0.5 * f)
@@ -117,12 +121,12 @@ def _digits_like(seed=6, S=40, p=2):
 def test_quadratic_network_gradient_matches_finite_differences():
     X, y = _digits_like()
     theta = np.random.default_rng(7).standard_normal(2 * X.shape[1] + 1)
-    grad = pm.quadratic_network_grad(theta, X, y)
+    grad = digits.quadratic_network_grad(theta, X, y)
     h = 1e-6
     fd = [
         (
-            pm.quadratic_network_loss(theta + h * e, X, y)
-            - pm.quadratic_network_loss(theta - h * e, X, y)
+            digits.quadratic_network_loss(theta + h * e, X, y)
+            - digits.quadratic_network_loss(theta - h * e, X, y)
         )
         / (2 * h)
         for e in np.eye(theta.size)
@@ -135,11 +139,11 @@ def test_quadratic_network_map_is_exact_far_from_the_expansion_point():
     rng = np.random.default_rng(8)
     n = 2 * X.shape[1] + 1
     bar = rng.standard_normal(n)
-    m = pm.quadratic_network_map(X, y, bar, eta=0.05)
+    m = digits.quadratic_network_map(X, y, bar, eta=0.05)
     assert m.degree == 3 and [f.shape for f in m.F[1:]] == [(n, n), (n, n**2), (n, n**3)]
     for scale in (0.1, 1.0, 3.0):
         u = scale * rng.standard_normal(n)
-        expected = (bar + u) - 0.05 * pm.quadratic_network_grad(bar + u, X, y)
+        expected = (bar + u) - 0.05 * digits.quadratic_network_grad(bar + u, X, y)
         assert np.allclose(bar + m.step(u), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -154,8 +158,8 @@ def test_taylor_map_of_polynomial_loss_equals_exact_map():
         v, c, w = theta[:p], theta[p], theta[p + 1 :]
         return 0.5 * torch.mean((Xt @ v + c + (Xt @ w) ** 2 - yt) ** 2)
 
-    taylor = pm.taylor_map(loss, bar, eta=0.1, order=3)
-    exact = pm.quadratic_network_map(X, y, bar, eta=0.1)
+    taylor = taylor_maps.taylor_map(loss, bar, eta=0.1, order=3)
+    exact = digits.quadratic_network_map(X, y, bar, eta=0.1)
     assert np.allclose(taylor.F[0], exact.F[0])
     for ell in (1, 2, 3):
         assert np.allclose(pm.symmetrize(taylor.F[ell], ell), pm.symmetrize(exact.F[ell], ell))
@@ -168,7 +172,7 @@ def test_torch_model_taylor_map_error_shrinks_like_fourth_power():
     inputs = torch.randn(8, 2)
     targets = torch.randn(8, 1)
     eta = 0.1
-    m = pm.torch_model_taylor_map(model, inputs, targets, eta, order=3)
+    m = taylor_maps.torch_model_taylor_map(model, inputs, targets, eta, order=3)
     theta0 = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double()
     n = theta0.numel()
     assert n == 9 and m.degree == 3
@@ -197,11 +201,13 @@ def test_torch_model_taylor_map_error_shrinks_like_fourth_power():
 def test_taylor_map_refuses_oversized_terms():
     pytest.importorskip("torch")
     with pytest.raises(ValueError, match="entries"):
-        pm.taylor_map(lambda t: (t**2).sum(), np.zeros(50), 0.1, order=3, max_entries=10**6)
+        taylor_maps.taylor_map(
+            lambda t: (t**2).sum(), np.zeros(50), 0.1, order=3, max_entries=10**6
+        )
 
 
 def test_nilpotent_map_structure():
-    m = pm.nilpotent_map(2, 2, degree=3, seed=11)
+    m = random_maps.nilpotent_map(2, 2, degree=3, seed=11)
     n = 4
     for ell in (2, 3):
         tensor = m.F[ell].reshape((n,) * (ell + 1))
@@ -212,12 +218,12 @@ def test_nilpotent_map_structure():
 
 
 def test_digits_quadratic_network_is_an_exact_gd_map():
-    m = pm.digits_quadratic_network(2, train_steps=300, n_samples=200, expansion="minimum")
+    m = digits.digits_quadratic_network(2, train_steps=300, n_samples=200, expansion="minimum")
     assert m.n == 5 and m.degree == 3
     assert m.info["loss_minimum"] < m.info["loss_init"]
     assert m.info["grad_norm_minimum"] < 1e-3
     # the same GD run seen from two expansion points (θ* and θ0) must agree step by step
-    init = pm.digits_quadratic_network(
+    init = digits.digits_quadratic_network(
         2, train_steps=300, n_samples=200, expansion="init", eta=m.eta
     )
     assert np.allclose(init.u0, 0.0)
@@ -225,3 +231,38 @@ def test_digits_quadratic_network_is_an_exact_gd_map():
     for _ in range(5):
         u_min, u_init = m.step(u_min), init.step(u_init)
         assert np.allclose(u_min - m.u0, u_init, rtol=1e-10, atol=1e-12)
+
+
+def test_polymap_is_seen_through_its_methods():
+    m = random_maps.random_map(3, "dissipative", eta=0.1, degree=3, gradient=0.5, seed=21)
+    n = m.n
+    assert (n, m.degree, m.orders()) == (3, 3, [0, 1, 2, 3])
+    assert pm.as_polymap(m) is m
+    raw = pm.as_polymap(m.F)  # a raw list of terms is wrapped
+    assert (raw.n, raw.degree) == (n, 3)
+    for ell in range(4):
+        term = m.term(ell)
+        assert sp.isspmatrix_csr(term) or sp.issparse(term)
+        assert term.shape == ((n, 1) if ell == 0 else (n, n**ell))
+        assert np.allclose(term.toarray().reshape(-1) if ell == 0 else term.toarray(), m.F[ell])
+        assert np.allclose(m.dense_term(ell), m.F[ell])
+        assert m.term_norm(ell) == pytest.approx(pm.operator_norm(np.reshape(m.F[ell], (n, -1))))
+    assert np.allclose(m.linear_part().toarray(), np.eye(n) + m.F[1])
+    assert np.allclose(m.linear_dense(), np.eye(n) + m.F[1])
+    u = np.array([0.1, -0.2, 0.05])
+    expected = sum(m.apply_term(ell, pm.kron_power(u, ell)) for ell in m.orders())
+    assert np.allclose(m.apply(u), expected)
+    assert np.allclose(m.step(u), u + expected)
+    assert np.allclose(pm.gd_step(m.F, u), m.step(u))
+    assert m.term(4) is None and m.dense_term(4) is None and m.term_norm(4) == 0.0
+    bad = pm.PolyMap(F=[None, np.eye(3), np.ones((3, 4))], eta=0.1)
+    with pytest.raises(ValueError, match=r"F\[2\] has shape"):
+        bad.term(2)
+
+
+def test_one_digits_loader_for_the_quadratic_network_and_the_proxy_check():
+    X, y = digits.digits_features(2, seed=0)
+    assert X.shape == (1797, 2) and set(y) == {-1.0, 1.0}
+    assert np.allclose(X.std(axis=0), 1.0)
+    Xs, ys = digits.digits_features(2, seed=0, n_samples=100, rng=np.random.default_rng(0))
+    assert Xs.shape == (100, 2) and ys.shape == (100,)

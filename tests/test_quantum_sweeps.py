@@ -8,19 +8,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN, claim_c9, claim_c10, claim_c11, claim_c12
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.quantum import (
+    STATEVECTOR_NOISE,
+    c12_comparisons,
+    claim_c9,
+    claim_c10,
+    claim_c11,
+    claim_c12,
+)
 from qtrain.quantum.linear_system import solve_block_system
 from qtrain.quantum.quantum_sweeps import (
+    bootstrap_slope,
     carleman_block_system,
-    figS4_table,
-    figS5_table,
-    figS6_tables,
+    hhl_fits,
     hhl_sweep,
-    loglog_fit,
+    resource_fits,
     resource_sweep,
+    tomography_fits,
     tomography_sweep,
 )
 from qtrain.quantum.resources import CostAssumptions
+from qtrain.stats import loglog_fit
 
 
 def test_loglog_fit_recovers_a_power_law():
@@ -49,24 +58,75 @@ def test_hhl_sweep_improves_with_clock_and_reports_counts():
     assert raw["fidelity"].iloc[1] > 0.999
     assert raw["final_weights_error"].iloc[1] < 0.05
     assert raw["depth"].notna().all() and (raw["cx_count"] > 0).all()
-    table = figS4_table(raw)
+    table = hhl_fits(raw)
     assert table["fidelity_at_max_clock"].iloc[0] == raw["fidelity"].iloc[1]
     assert table["log10_infidelity_per_clock_qubit"].iloc[0] < 0
-    assert claim_c9(table).verdict == HOLDS
+    row = claim_c9(table)
+    assert row.verdict == HOLDS
+    assert f"[F] {raw['fidelity'].iloc[1] - 0.99:+.3g}" in row.margin
+    assert row.noise.startswith(f"{STATEVECTOR_NOISE:g}")
     assert claim_c9(table, min_fidelity=1.0).verdict == NOT_HOLDING
+
+
+def _s4(fidelities: list[float]) -> pd.DataFrame:
+    """A figS4-like table of one system: fidelity per clock size 3, 4, ..."""
+    return pd.DataFrame(
+        {
+            "system": "s",
+            "num_clock": range(3, 3 + len(fidelities)),
+            "fidelity": fidelities,
+            "infidelity": [1 - f for f in fidelities],
+            "system_dim": 8,
+            "num_qubits": 12,
+            "final_weights_error": 1e-3,
+        }
+    )
+
+
+def test_claim_c9_three_values():
+    assert claim_c9(_s4([0.9, 0.995])).verdict == HOLDS
+    assert claim_c9(_s4([0.9, 0.98])).verdict == NOT_HOLDING  # below 0.99
+    assert claim_c9(_s4([0.995, 0.992])).verdict == NOT_HOLDING  # more clock qubits hurt
+    # exactly at the threshold up to rounding: inside the numerical noise
+    assert claim_c9(_s4([0.9, 0.99 + STATEVECTOR_NOISE / 2])).verdict == INCONCLUSIVE
+    assert claim_c9(_s4([0.9, 0.995]).iloc[:0]).verdict == NOT_RUN
 
 
 def test_tomography_sweep_slope_is_minus_one_half():
     raw = tomography_sweep([16], [1_000, 10_000, 100_000, 1_000_000], repeats=20, seed=0)
     assert len(raw) == 4 * 20
-    table = figS5_table(raw, fit_min_ratio=10)
+    table = tomography_fits(raw, fit_min_ratio=10)
     assert table["slope"].iloc[0] == pytest.approx(-0.5, abs=0.06)
     assert (table["mean_error"] < table["kp_bound"]).all()
     # samples for ε from the fit are ~d/(4ε²), far below Kerenidis-Prakash
     assert table["samples_for_eps0.01"].iloc[0] == pytest.approx(16 / (4 * 1e-4), rel=0.5)
     assert (table["samples_for_eps0.01"] < table["kp_samples_for_eps0.01"]).all()
-    assert claim_c10(table).verdict == HOLDS
+    # the bootstrap interval over the random vectors brackets the slope
+    assert table["slope_ci_low"].iloc[0] < table["slope"].iloc[0] < table["slope_ci_high"].iloc[0]
+    row = claim_c10(table)
+    assert row.verdict == HOLDS
+    assert "5 to 50 (smoke) / 200 (paper)" in row.comparison and "-0.60" in row.comparison
+    assert "unchanged" in row.comparison and "20 vectors" in row.value
     assert claim_c10(table.assign(slope=-0.8)).verdict == NOT_HOLDING
+    # margin 0.02 inside a half-width of 0.05: inconclusive
+    unsure = table.assign(slope=-0.58, slope_ci_low=-0.63, slope_ci_high=-0.53)
+    assert claim_c10(unsure).verdict == INCONCLUSIVE
+    assert claim_c10(unsure.assign(slope_ci_low=-0.59, slope_ci_high=-0.57)).verdict == HOLDS
+
+
+def test_bootstrap_slope_resamples_whole_vectors():
+    rng = np.random.default_rng(3)
+    samples = [10.0, 100.0, 1000.0]
+    errors = (
+        rng.uniform(0.5, 2.0, (7, 1)) * np.array(samples) ** -0.5 * rng.uniform(0.9, 1.1, (7, 3))
+    )
+    slopes = bootstrap_slope(errors, samples, 50, np.random.default_rng(11))
+    picks = np.random.default_rng(11).integers(0, 7, size=(50, 7))
+    expected = [np.polyfit(np.log(samples), np.log(errors[p].mean(axis=0)), 1)[0] for p in picks]
+    assert np.allclose(slopes, expected)
+    # a vector-independent power law has no spread to resample
+    flat = bootstrap_slope(np.ones((5, 1)) * np.array(samples) ** -0.5, samples, 20, rng)
+    assert np.allclose(flat, -0.5)
 
 
 def test_resource_sweep_slopes_and_claim_c11():
@@ -76,7 +136,7 @@ def test_resource_sweep_slopes_and_claim_c11():
     )
     assert set(curves["regime"]) == {"full", "almost"}
     assert set(crossovers["include_io"]) == {True, False}
-    table, resnets = figS6_tables(curves, resnets, fit_min_n=1e6)
+    table, resnets = resource_fits(curves, resnets, fit_min_n=1e6)
     fits = table.groupby("regime").first()
     assert np.allclose(fits["slope_classical"], 1.0)
     assert (fits["slope_solver"] < 0.3).all()  # polylog: small local slope
@@ -86,30 +146,99 @@ def test_resource_sweep_slopes_and_claim_c11():
     # with a fixed-size readout and upload the end-to-end model is polylog too
     fixed = CostAssumptions(readout_entries=1000, upload_entries=1000)
     curves2, resnets2, _ = resource_sweep(n_values, steps=100, epsilon=0.01, assumptions=fixed)
-    table2, resnets2 = figS6_tables(curves2, resnets2, fit_min_n=1e6)
+    table2, resnets2 = resource_fits(curves2, resnets2, fit_min_n=1e6)
     assert claim_c11(table2, resnets2).verdict == HOLDS
 
 
 def _summary(rows):
-    base = {"features": 2, "degree": 3}
+    """figS7-like run summaries: defaults of a forward-substitution run with N >= q."""
+    base = {
+        "features": 2,
+        "degree": 3,
+        "order": 3,
+        "solver": "classical",
+        "diverged": False,
+        "max_relative_window_error": 0.0,
+        "max_relative_pipeline_error": 0.0,
+        "max_relative_truncation_error": 0.0,
+        "max_relative_hhl_error": np.nan,
+        "max_relative_tomography_error": 0.0,
+        "max_sampling_scale": 1e-4,
+        "std_relative_window_error": 0.0,
+        "std_relative_pipeline_error": 0.0,
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
-def test_claim_c12_judges_only_eps_positive_and_order_at_least_degree():
+def test_claim_c12_judges_every_eps_run_on_what_it_promises():
     rows = [
-        {"run_id": "a", "order": 3, "epsilon": 0.01, "max_relative_gap": 0.004},
-        {"run_id": "b", "order": 1, "epsilon": 0.01, "max_relative_gap": 0.5},  # N < q
-        {"run_id": "c", "order": 3, "epsilon": 0.0, "max_relative_gap": 1e-5},  # ε = 0
+        # N >= q: tracking, error 0.4 eps with a small sampling scale
+        {"run_id": "a", "epsilon": 0.01, "max_relative_window_error": 0.004},
+        # N < q: its tracking error is far above eps, but it is judged on the download
+        {
+            "run_id": "b",
+            "order": 1,
+            "epsilon": 0.01,
+            "max_relative_window_error": 0.5,
+            "max_relative_pipeline_error": 0.003,
+        },
+        # eps = 0: exact readout, truncation only: shown, not judged
+        {"run_id": "c", "epsilon": 0.0, "max_relative_window_error": 0.2},
     ]
-    assert claim_c12(_summary(rows)).verdict == HOLDS
-    rows.append({"run_id": "d", "order": 3, "epsilon": 0.001, "max_relative_gap": 0.002})
+    comps = c12_comparisons(_summary(rows))
+    assert list(comps["run_id"]) == ["a", "b"]
+    assert list(comps["criterion"]) == ["tracking", "download"]
+    assert np.allclose(comps["margin"], [0.006, 0.007])
     row = claim_c12(_summary(rows))
-    assert row.verdict == NOT_HOLDING and "d exceed" in row.value
-    assert claim_c12(_summary(rows[1:3])).verdict == NOT_RUN
+    assert row.verdict == HOLDS
+    assert "2 hold, 0 do not, 0 inconclusive of 2" in row.value
+    assert "a +0.006" in row.margin and "(b)" in row.value and "(c)" in row.value
+    # a run beyond eps by more than its sampling scale fails
+    failing = [*rows, {"run_id": "d", "epsilon": 0.001, "max_relative_window_error": 0.002}]
+    row = claim_c12(_summary(failing))
+    assert row.verdict == NOT_HOLDING and "do not hold: d" in row.value
+    # beyond eps by less than the sampling scale: inconclusive
+    close = [
+        *rows,
+        {
+            "run_id": "e",
+            "epsilon": 0.001,
+            "max_relative_window_error": 0.00105,
+            "max_sampling_scale": 2e-4,
+        },
+    ]
+    assert claim_c12(_summary(close)).verdict == INCONCLUSIVE
+    # or by less than the spread of its error over the windows (sqrt(1e-4^2 + 3e-4^2) > 2e-4)
+    spread = {"epsilon": 0.001, "max_relative_window_error": 0.0012}
+    assert claim_c12(_summary([{"run_id": "f", **spread}])).verdict == NOT_HOLDING
+    wide = {"run_id": "g", **spread, "std_relative_window_error": 3e-4}
+    assert claim_c12(_summary([wide])).verdict == INCONCLUSIVE
+    assert c12_comparisons(_summary([wide]))["noise"].iloc[0] == pytest.approx(np.hypot(1e-4, 3e-4))
+    # an HHL run with N < q is judged on its HHL error (in the pipeline error), not truncation
+    hhl = [
+        {
+            "run_id": "h",
+            "solver": "hhl",
+            "order": 1,
+            "epsilon": 0.01,
+            "max_relative_window_error": 0.02,
+            "max_relative_truncation_error": 0.001,
+            "max_relative_hhl_error": 0.015,
+            "max_relative_pipeline_error": 0.0151,
+        }
+    ]
+    row = claim_c12(_summary(hhl))
+    assert row.verdict == NOT_HOLDING and "HHL 0.015" in row.value
+    # a diverged run does not track, whatever its last finite error
+    diverged = [{"run_id": "x", "epsilon": 0.1, "diverged": True, "max_relative_window_error": 0}]
+    assert claim_c12(_summary(diverged)).verdict == NOT_HOLDING
+    nan_error = [{"run_id": "y", "epsilon": 0.1, "max_relative_window_error": np.nan}]
+    assert claim_c12(_summary(nan_error)).verdict == NOT_HOLDING
+    assert claim_c12(_summary(rows[2:])).verdict == NOT_RUN
 
 
 def test_config_check_refuses_oversized_statevector_runs():
-    from qtrain.quantum.config_checks import check_quantum_config, hhl_qubits
+    from qtrain.config import check_quantum_config, hhl_qubits
 
     assert hhl_qubits(2, 2, 3, 8) == 6 + 8 + 1  # dim 24, dilated 48 -> 64
     ok = {

@@ -8,17 +8,18 @@ import math
 import numpy as np
 import pytest
 
+from qtrain.quantum.digits import digits_problem, initial_weights
 from qtrain.quantum.polymaps import gd_step
 from qtrain.quantum.quantum_training import (
     RunSpec,
     classical_gd,
-    digits_problem,
-    initial_weights,
     quantum_train,
     run_summary,
+    sampling_scale,
     solver_comparison,
     training_grid,
 )
+from qtrain.quantum.tomography import tomography
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,57 @@ def test_truncation_error_appears_when_it_should(quadratic):
     assert windows["truncation_error"].max() > 1e-6  # N = 1 < q: linearization error
 
 
+@pytest.mark.parametrize("expansion", ["window", "initial"])
+def test_window_error_columns_are_taken_on_the_downloaded_vector(quadratic, expansion):
+    # a noisy, truncated run (N = 2 < q = 3, W = 5): the first window against an independent
+    # classical GD from θ(0) (the oracle), every window for the identities between the columns
+    problem, theta0 = quadratic
+    eta, W = 0.05, 5
+    _, windows = quantum_train(
+        problem, theta0, eta, 10, RunSpec(2, W, 0.1, expansion=expansion), seed=4
+    )
+    assert len(windows) == 2
+    u_exact = classical_gd(problem, theta0, eta, W)[-1] - theta0  # θ̄ = θ(0) in both at first
+    first = windows.iloc[0]
+    assert first["exact_download_norm"] == pytest.approx(np.linalg.norm(u_exact))
+    for _, w in windows.iterrows():
+        # ε's vector (the exact download) in the denominator of the tracking error
+        assert w["relative_window_error"] == pytest.approx(
+            w["window_error"] / w["exact_download_norm"]
+        )
+        assert w["relative_truncation_error"] == pytest.approx(
+            w["truncation_error"] / w["exact_download_norm"]
+        )
+        # forward substitution: no HHL error, the pipeline error is the readout's
+        assert np.isnan(w["hhl_error"]) and np.isnan(w["relative_hhl_error"])
+        assert w["pipeline_error"] == pytest.approx(w["tomography_error"])
+        assert w["relative_tomography_error"] == pytest.approx(
+            w["tomography_error"] / w["downloaded_norm"]
+        )
+        # the parts: truncation (exact vs solved) and readout (solved vs read) bound the whole
+        assert w["window_error"] <= w["truncation_error"] + w["tomography_error"] + 1e-15
+        assert w["truncation_error"] > 1e-8
+        assert w["tomography_error"] <= w["tomography_bound"]
+        assert 0 < w["sampling_scale"] < 0.1
+
+
+def test_sampling_scale_is_the_spread_of_the_readout():
+    # the root-mean-square relative error of many readouts of one vector, norm estimated from
+    # Bernoulli trials of the post-selection (probability q), against the closed form
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(5)
+    samples, q = 4000, 0.3
+    errors = [
+        np.linalg.norm(tomography(x, samples, rng, success_probability=q, norm_samples=samples) - x)
+        / np.linalg.norm(x)
+        for _ in range(400)
+    ]
+    rms = float(np.sqrt(np.mean(np.square(errors))))
+    assert rms == pytest.approx(sampling_scale(5, samples, q), rel=0.2)
+    assert sampling_scale(5, 0, q) == 0.0
+    assert sampling_scale(5, samples, 1.0) == pytest.approx(math.sqrt(5 / (4 * samples)))
+
+
 def test_single_window_gap_within_the_tomography_bound(quadratic):
     problem, theta0 = quadratic
     eps = 0.05
@@ -148,6 +200,12 @@ def test_hhl_path_matches_the_classical_block_solve():
     assert (hhl["hhl_fidelity"] > 0.999).all()
     assert (hhl["hhl_qubits"] == 12).all()
     assert classical["gap"].max() < 1e-12  # affine map: the classical solve is exact
+    # truncation error is the forward-substitution solve's, the same in both; the HHL run's
+    # excess is in its own column
+    assert np.allclose(hhl["truncation_error"], classical["truncation_error"])
+    assert classical["hhl_error"].isna().all() and (hhl["hhl_error"] > 0).all()
+    assert np.allclose(hhl["window_error"], hhl["hhl_error"], rtol=1e-9, atol=1e-15)
+    assert np.allclose(hhl["relative_pipeline_error"], hhl["relative_hhl_error"])
     s_h = _downloaded(steps[steps["solver"] == "hhl"])
     s_c = _downloaded(steps[steps["solver"] == "classical"])
     step_size = np.linalg.norm(classical_gd(problem, theta0, 0.1, 4)[-1] - theta0)
@@ -163,9 +221,18 @@ def test_grid_and_summary(quadratic):
     assert list(summary["run_id"]) == [s.run_id for s in specs]
     assert set(summary["degree"]) == {3}
     exact = summary[(summary["order"] == 3) & (summary["epsilon"] == 0)]
-    assert exact["max_relative_gap"].iloc[0] < 1e-12
+    assert exact["max_gap_over_theta_c"].iloc[0] < 1e-12
+    assert exact["max_relative_window_error"].iloc[0] < 1e-12
+    assert exact["max_sampling_scale"].iloc[0] == 0 and np.isnan(exact["max_hhl_error"].iloc[0])
     noisy = summary[(summary["order"] == 3) & (summary["epsilon"] == 0.1)]
-    assert 0 < noisy["max_relative_gap"].iloc[0] < 0.1
+    assert 0 < noisy["max_gap_over_theta_c"].iloc[0] < 0.1
+    assert 0 < noisy["max_relative_window_error"].iloc[0] < 0.1
+    # the summary's maxima are those of the window table
+    w = windows[windows["run_id"] == noisy["run_id"].iloc[0]]
+    assert noisy["max_relative_window_error"].iloc[0] == w["relative_window_error"].max()
+    assert noisy["std_relative_window_error"].iloc[0] == pytest.approx(
+        np.std(w["relative_window_error"], ddof=1)
+    )
     # seeded: the same grid twice gives the same numbers
     again, _ = training_grid(problem, theta0, 0.05, 4, specs, seed=0)
     assert np.array_equal(again["gap"].to_numpy(), steps["gap"].to_numpy())
@@ -191,4 +258,6 @@ def test_a_diverging_run_is_recorded_and_stopped():
     summary = run_summary(windows, steps)
     assert summary["diverged"].iloc[0]
     assert summary["diverged_at_step"].iloc[0] == steps["step"].max() < 100
-    assert summary["max_relative_gap"].iloc[0] > 1
+    assert summary["max_gap_over_theta_c"].iloc[0] > 1
+    # the diverged window's error is not finite or huge: a maximum that hides it would lie
+    assert not summary["max_relative_window_error"].iloc[0] < 1

@@ -32,9 +32,10 @@ from workflow_helpers import (
     write_config,
 )
 
-from qtrain.io import atomic_write, load_checkpoint
+from qtrain.io import atomic_write, load_checkpoint, provenance_path, read_json
 
 RESULTS = f"results/{TINY}"
+RUN = f"{RESULTS}/seed_0"  # the network pipeline of the first training seed
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +77,8 @@ def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run
     """SIGKILL the run (its whole process group) inside `sparse_train`, then inside `spectrum`;
     each rerun resumes from the job's checkpoints and ends with the clean run's numbers."""
     work = copy_run(clean_run, tmp_path / "run")
-    train = work / RESULTS / "sparse_train/sparse"
-    spectra = work / RESULTS / "spectra/sparse"
+    train = work / RUN / "sparse_train/sparse"
+    spectra = work / RUN / "spectra/sparse"
     shutil.rmtree(train)
     shutil.rmtree(spectra)
     records, spectrum = train / "records.csv", spectra / "step_00020.npz"
@@ -107,23 +108,23 @@ def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run
     # 3. the last rerun finishes
     result = run_snakemake(work, *targets, "--cores", "2")
     assert result.returncode == 0, output_of(result)[-5000:]
-    train_log = (work / f"logs/{TINY}/sparse_train/sparse.log").read_text()
+    train_log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
     assert re.search(rf"resuming sparse from \S+last.pt at step {killed_at}\b", train_log)
     assert "restored step_00000.pt" in train_log  # Snakemake removed it before the rerun
-    spectrum_log = (work / f"logs/{TINY}/spectrum/sparse_step_00020.log").read_text()
+    spectrum_log = (work / f"logs/{TINY}/spectrum/seed_0_sparse_step_00020.log").read_text()
     assert re.search(r"[1-9]\d* run\(s\) resumed", spectrum_log), spectrum_log[-2000:]
 
     only = [
-        f"{RESULTS}/sparse_train/sparse/records.csv",
-        f"{RESULTS}/sparse_train/sparse/downloads.csv",
-        f"{RESULTS}/spectra/sparse/step_00020.npz",
+        f"{RUN}/sparse_train/sparse/records.csv",
+        f"{RUN}/sparse_train/sparse/downloads.csv",
+        f"{RUN}/spectra/sparse/step_00020.npz",
     ]
     problems = compare_results(clean_run, work, only=only)
     assert not problems, "\n".join(problems)
     for step in (0, 10, 20, 30):
         name = f"sparse_train/sparse/checkpoints/step_{step:05d}.pt"
-        ours = torch.load(work / RESULTS / name, weights_only=False)["model"]
-        ref = torch.load(clean_run / RESULTS / name, weights_only=False)["model"]
+        ours = torch.load(work / RUN / name, weights_only=False)["model"]
+        ref = torch.load(clean_run / RUN / name, weights_only=False)["model"]
         assert all(torch.equal(ours[k], ref[k]) for k in ref), name
 
 
@@ -132,16 +133,19 @@ def test_sigterm_leaves_no_output_a_later_run_would_trust(clean_run, tmp_path):
     """SIGTERM to the run's process group mid-job, as a scheduler's time limit or `scancel`
     sends it: the job stops, its outputs are removed, and the next run redoes it."""
     work = copy_run(clean_run, tmp_path / "run")
-    train = work / RESULTS / "sparse_train/continuous"
+    train = work / RUN / "sparse_train/continuous"
     shutil.rmtree(train)
-    target = f"{RESULTS}/sparse_train/continuous/records.csv"
+    target = f"{RUN}/sparse_train/continuous/records.csv"
     run = start_snakemake(work, target, "--cores", "2", log=tmp_path / "term.log")
     assert wait_for(lambda: (train / "checkpoints/last.pt").exists(), 600)
     kill_group(run, signal.SIGTERM, timeout=120)
     log = (tmp_path / "term.log").read_text()
     assert run.returncode != 0, log[-3000:]
     assert "Removing output files of failed job sparse_train" in log, log[-3000:]
-    assert "stopped by SIGTERM" in (work / f"logs/{TINY}/sparse_train/continuous.log").read_text()
+    assert (
+        "stopped by SIGTERM"
+        in (work / f"logs/{TINY}/sparse_train/seed_0_continuous.log").read_text()
+    )
     declared = ["records.csv", "downloads.csv", *(f"checkpoints/step_{s:05d}.pt" for s in (0, 10))]
     assert not [name for name in declared if (train / name).exists()]
     assert not list(work.rglob("*.tmp")), "a temporary file was left behind"
@@ -154,54 +158,229 @@ def test_sigterm_leaves_no_output_a_later_run_would_trust(clean_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_checkpoint_from_another_config_is_refused_and_kept(clean_run, tmp_path):
-    """A resume checkpoint written under another config stops the job, saying what to do; the
-    checkpoint and everything upstream stay as they were."""
+def test_changed_config_after_a_finished_run_just_reruns(clean_run, tmp_path):
+    """A config change after a finished run reruns the jobs it concerns from scratch: no
+    resume state is left to refuse or to reuse, nothing to delete by hand. While it runs, a
+    status line with an ETA reaches the console at the set interval."""
     work = copy_run(clean_run, tmp_path / "run")
     write_config(work, tiny_config(sparse_train={"lr": 0.04}))
-    last = work / RESULTS / "sparse_train/sparse/checkpoints/last.pt"
-    upstream = digest_tree(work / RESULTS / "prune")
-    before = last.read_bytes()
-    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    upstream = digest_tree(work / RUN / "prune")
+    records = f"{RUN}/sparse_train/sparse/records.csv"
+    result = run_snakemake(work, records, "--cores", "2", env={"QTRAIN_STATUS_SECONDS": "1"})
+    out = output_of(result)
+    assert result.returncode == 0, out[-3000:]
+    assert "CheckpointMismatchError" not in out
+    log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
+    assert "resuming sparse" not in log.split("lr=0.04")[-1]
+    assert compare_results(clean_run, work, only=[records])  # new numbers
+    record = read_json(provenance_path(work / records))
+    assert record["config"]["sparse_train"]["lr"] == 0.04
+    assert record["resumed_from_step"] == 0
+    assert not (work / RUN / "sparse_train/sparse/checkpoints/last.pt").exists()
+    assert digest_tree(work / RUN / "prune") == upstream
+    # the console (Snakemake's output) got the job's status lines, with an ETA
+    status = re.findall(
+        r"^rule sparse_train \(variant=sparse\): sparse: (\d+)/30 steps, [\d.]+ s/step, ETA \d+ ",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert status, result.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_forcerun_pretrain_trains_every_epoch(clean_run, tmp_path):
+    """`--forcerun pretrain` (the README's "redo one stage") trains all epochs again: the
+    finished run left no checkpoint to resume from, and the provenance's wall time is real."""
+    work = copy_run(clean_run, tmp_path / "run")
+    log = work / f"logs/{TINY}/pretrain/seed_0.log"
+    log.unlink()
+    metrics = f"{RUN}/pretrain/metrics.csv"
+    result = run_snakemake(work, metrics, "--forcerun", "pretrain", "--cores", "2")
+    assert result.returncode == 0, output_of(result)[-3000:]
+    text = log.read_text()
+    assert "resuming pretraining" not in text
+    assert re.search(r"epoch 1/2: loss", text) and re.search(r"epoch 2/2: loss", text), text
+    assert not compare_results(clean_run, work, only=[metrics])  # the same numbers
+    record = read_json(provenance_path(work / metrics))
+    assert record["resumed_from_epoch"] == 0 and record["wall_seconds"] > 0
+    assert not (work / RUN / "pretrain/checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_changed_input_never_resumes_from_stale_state(clean_run, tmp_path):
+    """The issue's case: the pruned model changes (NaN weights, same config) while
+    `sparse_train` has resume state (here: a run killed mid-way). The rerun never resumes from
+    that state: it starts over, and fails loudly on the NaN, leaving no records."""
+    work = copy_run(clean_run, tmp_path / "run")
+    train = work / RUN / "sparse_train/sparse"
+    shutil.rmtree(train)
+    records = train / "records.csv"
+    target = str(records.relative_to(work))
+    run = start_snakemake(work, target, "--cores", "2", log=tmp_path / "kill.log")
+    assert wait_for(lambda: (train / "checkpoints/last.pt").exists(), 600)
+    kill_group(run)
+    assert not records.exists(), "sparse_train finished before it could be killed"
+    assert run_snakemake(work, "--unlock").returncode == 0
+    _poison(work / RUN / "prune/model.pt")
+
+    result = run_snakemake(work, target, "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0
-    assert "CheckpointMismatchError" in out and "was written under config digest" in out, out
-    assert "delete the checkpoint or use the matching config" in out
-    assert last.read_bytes() == before
-    assert digest_tree(work / RESULTS / "prune") == upstream
+    log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
+    assert (
+        f"{RUN}/sparse_train/sparse/checkpoints/last.pt: inputs changed since this resume "
+        f"state was written: starting over (changed: {RUN}/prune/model.pt; the stale state "
+        "is deleted)" in log
+    ), log[-3000:]
+    assert "training diverged: loss is nan at sparse step 1;" in out, out[-3000:]
+    assert not records.exists() and not provenance_path(records).exists()
+
+
+@pytest.mark.slow
+def test_changed_checkpoint_recomputes_the_spectrum(clean_run, tmp_path):
+    """A checkpoint's conv weights ×3 while the spectrum has finished Lanczos runs stored (a
+    run killed mid-way): the stored runs are dropped, every run is recomputed, and the Ritz
+    nodes are those of the new weights."""
+    work = copy_run(clean_run, tmp_path / "run")
+    spectra = work / RUN / "spectra/sparse"
+    spectrum = spectra / "step_00020.npz"
+    spectrum.unlink()
+    target = str(spectrum.relative_to(work))
+    run = start_snakemake(work, target, "--cores", "2", log=tmp_path / "kill.log")
+    partial = spectra / "partial/step_00020"
+    assert wait_for(lambda: partial.is_dir() and any(partial.glob("*.npz")), 600)
+    kill_group(run)
+    assert not spectrum.exists(), "spectrum finished before it could be killed"
+    assert run_snakemake(work, "--unlock").returncode == 0
+    checkpoint = work / RUN / "sparse_train/sparse/checkpoints/step_00020.pt"
+    state = torch.load(checkpoint, weights_only=False)
+    for value in state["model"].values():
+        if value.is_floating_point() and value.dim() == 4:
+            value.mul_(3)
+    torch.save(state, checkpoint)
+
+    result = run_snakemake(work, target, "--cores", "2")
+    assert result.returncode == 0, output_of(result)[-3000:]
+    log = (work / f"logs/{TINY}/spectrum/seed_0_sparse_step_00020.log").read_text()
+    changed = (
+        "inputs changed since this resume state was written: starting over (changed: "
+        f"{RUN}/sparse_train/sparse/checkpoints/step_00020.pt"
+    )
+    assert changed in log, log[-3000:]
+    assert "0 run(s) resumed" in log
+    assert not (spectra / "partial").exists()
+    with np.load(spectrum) as ours, np.load(clean_run / target) as clean:
+        assert ours["nodes"].shape == clean["nodes"].shape
+        assert not np.allclose(ours["nodes"], clean["nodes"])
+
+
+@pytest.mark.slow
+def test_truncated_input_checkpoint_names_the_file_and_the_rule(clean_run, tmp_path):
+    work = copy_run(clean_run, tmp_path / "run")
+    model = work / RUN / "prune/model.pt"
+    model.write_bytes(model.read_bytes()[:1000])
+    result = run_snakemake(work, f"{RUN}/sparse_train/sparse/records.csv", "--cores", "2")
+    out = output_of(result)
+    assert result.returncode != 0
+    assert re.search(
+        rf"{RUN}/prune/model.pt is not a readable checkpoint \(truncated or corrupt: \w+"
+        rf".*\); delete it and rerun the rule `prune` that makes it \(snakemake --forcerun "
+        rf"prune with this run's --configfile and options\)",
+        out,
+    ), out[-3000:]
+
+
+@pytest.mark.slow
+def test_corrupt_resume_state_is_set_aside_and_the_job_starts_over(clean_run, tmp_path):
+    """A truncated `last.pt` (as a full disk or a kill in the middle of a copy leaves it) is
+    renamed `last.pt.corrupt` with a warning; the job starts over and ends with the numbers of
+    an uninterrupted run."""
+    work = copy_run(clean_run, tmp_path / "run")
+    checkpoints = work / RUN / "sparse_train/sparse/checkpoints"
+    last = checkpoints / "last.pt"
+    last.write_bytes((checkpoints / "step_00010.pt").read_bytes()[:5000])
+    records = f"{RUN}/sparse_train/sparse/records.csv"
+    result = run_snakemake(work, records, "--forcerun", records, "--cores", "2")
+    assert result.returncode == 0, output_of(result)[-3000:]
+    log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
+    assert re.search(
+        rf"resume state {RUN}/sparse_train/sparse/checkpoints/last.pt is unreadable "
+        rf"\(truncated or corrupt: .+\): set aside as \S+last.pt.corrupt; starting over",
+        log,
+    ), log[-3000:]
+    assert (checkpoints / "last.pt.corrupt").exists() and not last.exists()
+    problems = compare_results(clean_run, work, only=[records])
+    assert not problems, problems
+
+
+def test_a_finished_run_leaves_no_resume_state_and_readable_files(clean_run):
+    """Resume state is removed when its job finishes; every result file has the mode the umask
+    allows; every provenance record stands beside its result; logs have no carriage returns."""
+    results = clean_run / RESULTS
+    leftovers = [
+        *results.rglob("last.pt"),
+        *results.rglob("resume"),
+        *results.rglob("partial"),
+        *results.rglob("pretrain/checkpoints"),
+    ]
+    assert not leftovers, leftovers
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {
+        str(p.relative_to(results)): oct(p.stat().st_mode & 0o777)
+        for p in results.rglob("*")
+        if p.is_file()
+    }
+    wrong = {k: v for k, v in modes.items() if v != oct(0o666 & ~umask)}
+    assert len(modes) > 100 and not wrong, wrong
+    orphans = [
+        p for p in results.rglob("*.provenance.json") if not p.with_name(p.name[:-16]).exists()
+    ]
+    assert not orphans, orphans
+    logs = list((clean_run / "logs" / TINY).rglob("*.log"))
+    assert len(logs) > 20
+    assert not [p for p in logs if "\r" in p.read_text()]
+    train_log = clean_run / f"logs/{TINY}/sparse_train/seed_0_sparse.log"
+    assert "sparse: 30/30 steps, " in train_log.read_text()
+
+
+def _poison(path: Path) -> None:
+    """NaN into the first 2-d weight of a checkpoint (the file changes; its config does not)."""
+    state = torch.load(path, weights_only=False)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 2)
+    state["model"][name][0, 0] = float("nan")
+    torch.save(state, path)
 
 
 @pytest.mark.slow
 def test_nan_during_training_stops_naming_the_step(clean_run, tmp_path):
-    """A NaN in training (here: planted in the pruned model) stops `sparse_train` at the step,
-    with no records written and the inputs untouched."""
+    """A NaN in training (here: planted in the pruned model of a finished run, same config)
+    stops `sparse_train` at step 1 (it never returns the old records), with no records and no
+    provenance record left, and the inputs untouched."""
     work = copy_run(clean_run, tmp_path / "run")
-    model = work / RESULTS / "prune/model.pt"
-    state = torch.load(model, weights_only=False)
-    name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 2)
-    state["model"][name][0, 0] = float("nan")
-    torch.save(state, model)
-    train = work / RESULTS / "sparse_train/sparse"
-    shutil.rmtree(train)  # no resume state: train from the (poisoned) pruned model
-    upstream = digest_tree(work / RESULTS / "prune")
-    result = run_snakemake(work, f"{RESULTS}/sparse_train/sparse/records.csv", "--cores", "2")
+    _poison(work / RUN / "prune/model.pt")
+    train = work / RUN / "sparse_train/sparse"
+    upstream = digest_tree(work / RUN / "prune")
+    result = run_snakemake(work, f"{RUN}/sparse_train/sparse/records.csv", "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0
     assert "training diverged: loss is nan at sparse step 1;" in out, out[-3000:]
+    assert "resuming sparse" not in out
     assert not (train / "records.csv").exists()
-    assert digest_tree(work / RESULTS / "prune") == upstream
+    assert not provenance_path(train / "records.csv").exists()
+    assert not provenance_path(train / "downloads.csv").exists()
+    assert digest_tree(work / RUN / "prune") == upstream
 
 
 @pytest.mark.slow
 def test_nan_weights_stop_lanczos_naming_the_iteration(clean_run, tmp_path):
     work = copy_run(clean_run, tmp_path / "run")
-    checkpoint = work / RESULTS / "sparse_train/sparse/checkpoints/step_00020.pt"
+    checkpoint = work / RUN / "sparse_train/sparse/checkpoints/step_00020.pt"
     state = torch.load(checkpoint, weights_only=False)
     weight = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 4)
     state["model"][weight].fill_(float("nan"))
     torch.save(state, checkpoint)
-    shutil.rmtree(work / RESULTS / "spectra/sparse/partial")  # finished runs of the clean point
-    target = f"{RESULTS}/spectra/sparse/step_00020.npz"
+    target = f"{RUN}/spectra/sparse/step_00020.npz"
     result = run_snakemake(work, target, "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0

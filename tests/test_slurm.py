@@ -418,9 +418,9 @@ def test_cancelled_job_is_retried_with_more_memory_and_resumes(cluster, clean_ru
     checkpoint, and its records equal an uninterrupted run's."""
     work = tmp_path / "run"
     shutil.copytree(clean_run, work, symlinks=True)
-    train = work / f"results/{TINY}/sparse_train/sparse"
+    train = work / f"results/{TINY}/seed_0/sparse_train/sparse"
     shutil.rmtree(train)
-    target = f"results/{TINY}/sparse_train/sparse/records.csv"
+    target = f"results/{TINY}/seed_0/sparse_train/sparse/records.csv"
     profile = site_profile(tmp_path / "profile")
     log = tmp_path / "run.log"
     run = start_snakemake(work, target, *slurm_options(profile), log=log, env=cluster.env)
@@ -461,11 +461,11 @@ def test_cancelled_job_is_retried_with_more_memory_and_resumes(cluster, clean_ru
     assert first["MinMemoryNode"] == f"{mem}M" and second["MinMemoryNode"] == f"{2 * mem}M"
     assert _minutes(first["TimeLimit"]) == minutes and _minutes(second["TimeLimit"]) == 2 * minutes
 
-    train_log = (work / f"logs/{TINY}/sparse_train/sparse.log").read_text()
+    train_log = (work / f"logs/{TINY}/sparse_train/seed_0_sparse.log").read_text()
     assert re.search(r"resuming sparse from \S+last.pt at step [1-9]", train_log), train_log[-2000:]
     only = [
-        f"results/{TINY}/sparse_train/sparse/records.csv",
-        f"results/{TINY}/sparse_train/sparse/downloads.csv",
+        f"results/{TINY}/seed_0/sparse_train/sparse/records.csv",
+        f"results/{TINY}/seed_0/sparse_train/sparse/downloads.csv",
     ]
     problems = compare_results(clean_run, work, only=only)
     assert not problems, "\n".join(problems)

@@ -14,37 +14,26 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN
+from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4, claim_c13
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
-from qtrain.spectra.analysis import (
-    claim_c2,
-    claim_c3,
-    claim_c4,
-    claim_c13,
-    load_spectrum,
-    mass_row,
-    network_proxy_table,
-    proxy_curve,
-    rank_correlations,
-    segment_extremes,
-    spearman,
-    upload_steps,
-    window_end_correlations,
-)
+from qtrain.spectra.density import load_spectrum, mass_row
 from qtrain.spectra.error_proxy import error_proxy
 from qtrain.spectra.lanczos import spectral_density
+from qtrain.spectra.proxy_curves import proxy_curve, segment_extremes, upload_steps
+from qtrain.spectra.proxy_vs_truth import (
+    network_proxy_table,
+    rank_correlations,
+    window_end_correlations,
+)
 from qtrain.spectra.resumable import resumable_spectral_density
+from qtrain.stats import spearman
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------------ resumable Lanczos
@@ -173,26 +162,47 @@ def test_mass_row_and_claim_c2() -> None:
     assert row["divergent_eigenvalue"] == pytest.approx(0.1)  # λ < -0.4
     assert row["dissipative_lr_scaled"] == 0.0 and row["divergent_lr_scaled"] == 0.0
     assert row["lambda_max"] == 30.0 and row["negative_mass"] == pytest.approx(0.1)
-    good = claim_c2(row, row, ["eigenvalue", "lr_scaled"], "main", "large")
-    assert good.verdict == HOLDS and "large [lr_scaled]: 0 vs 0" in good.value
-    bad = claim_c2(row, row, ["lr_scaled", "eigenvalue"], "main", "large")
-    assert bad.verdict == NOT_HOLDING  # 0 > 0 is false
+    # replicate estimates: the spread decides between decisive and inconclusive
+    lams2, w2 = spectrum([-1.0, 0.1, 0.5, 2.0, 30.0], [0.12, 0.5, 0.18, 0.1, 0.1])
+    other = mass_row(lams2, w2, lr=0.01, cutoff=0.4)
+    eig, lr_scaled = claim_c2([row, other], [row, other], ["eigenvalue", "lr_scaled"], "m", "l")
+    assert eig.verdict == HOLDS and "a = -lambda" in eig.claim
+    assert "m: 0.28" in eig.margin and "2 estimates" in eig.noise  # mean of 0.3 and 0.26
+    assert lr_scaled.verdict == INCONCLUSIVE  # N_c = 0 with a = -eta*lambda: nothing to judge
+    assert "N_c 0" in lr_scaled.value
+    flipped = {**other, "divergent_eigenvalue": 0.6}  # replicates that disagree in sign
+    (wide,) = claim_c2([row, flipped], [], ["eigenvalue"], "m", "l")
+    assert wide.verdict == INCONCLUSIVE
+    low = {**row, "dissipative_eigenvalue": 0.05}
+    (bad,) = claim_c2([low, {**low, "divergent_eigenvalue": 0.11}], [], ["eigenvalue"], "m", "l")
+    assert bad.verdict == NOT_HOLDING
+    (single,) = claim_c2([row], [], ["eigenvalue"], "m", "l")
+    assert single.verdict == INCONCLUSIVE and "not measured" in single.noise
 
 
 def test_claims_c3_c4_on_constructed_curves() -> None:
     spectra = {0: spectrum([0.6, 1.0, 1.4, 2.5], [0.3, 0.3, 0.3, 0.1])}
-    curves = {
-        v: proxy_curve(records_for(v, steps=30), spectra, lr=0.1).assign(variant=v)
-        for v in ("continuous", "sparse", "qram")
-    }
-    c3 = claim_c3(curves, ["eigenvalue", "lr_scaled"])
-    assert c3.verdict == HOLDS and c3.claim_id == "C3"
-    c4 = claim_c4(curves, ["eigenvalue", "lr_scaled"])
-    assert c4.verdict == HOLDS, c4.value  # restarted windows stay far below continuous
-    no_div = {v: proxy_curve(records_for(v), {0: spectrum([0.6, 1.0])}, 0.1) for v in curves}
-    assert claim_c3(no_div, ["eigenvalue"]).verdict == NOT_HOLDING
-    assert claim_c4(no_div, ["eigenvalue"]).verdict == NOT_HOLDING  # restart to 1 > decayed E
-    assert claim_c4({"sparse": curves["sparse"]}, ["eigenvalue"]).verdict == NOT_RUN
+    spectra2 = {0: spectrum([0.6, 1.0, 1.4, 2.6], [0.3, 0.3, 0.3, 0.1])}
+
+    def curves(spec, steps=30):
+        return {
+            v: proxy_curve(records_for(v, steps=steps), spec, lr=0.1).assign(variant=v)
+            for v in ("continuous", "sparse", "qram")
+        }
+
+    estimates = [curves(spectra), curves(spectra2)]  # two replicate estimates
+    (c3,) = claim_c3(estimates, ["eigenvalue"])
+    assert c3.verdict == HOLDS and c3.claim_id == "C3", (c3.margin, c3.noise)
+    (c4,) = claim_c4(estimates, ["eigenvalue"])
+    assert c4.verdict == HOLDS, c4.margin  # restarted windows stay far below continuous
+    no_div = [curves({0: spectrum([0.6, 1.0])}), curves({0: spectrum([0.6, 1.05])})]
+    assert claim_c3(no_div, ["eigenvalue"])[0].verdict == NOT_HOLDING  # never grows
+    assert claim_c4(no_div, ["eigenvalue"])[0].verdict == NOT_HOLDING  # restart to 1 > decayed E
+    sparse_only = [{"sparse": estimates[0]["sparse"]}]
+    assert claim_c4(sparse_only, ["eigenvalue"])[0].verdict == NOT_RUN
+    # an empty N_c in a convention is inconclusive, never a pass
+    (empty,) = claim_c3(estimates, ["lr_scaled"], n_c={"lr_scaled": 0.0})
+    assert empty.verdict == INCONCLUSIVE
 
 
 def test_spearman_and_correlation_tables() -> None:
@@ -215,20 +225,49 @@ def test_spearman_and_correlation_tables() -> None:
     assert over["kind"].eq("over_t").all() and np.allclose(over["spearman_eigenvalue"], 1.0)
     end = window_end_correlations(table, ["setting_id"], [], "err", ["eigenvalue"], "network")
     assert end.iloc[0]["points"] == 3 and end.iloc[0]["spearman_eigenvalue"] == pytest.approx(1.0)
-    both = pd.concat([over, end.assign(measurement="polynomial")])
-    net = pd.concat([over, end]).assign(measurement="network")
-    assert claim_c13(pd.concat([both, net]), ["eigenvalue"]).verdict == HOLDS
-    assert claim_c13(both, ["eigenvalue"]).verdict == NOT_RUN
-    anti = net.assign(spearman_eigenvalue=-net["spearman_eigenvalue"])
-    assert claim_c13(pd.concat([both, anti]), ["eigenvalue"]).verdict == NOT_HOLDING
+    assert {"noise_eigenvalue", "p_value_eigenvalue"} <= set(end.columns)
+
+    def correlations(rho, noise, measurement):
+        return pd.DataFrame(
+            [
+                {
+                    "measurement": measurement,
+                    "kind": "window_end",
+                    "setting": "across s",
+                    "points": 8,
+                    "spearman_eigenvalue": rho,
+                    "noise_eigenvalue": noise,
+                    "p_value_eigenvalue": 0.01,
+                }
+            ]
+        )
+
+    good = pd.concat([correlations(0.95, 0.2, "polynomial"), correlations(0.9, 0.3, "network")])
+    assert claim_c13(good, ["eigenvalue"])[0].verdict == HOLDS
+    assert claim_c13(good[good["measurement"] == "polynomial"], ["eigenvalue"])[0].verdict == (
+        INCONCLUSIVE
+    )  # the network measurement is missing: not a pass
+    wide = pd.concat([correlations(0.95, 0.2, "polynomial"), correlations(0.7, 0.5, "network")])
+    assert claim_c13(wide, ["eigenvalue"])[0].verdict == INCONCLUSIVE
+    anti = pd.concat([correlations(0.95, 0.2, "polynomial"), correlations(-0.6, 0.4, "network")])
+    assert claim_c13(anti, ["eigenvalue"])[0].verdict == NOT_HOLDING
 
 
 def test_network_proxy_table_uses_the_window_start_spectrum() -> None:
-    window = pd.DataFrame({"t": [0, 1, 2], "start_step": 20, "gap": [0.0, 1e-6, 4e-6]})
+    window = pd.DataFrame(
+        {"t": [0, 1, 2], "start_step": 20, "gap": [0.0, 1e-6, 4e-6], "window": 1, "lr": 0.1}
+    )
     spectra = {0: spectrum([1.0, 3.0]), 20: spectrum([2.5, 0.5])}
-    table = network_proxy_table({1: window}, spectra, lr=0.1)
+    table = network_proxy_table([window, window.assign(lr=0.2)], spectra)
     assert (table["rho_step"] == 20).all() and (table["window"] == 1).all()
     assert table["proxy_eigenvalue"].iloc[2] == pytest.approx(error_proxy(*spectra[20], 2, 0.4))
+    # lr_scaled uses each setting's own learning rate
+    assert table["proxy_lr_scaled"].iloc[5] == pytest.approx(
+        error_proxy(*spectra[20], 2, 0.4, scale=0.2)
+    )
+    assert table["log_proxy_eigenvalue"].iloc[2] == pytest.approx(
+        math.log(table["proxy_eigenvalue"].iloc[2])
+    )
 
 
 def test_proxy_vs_carleman_polynomial_check() -> None:
@@ -279,7 +318,9 @@ def test_dry_run_has_the_spectra_stage(preset) -> None:
         "plot_figS8",
     ):
         assert f"rule {rule}:" in out, rule
-    assert f"results/{preset}/spectra/sparse/step_00000.npz" not in out  # step 0 is shared
+    # checkpoints before the first download are the same model in every variant: one spectrum
+    assert f"results/{preset}/seed_0/spectra/continuous/step_00000.npz" in out
+    assert f"results/{preset}/seed_0/spectra/sparse/step_00000.npz" not in out
 
 
 def test_bad_linearized_window_fails_before_any_job(tmp_path) -> None:

@@ -80,10 +80,10 @@ def test_sweep_frame() -> None:
 def test_figS5_upload_panel_draws_every_sparsity_and_the_dense_reference() -> None:
     import pandas as pd
 
-    from qtrain.quantum.plots_quantum import plot_figS5
-    from qtrain.quantum.quantum_sweeps import figS5_table, tomography_sweep
+    from qtrain.figures.quantum import plot_figS5
+    from qtrain.quantum.quantum_sweeps import tomography_fits, tomography_sweep
 
-    tomography = figS5_table(tomography_sweep([8], [100, 1000, 10000], repeats=3, seed=0), 10)
+    tomography = tomography_fits(tomography_sweep([8], [100, 1000, 10000], repeats=3, seed=0), 10)
     upload = pd.concat(
         [
             upload_sweep([1, 4], [16, 256]),

@@ -1,7 +1,8 @@
 """Helpers of the end-to-end reliability and SLURM tests (not a test module).
 
-The `tiny` preset is the smoke preset (config/smoke.yaml) with a few sizes shrunk, derived at test
-time so that sections other stages add to the smoke preset are picked up; a run of the whole
+The `tiny` preset is the smoke preset (config/smoke.yaml merged over config/config.yaml, as
+Snakemake merges them) with a few sizes shrunk, derived at test time so that sections other
+stages add to the presets are picked up; a run of the whole
 workflow on it takes a few minutes on 2 cores. Runs happen in temporary directories (outputs and
 `configfile:` are relative to the working directory) against the repository's Snakefile, so the
 auto-loaded workflow profile profiles/default/ applies as in a user's run.
@@ -9,7 +10,6 @@ auto-loaded workflow profile profiles/default/ applies as in a user's run.
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import signal
@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from qtrain.config import merge_config
+from qtrain.config_files import read_merged_config
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -52,21 +55,14 @@ TINY_OVERRIDES: dict[str, Any] = {
 }
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``override`` merged in, section by section."""
-    out = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def smoke_config() -> dict[str, Any]:
+    """The smoke preset in full: config/smoke.yaml merged over config/config.yaml."""
+    return read_merged_config(REPO / "config/config.yaml", REPO / "config/smoke.yaml")
 
 
 def tiny_config(**sections: Any) -> dict[str, Any]:
-    """The tiny preset, with optional further overrides per section."""
-    smoke = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
-    return deep_merge(deep_merge(smoke, TINY_OVERRIDES), sections)
+    """The tiny preset (in full), with optional further overrides per section."""
+    return merge_config(smoke_config(), TINY_OVERRIDES, sections)
 
 
 def make_workdir(path: Path, config: Mapping[str, Any] | None = None) -> Path:
@@ -94,7 +90,7 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def run_snakemake(
     workdir: Path,
     *args: str,
-    timeout: float = 900,
+    timeout: float = 3600,
     env: Mapping[str, str] | None = None,
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:

@@ -1,8 +1,18 @@
-"""Atomic writes, checkpoints, tables and provenance records.
+"""Atomic writes, checkpoints, tables, resume state and provenance records.
 
 Every result the workflow writes goes through :func:`atomic_write` (so an interrupted job
-never leaves a partial file that a later run would trust) and gets a provenance record
-(config, git commit, package versions, device) beside it.
+never leaves a partial file that a later run would trust; files get the permissions the umask
+allows) and gets a provenance record (config, git commit, package versions, device) beside it.
+
+Every checkpoint, table, array file and JSON record the workflow reads goes through one of
+:func:`load_checkpoint`, :func:`load_table`, :func:`load_arrays` or :func:`read_json`: a file
+that cannot be read raises :class:`UnreadableFileError`, which names the file, says what is
+wrong and what to do.
+
+Resume state (a job's own checkpoints, from which an interrupted job continues) is bound to the
+job's config and to the *content* of its input files (:func:`resume_key`); it is used only when
+both match (:func:`load_resume_state`), set aside when unreadable, and removed when the job
+finishes (:func:`remove_resume_state`).
 """
 
 from __future__ import annotations
@@ -14,12 +24,14 @@ import json
 import logging
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from base64 import urlsafe_b64encode
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -27,20 +39,36 @@ from typing import IO, Any
 
 __all__ = [
     "CheckpointMismatchError",
+    "UnreadableFileError",
     "atomic_write",
     "config_digest",
+    "copy_file",
+    "discard_resume_file",
+    "discard_stale_resume_file",
+    "file_digest",
     "git_commit",
+    "load_arrays",
     "load_checkpoint",
+    "load_resume_state",
+    "load_table",
     "package_versions",
     "provenance",
     "provenance_path",
     "read_json",
+    "remove_resume_state",
+    "rerun_hint",
+    "resume_key",
+    "resume_key_change",
     "save_checkpoint",
+    "set_aside",
     "setup_logging",
+    "write_html_table",
     "write_json",
     "write_provenance",
     "write_table",
 ]
+
+log = logging.getLogger(__name__)
 
 PROVENANCE_PACKAGES = (
     "qtrain",
@@ -61,12 +89,45 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint was written under a different configuration than the one asked for."""
 
 
+class UnreadableFileError(RuntimeError):
+    """A file the workflow reads is damaged (truncated, corrupt, not of the expected kind).
+
+    The message names the file, what is wrong and what to do; ``path`` is the file.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+
+
+def _read_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (/proc), else set and
+    restored at once under a lock (done once, at import, before any thread writes files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+_UMASK = _read_umask()
+FILE_MODE = 0o666 & ~_UMASK
+"""The mode of every file :func:`atomic_write` creates: what ``open()`` gives under the umask."""
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
 
-    A directory that cannot be written (permissions, read-only or full file system) raises an
-    ``OSError`` naming ``path``.
+    The file gets the mode a plain ``open()`` would give it (``0o666`` less the umask, e.g.
+    ``0644`` under umask 022), not ``mkstemp``'s private ``0600``. A directory that cannot be
+    written (permissions, read-only or full file system) raises an ``OSError`` naming ``path``.
     """
     path = Path(path)
     try:
@@ -78,6 +139,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as error:
@@ -100,6 +162,14 @@ def _write_error(path: Path, error: OSError) -> OSError:
     )
 
 
+def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Copy ``source`` to ``target`` byte for byte, atomically (e.g. a stage's table that a
+    figure draws as it is, written beside the figure)."""
+    data = _existing(source, "file").read_bytes()
+    with atomic_write(target, "wb") as handle:
+        handle.write(data)
+
+
 def write_json(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     with atomic_write(path, "w") as handle:
@@ -108,15 +178,151 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file."""
-    with open(path) as handle:
-        return json.load(handle)
+    """Read a JSON file (:class:`UnreadableFileError` naming it when it is not valid JSON)."""
+    path = _existing(path, "JSON record")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, OSError) as error:  # JSONDecodeError and UnicodeDecodeError included
+        raise _unreadable(path, "JSON record", error) from error
 
 
 def write_table(frame: Any, path: str | os.PathLike) -> None:
     """Write a pandas DataFrame as CSV (no index), atomically."""
     with atomic_write(path, "w") as handle:
         frame.to_csv(handle, index=False)
+
+
+def write_html_table(
+    frame: Any, path: str | os.PathLike, title: str, note: str = "", bold: tuple[str, ...] = ()
+) -> None:
+    """Write a pandas DataFrame as a small self-contained HTML page (a titled table), atomically.
+
+    Snakemake's HTML report shows HTML results inline (images, HTML and PDF only; other files
+    are download links), so tables meant to be read in the report are written this way too.
+    ``bold``: columns whose cells are set in bold (e.g. a verdict).
+    """
+    import html
+
+    shown = frame.copy()
+    for column in bold:
+        if column in shown:
+            shown[column] = [f"<b>{html.escape(str(v))}</b>" for v in shown[column]]
+    escape = {c: (lambda v: v) if c in bold else (lambda v: html.escape(str(v))) for c in shown}
+    body = shown.to_html(index=False, escape=False, na_rep="", formatters=escape, border=0)
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n"
+        + (f"<p>{html.escape(note)}</p>\n" if note else "")
+        + body
+        + "\n</body>\n</html>\n"
+    )
+    with atomic_write(path, "w") as handle:
+        handle.write(page)
+
+
+_HTML_STYLE = (
+    "body{font-family:sans-serif;font-size:13px;margin:1em;color:#111;background:#fff}"
+    "h1{font-size:16px}table{border-collapse:collapse}"
+    "th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}"
+    "th{background:#eee}"
+)
+
+
+def load_table(path: str | os.PathLike, empty_ok: bool = False, **read_csv: Any) -> Any:
+    """Read a CSV table (pandas); :class:`UnreadableFileError` naming the file when it is empty
+    (unless ``empty_ok``: an empty DataFrame), truncated or not CSV, ``FileNotFoundError``
+    saying what makes it when it is missing. ``read_csv``: options of ``pandas.read_csv``."""
+    import pandas as pd
+
+    path = _existing(path, "CSV table")
+    try:
+        return pd.read_csv(path, **read_csv)
+    except pd.errors.EmptyDataError as error:
+        if empty_ok:
+            return pd.DataFrame()
+        raise _unreadable(path, "CSV table", error) from error
+    except (ValueError, OSError) as error:  # ParserError, UnicodeDecodeError
+        raise _unreadable(path, "CSV table", error) from error
+
+
+def load_arrays(path: str | os.PathLike, keys: Iterable[str] = ()) -> dict[str, Any]:
+    """Read every array of an ``.npz`` file (no pickles) into a dict.
+
+    :class:`UnreadableFileError` naming the file when it is truncated or corrupt or lacks one
+    of ``keys``; ``FileNotFoundError`` saying what makes it when it is missing.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = _existing(path, "array file (.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: np.array(data[key]) for key in data.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise _unreadable(path, "array file (.npz)", error) from error
+    missing = [key for key in keys if key not in arrays]
+    if missing:
+        raise UnreadableFileError(
+            f"{path} is not the array file this step expects: it has no {missing} (it has "
+            f"{sorted(arrays)}); {rerun_hint(path)}",
+            path,
+        )
+    return arrays
+
+
+def _existing(path: str | os.PathLike, kind: str) -> Path:
+    """``path`` as a Path; ``FileNotFoundError`` saying how to make it when it is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            errno.ENOENT, f"{kind} not found: {path}; run the workflow to make it", str(path)
+        )
+    return path
+
+
+def _unreadable(path: Path, kind: str, error: BaseException) -> UnreadableFileError:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return UnreadableFileError(
+        f"{path} is not a readable {kind} (truncated or corrupt: {reason}); {rerun_hint(path)}",
+        path,
+    )
+
+
+def rerun_hint(path: str | os.PathLike) -> str:
+    """What to do about a damaged workflow file: rerun the rule that makes it (named when
+    Snakemake's records in ``.snakemake/`` say which), or delete it and run the workflow."""
+    rule = _producing_rule(path)
+    if rule:
+        return (
+            f"delete it and rerun the rule `{rule}` that makes it (snakemake --forcerun {rule} "
+            "with this run's --configfile and options)"
+        )
+    return (
+        f"delete it and run the workflow again, which makes it anew (or: snakemake --forcerun "
+        f"{path} with this run's --configfile and options)"
+    )
+
+
+def _producing_rule(path: str | os.PathLike) -> str | None:
+    """The rule that made ``path``, from Snakemake's metadata record of it (None if none)."""
+    try:
+        name = Path(path)
+        if name.is_absolute():
+            name = name.relative_to(Path.cwd())
+        folder = Path(".snakemake/metadata")
+        if not folder.is_dir():
+            return None
+        max_len = os.pathconf(folder, "PC_NAME_MAX") or 255
+        b64 = urlsafe_b64encode(str(name).encode()).decode()
+        parts = [b64[i : i + max_len - 1] for i in range(0, len(b64), max_len - 1)]
+        record = folder.joinpath(*["@" + p for p in parts[:-1]], parts[-1])
+        rule = json.loads(record.read_text()).get("rule")
+        return str(rule) if rule else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _json_default(obj: Any) -> Any:
@@ -226,12 +432,20 @@ def write_provenance(
     return path
 
 
-def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike, config: Mapping) -> None:
-    """Save a torch checkpoint atomically, stamped with the digest of ``config``."""
+def save_checkpoint(
+    state: Mapping[str, Any],
+    path: str | os.PathLike,
+    config: Mapping,
+    resume_key: Mapping[str, Any] | None = None,
+) -> None:
+    """Save a torch checkpoint atomically, stamped with the digest of ``config`` (and, for
+    resume state, with its :func:`resume_key`)."""
     import torch
 
     payload = dict(state)
     payload["config_digest"] = config_digest(config)
+    if resume_key is not None:
+        payload["resume_key"] = dict(resume_key)
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
 
@@ -239,13 +453,13 @@ def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike, config: M
 def load_checkpoint(
     path: str | os.PathLike, config: Mapping | None = None, map_location: Any = "cpu"
 ) -> dict[str, Any]:
-    """Load a checkpoint; if ``config`` is given, refuse one written under another config."""
-    import torch
+    """Load a checkpoint; if ``config`` is given, refuse one written under another config.
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    payload = torch.load(path, map_location=map_location, weights_only=False)
+    A missing file raises ``FileNotFoundError``, a damaged one (truncated, corrupt, not a
+    checkpoint) :class:`UnreadableFileError`; both name the file and what to do.
+    """
+    path = _existing(path, "checkpoint")
+    payload = _torch_load(path, map_location)
     if config is not None:
         expected = config_digest(config)
         found = payload.get("config_digest")
@@ -257,11 +471,185 @@ def load_checkpoint(
     return payload
 
 
-def setup_logging(log_file: str | os.PathLike | None, level: int = logging.INFO) -> logging.Logger:
+def _torch_load(path: Path, map_location: Any) -> dict[str, Any]:
+    """``torch.load`` of a workflow checkpoint (a dict); :class:`UnreadableFileError` if not."""
+    import torch
+
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=False)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as error:  # torch raises RuntimeError, OSError, EOFError, UnpicklingError…
+        raise _unreadable(path, "checkpoint", error) from error
+    if not isinstance(payload, dict):
+        raise UnreadableFileError(
+            f"{path} is not a checkpoint of this workflow (it holds a {type(payload).__name__}, "
+            f"not a record); {rerun_hint(path)}",
+            path,
+        )
+    return payload
+
+
+# --- resume state: bound to the config and to the content of the inputs -----------------------
+
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The sha256 of a file's content (streamed), cached per process by path, size, inode and
+    modification time."""
+    path = Path(path)
+    stat = path.stat()
+    cache = (str(path.resolve()), stat.st_size, stat.st_ino, stat.st_mtime_ns)
+    if cache not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[cache] = digest.hexdigest()
+    return _DIGESTS[cache]
+
+
+def resume_key(
+    config: Mapping[str, Any], inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = ()
+) -> dict[str, Any]:
+    """What resume state is bound to: the digest of ``config`` and the content digest of every
+    input file (a list of paths, a mapping of names to paths or lists of them, or Snakemake's
+    ``snakemake.input``)."""
+    values: Iterable[Any] = inputs.values() if isinstance(inputs, Mapping) else inputs
+    paths: list[str] = []
+    for value in values:
+        if isinstance(value, (str, os.PathLike)):
+            paths.append(str(value))
+        else:
+            paths.extend(str(v) for v in value)
+    return {
+        "config": config_digest(config),
+        "inputs": {path: file_digest(path) for path in sorted(set(paths))},
+    }
+
+
+def resume_key_change(saved: Any, key: Any) -> str | None:
+    """Why resume state written under ``saved`` may not be used under ``key`` (None if it may):
+    e.g. ``"inputs changed since this resume state was written (results/…/model.pt)"``."""
+    change = _key_change(saved, key)
+    if change is None:
+        return None
+    what, changed = change
+    return f"{what} ({', '.join(changed)})" if changed else what
+
+
+def _key_change(saved: Any, key: Any) -> tuple[str, list[str]] | None:
+    """(what changed, the input files that changed) between two resume keys, None if equal."""
+    if saved == key:
+        return None
+    if saved is None:
+        return (
+            "this resume state has no record of its inputs (written by an older version of the "
+            "workflow)",
+            [],
+        )
+    if not isinstance(saved, Mapping) or not isinstance(key, Mapping):
+        return "inputs or config changed since this resume state was written", []
+    old, new = dict(saved.get("inputs") or {}), dict(key.get("inputs") or {})
+    changed = sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
+    parts = (["config"] if saved.get("config") != key.get("config") else []) + (
+        ["inputs"] if changed else []
+    )
+    what = " and ".join(parts) or "inputs or config"
+    return f"{what} changed since this resume state was written", changed
+
+
+def load_resume_state(
+    path: str | os.PathLike, key: Mapping[str, Any], map_location: Any = "cpu"
+) -> dict[str, Any] | None:
+    """The resume state saved at ``path`` if it was written under ``key``; else None.
+
+    Missing: None. Unreadable (truncated, corrupt): set aside as ``<name>.corrupt`` with a
+    warning, None. Written under another config or other inputs (:func:`resume_key`): deleted
+    with a warning that says what changed, None; the job then starts over. Never reused.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        payload = _torch_load(path, map_location)
+    except UnreadableFileError as error:
+        discard_resume_file(path, error.__cause__ or error)
+        return None
+    if not discard_stale_resume_file(path, payload.get("resume_key"), key):
+        return None
+    return payload
+
+
+def discard_resume_file(path: str | os.PathLike, error: BaseException) -> Path:
+    """Set an unreadable resume file aside (``<name>.corrupt``) with a warning; returns where."""
+    aside = set_aside(path)
+    log.warning(
+        "resume state %s is unreadable (truncated or corrupt: %s: %s): set aside as %s; "
+        "starting over",
+        path,
+        type(error).__name__,
+        error,
+        aside,
+    )
+    return aside
+
+
+def discard_stale_resume_file(path: str | os.PathLike, saved: Any, key: Any) -> bool:
+    """True if resume state written under ``saved`` may be used under ``key``; else delete
+    ``path`` with a warning naming what changed (e.g. "inputs changed since this resume state
+    was written: starting over …") and return False."""
+    change = _key_change(saved, key)
+    if change is None:
+        return True
+    what, changed = change
+    detail = f"changed: {', '.join(changed)}; " if changed else ""
+    Path(path).unlink(missing_ok=True)
+    log.warning("%s: %s: starting over (%sthe stale state is deleted)", path, what, detail)
+    return False
+
+
+def set_aside(path: str | os.PathLike) -> Path:
+    """Rename a damaged file to ``<name>.corrupt`` (replacing an older one) and return that."""
+    path = Path(path)
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    return aside
+
+
+def remove_resume_state(*paths: str | os.PathLike) -> list[Path]:
+    """Remove a finished job's resume state (files or folders; missing ones are skipped), and
+    the folder holding them when it is left empty. Returns what was removed."""
+    removed = []
+    for path in map(Path, paths):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+        with contextlib.suppress(OSError):  # not empty (another job's state) or gone
+            path.parent.rmdir()
+    if removed:
+        log.info("job finished: removed its resume state %s", ", ".join(map(str, removed)))
+    return removed
+
+
+def setup_logging(
+    log_file: str | os.PathLike | None, level: int = logging.INFO, *, job: Any = None
+) -> logging.Logger:
     """Send Python logging and stderr to ``log_file`` (the rule's log) and return the logger.
 
     Also makes SIGTERM (a scheduler's time limit, ``scancel``, ``kill``) end the job through
     ``SystemExit``, so that it is logged and unfinished atomic writes are cleaned up.
+
+    In a Snakemake ``script:`` job (``job``: its ``snakemake`` object, taken from the script's
+    globals when not given) it also keeps provenance records with their results: the records of
+    the job's declared outputs are removed when the job starts (a record of an older result
+    never stands beside a missing or new one) and when it fails (Snakemake then removes the
+    outputs); and it names the job in the console status lines of :mod:`qtrain.progress`.
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -277,7 +665,52 @@ def setup_logging(log_file: str | os.PathLike | None, level: int = logging.INFO)
     logging.captureWarnings(True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if job is None:
+        job = getattr(sys.modules.get("__main__"), "snakemake", None)
+    if job is not None:
+        _start_job(job)
     return logging.getLogger("qtrain")
+
+
+_JOB_OUTPUTS: list[str] = []
+
+
+def _start_job(job: Any) -> None:
+    """Remove the provenance records of ``job``'s declared outputs now and if it fails, and
+    name it in the progress status lines."""
+    from .progress import set_job_label
+
+    _JOB_OUTPUTS[:] = [str(path) for path in getattr(job, "output", [])]
+    _remove_output_provenance()
+    set_job_label(job_label(job))
+    if sys.excepthook is not _excepthook:
+        global _previous_excepthook
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+
+
+def job_label(job: Any) -> str:
+    """``rule <name>`` with its wildcards, e.g. ``rule sparse_train (variant=sparse)``."""
+    label = f"rule {getattr(job, 'rule', '?')}"
+    try:
+        wildcards = ", ".join(f"{k}={v}" for k, v in job.wildcards.items())
+    except AttributeError:
+        wildcards = ""
+    return f"{label} ({wildcards})" if wildcards else label
+
+
+def _remove_output_provenance() -> None:
+    for output in _JOB_OUTPUTS:
+        with contextlib.suppress(OSError):
+            provenance_path(output).unlink(missing_ok=True)
+
+
+_previous_excepthook = sys.excepthook
+
+
+def _excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    _remove_output_provenance()
+    _previous_excepthook(kind, error, trace)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -285,4 +718,5 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
         "stopped by SIGTERM (time limit, scancel or kill): this job's outputs are incomplete; "
         "run the workflow again to redo it (resumable jobs continue from their checkpoints)"
     )
+    _remove_output_provenance()
     raise SystemExit(128 + signum)

@@ -1,6 +1,6 @@
 # Discrete Carleman linearization and the block system of Eq. 6 (SPEC §1.2-1.4): sweeps on random
-# polynomial GD maps and the digits quadratic network. Figures figS1-figS3 are in figures.smk;
-# the claims C6-C8 of their tables are written by claims_carleman below.
+# polynomial GD maps and the digits quadratic network; their fits (read by figS1-figS3 in
+# figures.smk and by claims_carleman, claims C6-C8, below).
 CARLEMAN = config["carleman"]
 
 
@@ -54,13 +54,68 @@ rule condition_sweep:
         "../scripts/condition_sweep.py"
 
 
+# The fits that figS1-figS3 draw and claims C6-C8 judge (qtrain.quantum.carleman_sweeps).
+rule fit_error_vs_order:
+    input:
+        raw=rules.carleman_sweep.output.table,
+    output:
+        table=f"{RESULTS}/carleman/error_vs_order_fits.csv",
+    log:
+        f"{LOGS}/fit_error_vs_order/fit_error_vs_order.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        function="qtrain.quantum.carleman_sweeps:error_vs_order_fits",
+        options={},
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule fit_variant_difference:
+    input:
+        raw=rules.variant_sweep.output.table,
+    output:
+        table=f"{RESULTS}/carleman/variant_difference_fits.csv",
+    log:
+        f"{LOGS}/fit_variant_difference/fit_variant_difference.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        function="qtrain.quantum.carleman_sweeps:variant_difference_fits",
+        options={},
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule fit_condition:
+    input:
+        raw=rules.condition_sweep.output.table,
+    output:
+        table=f"{RESULTS}/carleman/condition_fits.csv",
+    log:
+        f"{LOGS}/fit_condition/fit_condition.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        function="qtrain.quantum.carleman_sweeps:condition_fits",
+        options={},
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
 rule claims_carleman:
     input:
-        figS1=f"{RESULTS}/figures/figS1.csv",
-        figS2=f"{RESULTS}/figures/figS2.csv",
-        figS3=f"{RESULTS}/figures/figS3.csv",
+        error_vs_order=rules.fit_error_vs_order.output.table,
+        variant_difference=rules.fit_variant_difference.output.table,
+        condition=rules.fit_condition.output.table,
     output:
-        f"{RESULTS}/claims/carleman.csv",
+        claims=f"{RESULTS}/claims/carleman.csv",
     log:
         f"{LOGS}/claims_carleman/claims_carleman.log",
     conda:
@@ -69,6 +124,3 @@ rule claims_carleman:
         thresholds=CARLEMAN["claims"],
     script:
         "../scripts/claims_carleman.py"
-
-
-register_targets(rules.claims_carleman.output[0])

@@ -11,6 +11,3 @@ rule prepare_data:
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"
-
-
-register_targets(rules.prepare_data.output.summary)

@@ -1,145 +1,38 @@
-# Figure rules: one rule per figure; figures read small tables, never models.
-# Each figure rule registers its outputs with register_targets().
+# Figure rules: one rule plot_<id> per figure, all run by scripts/plot_figure.py through the
+# registry qtrain.figures.registry (id -> table builder and plot function). Figures read the
+# stages' small tables (never models) and nothing reads a figure: the claims read the same
+# stage tables. figure_outputs(id) (common.smk) gives the PDF, the PNG of the report and the
+# CSV tables; `options` reach the table builder and the plot function.
+
+# Fig. 1: the rules that implement each box of the pipeline (drawn under the boxes).
+PIPELINE_RULES = [
+    ["pretrain"],
+    ["prune"],
+    ["sparse_train", "resource_model"],
+    ["carleman_sweep", "hhl_sweep", "quantum_training"],
+    ["sparse_train", "tomography_sweep"],
+    ["spectrum", "error_proxy"],
+]
 
 
-rule plot_fig2c:
-    input:
-        records=expand(
-            rules.sparse_train.output.records,
-            variant=config["sparse_train"]["variants"],
-        ),
-        downloads=expand(
-            rules.sparse_train.output.downloads,
-            variant=config["sparse_train"]["variants"],
-        ),
+rule plot_fig1:
     output:
-        pdf=f"{RESULTS}/figures/fig2c.pdf",
-        png=report(
-            f"{RESULTS}/figures/fig2c.png",
-            caption="../report/fig2c.rst",
-            category="Figure 2",
-        ),
-        table=f"{RESULTS}/figures/fig2c.csv",
-        downloads=f"{RESULTS}/figures/fig2c_downloads.csv",
+        **figure_outputs("fig1", tables=()),
     log:
-        f"{LOGS}/plot_fig2c/plot_fig2c.log",
+        figure_log("fig1"),
     conda:
         "../../envs/plot.yaml"
     params:
+        figure="fig1",
         preset=PRESET,
-        title=f"Fig. 2c ({PRESET} preset)",
+        # checked against the workflow's rules when the job is built
+        options=lambda wc: {"stage_rules": [rule_names(*s) for s in PIPELINE_RULES]},
     script:
-        "../scripts/plot_fig2c.py"
+        "../scripts/plot_figure.py"
 
 
-register_targets(rules.plot_fig2c.output.pdf)
-
-
-# figS4-figS7: HHL, tomography, resource models, the quantum-trained model (quantum.smk).
-rule plot_figS4:
-    input:
-        table=rules.hhl_sweep.output.table,
-    output:
-        pdf=f"{RESULTS}/figures/figS4.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS4.png",
-            caption="../report/figS4.rst",
-            category="Quantum algorithm",
-        ),
-        table=f"{RESULTS}/figures/figS4.csv",
-    log:
-        f"{LOGS}/plot_figS4/plot_figS4.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        preset=PRESET,
-    script:
-        "../scripts/plot_figs4.py"
-
-
-rule plot_figS5:
-    input:
-        table=rules.tomography_sweep.output.table,
-        upload=rules.upload_sweep.output.table,
-    output:
-        pdf=f"{RESULTS}/figures/figS5.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS5.png",
-            caption="../report/figS5.rst",
-            category="Quantum algorithm",
-        ),
-        table=f"{RESULTS}/figures/figS5.csv",
-    log:
-        f"{LOGS}/plot_figS5/plot_figS5.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        preset=PRESET,
-        fit_min_ratio=config["quantum"]["tomography"]["fit_min_ratio"],
-    script:
-        "../scripts/plot_figs5.py"
-
-
-rule plot_figS6:
-    input:
-        curves=rules.resource_model.output.curves,
-        resnets=rules.resource_model.output.resnets,
-        crossovers=rules.resource_model.output.crossovers,
-    output:
-        pdf=f"{RESULTS}/figures/figS6.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS6.png",
-            caption="../report/figS6.rst",
-            category="Quantum algorithm",
-        ),
-        table=f"{RESULTS}/figures/figS6.csv",
-        resnets=f"{RESULTS}/figures/figS6_resnets.csv",
-    log:
-        f"{LOGS}/plot_figS6/plot_figS6.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        preset=PRESET,
-        fit_min_n=config["quantum"]["resources"]["fit_min_n"],
-    script:
-        "../scripts/plot_figs6.py"
-
-
-rule plot_figS7:
-    input:
-        steps=rules.quantum_training.output.steps,
-        windows=rules.quantum_training.output.windows,
-        hhl_steps=rules.quantum_training_hhl.output.steps,
-        hhl_windows=rules.quantum_training_hhl.output.windows,
-    output:
-        pdf=f"{RESULTS}/figures/figS7.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS7.png",
-            caption="../report/figS7.rst",
-            category="Quantum algorithm",
-        ),
-        table=f"{RESULTS}/figures/figS7.csv",
-    log:
-        f"{LOGS}/plot_figS7/plot_figS7.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        preset=PRESET,
-    script:
-        "../scripts/plot_figs7.py"
-
-
-register_targets(
-    *(
-        getattr(rules, f"plot_figS{i}").output[key]
-        for i in (4, 5, 6, 7)
-        for key in ("pdf", "png", "table")
-    )
-)
-
-
-# --- Hessian spectra and the error proxy (Fig. 2a, 2b, 3) and claim C13 (figS8)
-# Step 0 is shared by the variants (spectrum_file in common.smk).
+# --- Training, Hessian spectra and the error proxy (Fig. 2a-c, 3) and claim C13 (figS8).
+# Figures show the first training seed; step 0 is shared by the variants (spectrum_file).
 SPECTRUM_KEYS = [
     (v, s) for v in config["sparse_train"]["variants"] for s in spectrum_steps()
 ]
@@ -147,87 +40,108 @@ SPECTRUM_KEYS = [
 
 rule plot_fig2a:
     input:
-        spectra=[spectrum_file(v, s) for v, s in SPECTRUM_KEYS],
+        spectra=[spectrum_file(v, s, SEED) for v, s in SPECTRUM_KEYS],
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
     output:
-        pdf=f"{RESULTS}/figures/fig2a.pdf",
-        png=report(
-            f"{RESULTS}/figures/fig2a.png",
-            caption="../report/fig2a.rst",
-            category="Figure 2",
-        ),
-        table=f"{RESULTS}/figures/fig2a.csv",
+        **figure_outputs("fig2a"),
     log:
-        f"{LOGS}/plot_fig2a/plot_fig2a.log",
+        figure_log("fig2a"),
     conda:
         "../../envs/plot.yaml"
     params:
-        spectrum_keys=SPECTRUM_KEYS,
-        cutoff=config["spectra"]["cutoff"],
+        figure="fig2a",
         preset=PRESET,
-        title=f"Fig. 2a: Hessian spectra during sparse training ({PRESET} preset)",
+        options={
+            "spectrum_keys": SPECTRUM_KEYS,
+            "cutoff": config["spectra"]["cutoff"],
+            "title": f"Fig. 2a: Hessian spectra during sparse training ({PRESET} preset)",
+        },
     script:
-        "../scripts/plot_fig2a.py"
+        "../scripts/plot_figure.py"
 
 
 rule plot_fig2b:
     input:
         curves=expand(
-            rules.error_proxy.output.curve, variant=config["sparse_train"]["variants"]
+            rules.error_proxy.output.curve,
+            variant=config["sparse_train"]["variants"],
+            seed=SEED,
         ),
     output:
-        pdf=f"{RESULTS}/figures/fig2b.pdf",
-        png=report(
-            f"{RESULTS}/figures/fig2b.png",
-            caption="../report/fig2b.rst",
-            category="Figure 2",
-        ),
-        table=f"{RESULTS}/figures/fig2b.csv",
+        **figure_outputs("fig2b"),
     log:
-        f"{LOGS}/plot_fig2b/plot_fig2b.log",
+        figure_log("fig2b"),
     conda:
         "../../envs/plot.yaml"
     params:
-        lr=config["sparse_train"]["lr"],
-        cutoff=config["spectra"]["cutoff"],
-        conventions=config["spectra"]["conventions"],
+        figure="fig2b",
         preset=PRESET,
-        title=f"Fig. 2b: error proxy during sparse training ({PRESET} preset)",
+        options={
+            "lr": config["sparse_train"]["lr"],
+            "cutoff": config["spectra"]["cutoff"],
+            "conventions": config["spectra"]["conventions"],
+            "title": f"Fig. 2b: error proxy during sparse training ({PRESET} preset)",
+        },
     script:
-        "../scripts/plot_fig2b.py"
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig2c:
+    input:
+        records=expand(
+            rules.sparse_train.output.records,
+            variant=config["sparse_train"]["variants"],
+            seed=SEED,
+        ),
+        downloads=expand(
+            rules.sparse_train.output.downloads,
+            variant=config["sparse_train"]["variants"],
+            seed=SEED,
+        ),
+    output:
+        **figure_outputs("fig2c", tables=("table", "downloads")),
+    log:
+        figure_log("fig2c"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="fig2c",
+        preset=PRESET,
+        options={"title": f"Fig. 2c ({PRESET} preset)"},
+    script:
+        "../scripts/plot_figure.py"
+
+
+LARGE_LABEL = (
+    f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
+)
 
 
 rule plot_fig3:
     input:
-        spectrum=rules.spectrum_large.output.spectrum,
+        spectrum=expand(rules.spectrum_large.output.spectrum, seed=SEED)[0],
     output:
-        pdf=f"{RESULTS}/figures/fig3.pdf",
-        png=report(
-            f"{RESULTS}/figures/fig3.png",
-            caption="../report/fig3.rst",
-            category="Figure 3",
-        ),
-        table=f"{RESULTS}/figures/fig3.csv",
-        masses=f"{RESULTS}/figures/fig3_masses.csv",
+        **figure_outputs("fig3", tables=("table", "masses")),
     log:
-        f"{LOGS}/plot_fig3/plot_fig3.log",
+        figure_log("fig3"),
     conda:
         "../../envs/plot.yaml"
     params:
-        lr=config["sparse_train"]["lr"],
-        cutoff=config["spectra"]["cutoff"],
-        conventions=config["spectra"]["conventions"],
-        label=f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}",
+        figure="fig3",
         preset=PRESET,
-        title=(
-            f"Fig. 3: ResNet-{config['large_model']['depth']}-"
-            f"{config['large_model']['widen']} right after pruning ({PRESET} preset)"
-        ),
+        options={
+            "lr": config["sparse_train"]["lr"],
+            "cutoff": config["spectra"]["cutoff"],
+            "conventions": config["spectra"]["conventions"],
+            "label": LARGE_LABEL,
+            "title": f"Fig. 3: {LARGE_LABEL} right after pruning ({PRESET} preset)",
+        },
     script:
-        "../scripts/plot_fig3.py"
+        "../scripts/plot_figure.py"
 
 
 rule plot_figS8:
@@ -235,100 +149,149 @@ rule plot_figS8:
         table=rules.compare_proxy.output.table,
         correlations=rules.compare_proxy.output.correlations,
     output:
-        pdf=f"{RESULTS}/figures/figS8.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS8.png",
-            caption="../report/figS8.rst",
-            category="Error proxy check",
-        ),
-        table=f"{RESULTS}/figures/figS8.csv",
+        **figure_outputs("figS8"),
     log:
-        f"{LOGS}/plot_figS8/plot_figS8.log",
+        figure_log("figS8"),
     conda:
         "../../envs/plot.yaml"
     params:
-        conventions=config["spectra"]["conventions"],
+        figure="figS8",
         preset=PRESET,
-        title=f"figS8: does the error proxy predict the linearization error? ({PRESET} preset)",
+        options={
+            "conventions": config["spectra"]["conventions"],
+            "title": (
+                "figS8: does the error proxy predict the linearization error? "
+                f"({PRESET} preset)"
+            ),
+        },
     script:
-        "../scripts/plot_figS8.py"
+        "../scripts/plot_figure.py"
 
 
-register_targets(
-    rules.plot_fig2a.output.pdf,
-    rules.plot_fig2b.output.pdf,
-    rules.plot_fig3.output.pdf,
-    rules.plot_figS8.output.pdf,
-)
-
-
-# figS1-figS3: discrete Carleman theory (carleman.smk): error against N, discrete against
-# first-order as eta shrinks, kappa of the block system against T.
+# --- figS1-figS3: discrete Carleman theory (the fits of carleman.smk): error against N,
+# discrete against first-order as eta shrinks, kappa of the block system against T.
 rule plot_figS1:
     input:
-        table=rules.carleman_sweep.output.table,
+        table=rules.fit_error_vs_order.output.table,
     output:
-        pdf=f"{RESULTS}/figures/figS1.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS1.png",
-            caption="../report/figS1.rst",
-            category="Carleman linearization",
-        ),
-        table=f"{RESULTS}/figures/figS1.csv",
+        **figure_outputs("figS1"),
     log:
-        f"{LOGS}/plot_figS1/plot_figS1.log",
+        figure_log("figS1"),
     conda:
         "../../envs/plot.yaml"
     params:
+        figure="figS1",
         preset=PRESET,
+        options={"max_factor": config["carleman"]["claims"]["max_decay_factor"]},
     script:
-        "../scripts/plot_figs1.py"
+        "../scripts/plot_figure.py"
 
 
 rule plot_figS2:
     input:
-        table=rules.variant_sweep.output.table,
+        table=rules.fit_variant_difference.output.table,
     output:
-        pdf=f"{RESULTS}/figures/figS2.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS2.png",
-            caption="../report/figS2.rst",
-            category="Carleman linearization",
-        ),
-        table=f"{RESULTS}/figures/figS2.csv",
+        **figure_outputs("figS2"),
     log:
-        f"{LOGS}/plot_figS2/plot_figS2.log",
+        figure_log("figS2"),
     conda:
         "../../envs/plot.yaml"
     params:
+        figure="figS2",
         preset=PRESET,
+        options={},
     script:
-        "../scripts/plot_figs2.py"
+        "../scripts/plot_figure.py"
 
 
 rule plot_figS3:
     input:
-        table=rules.condition_sweep.output.table,
+        table=rules.fit_condition.output.table,
     output:
-        pdf=f"{RESULTS}/figures/figS3.pdf",
-        png=report(
-            f"{RESULTS}/figures/figS3.png",
-            caption="../report/figS3.rst",
-            category="Carleman linearization",
-        ),
-        table=f"{RESULTS}/figures/figS3.csv",
+        **figure_outputs("figS3"),
     log:
-        f"{LOGS}/plot_figS3/plot_figS3.log",
+        figure_log("figS3"),
     conda:
         "../../envs/plot.yaml"
     params:
+        figure="figS3",
         preset=PRESET,
+        options={},
     script:
-        "../scripts/plot_figs3.py"
+        "../scripts/plot_figure.py"
 
 
-register_targets(
-    rules.plot_figS1.output.pdf,
-    rules.plot_figS2.output.pdf,
-    rules.plot_figS3.output.pdf,
-)
+# --- figS4-figS7: HHL, tomography, resource models, the quantum-trained model (the fits and
+# summaries of quantum.smk).
+rule plot_figS4:
+    input:
+        table=rules.fit_hhl_sweep.output.table,
+    output:
+        **figure_outputs("figS4"),
+    log:
+        figure_log("figS4"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS4",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figS5:
+    input:
+        table=rules.fit_tomography_sweep.output.table,
+        upload=rules.upload_sweep.output.table,
+    output:
+        **figure_outputs("figS5"),
+    log:
+        figure_log("figS5"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS5",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figS6:
+    input:
+        table=rules.fit_resource_model.output.table,
+        resnets=rules.fit_resource_model.output.resnets,
+        crossovers=rules.resource_model.output.crossovers,
+    output:
+        **figure_outputs("figS6", tables=("table", "resnets")),
+    log:
+        figure_log("figS6"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS6",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figS7:
+    input:
+        table=rules.summarize_quantum_training.output.table,
+        steps=rules.quantum_training.output.steps,
+        windows=rules.quantum_training.output.windows,
+        hhl_windows=rules.quantum_training_hhl.output.windows,
+    output:
+        **figure_outputs("figS7"),
+    log:
+        figure_log("figS7"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS7",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"

@@ -3,25 +3,25 @@ rule pretrain:
         summary=rules.prepare_data.output.summary,
         subsets=rules.prepare_data.output.subsets,
     output:
-        model=f"{RESULTS}/pretrain/model.pt",
-        metrics=f"{RESULTS}/pretrain/metrics.csv",
+        model=f"{RUN}/pretrain/model.pt",
+        metrics=f"{RUN}/pretrain/metrics.csv",
     log:
-        f"{LOGS}/pretrain/pretrain.log",
+        f"{LOGS}/pretrain/seed_{{seed}}.log",
     benchmark:
-        f"{LOGS}/pretrain/pretrain.benchmark.tsv"
+        f"{LOGS}/pretrain/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain"),
+        gpu_mem_mb=gpu_mem_mb("pretrain"),
     params:
-        checkpoint_dir=f"{RESULTS}/pretrain/checkpoints",
-        seed=config["seed"],
+        checkpoint_dir=lambda wc: f"{run_dir(wc.seed)}/pretrain/checkpoints",
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         model=config["model"],
-        pretrain=config["pretrain"],
+        pretrain=pretrain_params(),
     script:
         "../scripts/pretrain.py"
-
-
-register_targets(rules.pretrain.output.metrics)

@@ -1,10 +1,7 @@
 # The quantum track beyond Carleman (SPEC §1.5-1.8): HHL on block systems, tomography, resource
-# models, and a small model trained through the pipeline. Figures figS4-figS7 are in
-# figures.smk; the claims C9-C12 of these tables are written by claims_quantum below.
-from qtrain.quantum.config_checks import check_quantum_config
-
+# models, and a small model trained through the pipeline; their fits (read by figS4-figS7 in
+# figures.smk and by claims_quantum, claims C9-C12, below).
 QUANTUM = config["quantum"]
-check_quantum_config(QUANTUM)  # statevector sizes: fail before any job, naming the key
 
 
 rule hhl_sweep:
@@ -102,21 +99,99 @@ rule quantum_training_hhl:
         "../scripts/quantum_training.py"
 
 
+# The fits and summaries that figS4-figS7 draw and claims C9-C12 judge.
+rule fit_hhl_sweep:
+    input:
+        raw=rules.hhl_sweep.output.table,
+    output:
+        table=f"{RESULTS}/quantum/hhl_fits.csv",
+    log:
+        f"{LOGS}/fit_hhl_sweep/fit_hhl_sweep.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function="qtrain.quantum.quantum_sweeps:hhl_fits",
+        options={},
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule fit_tomography_sweep:
+    input:
+        raw=rules.tomography_sweep.output.table,
+    output:
+        table=f"{RESULTS}/quantum/tomography_fits.csv",
+    log:
+        f"{LOGS}/fit_tomography_sweep/fit_tomography_sweep.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function="qtrain.quantum.quantum_sweeps:tomography_fits",
+        options={
+            "fit_min_ratio": QUANTUM["tomography"]["fit_min_ratio"],
+            "seed": config["seed"],
+        },
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule fit_resource_model:
+    input:
+        curves=rules.resource_model.output.curves,
+        resnets=rules.resource_model.output.resnets,
+    output:
+        table=f"{RESULTS}/quantum/resources_fits.csv",
+        resnets=f"{RESULTS}/quantum/resources_resnets_fits.csv",
+    log:
+        f"{LOGS}/fit_resource_model/fit_resource_model.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function="qtrain.quantum.quantum_sweeps:resource_fits",
+        options={"fit_min_n": QUANTUM["resources"]["fit_min_n"]},
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule summarize_quantum_training:
+    input:
+        steps=rules.quantum_training.output.steps,
+        windows=rules.quantum_training.output.windows,
+        hhl_steps=rules.quantum_training_hhl.output.steps,
+        hhl_windows=rules.quantum_training_hhl.output.windows,
+    output:
+        table=f"{RESULTS}/quantum/training_summary.csv",
+    log:
+        f"{LOGS}/summarize_quantum_training/summarize_quantum_training.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function="qtrain.quantum.quantum_training:training_summary",
+        options={},
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
 rule claims_quantum:
     input:
-        figS4=f"{RESULTS}/figures/figS4.csv",
-        figS5=f"{RESULTS}/figures/figS5.csv",
-        figS6=f"{RESULTS}/figures/figS6.csv",
-        figS6_resnets=f"{RESULTS}/figures/figS6_resnets.csv",
-        figS7=f"{RESULTS}/figures/figS7.csv",
+        hhl=rules.fit_hhl_sweep.output.table,
+        tomography=rules.fit_tomography_sweep.output.table,
+        resources=rules.fit_resource_model.output.table,
+        resources_resnets=rules.fit_resource_model.output.resnets,
+        training=rules.summarize_quantum_training.output.table,
     output:
-        f"{RESULTS}/claims/quantum.csv",
+        claims=f"{RESULTS}/claims/quantum.csv",
     log:
         f"{LOGS}/claims_quantum/claims_quantum.log",
     conda:
         "../../envs/plot.yaml"
     script:
         "../scripts/claims_quantum.py"
-
-
-register_targets(rules.claims_quantum.output[0])

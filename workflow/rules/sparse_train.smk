@@ -4,58 +4,54 @@ rule sparse_train:
         masks=rules.prune.output.masks,
         subsets=rules.prepare_data.output.subsets,
     output:
-        records=f"{RESULTS}/sparse_train/{{variant}}/records.csv",
-        downloads=f"{RESULTS}/sparse_train/{{variant}}/downloads.csv",
+        records=f"{RUN}/sparse_train/{{variant}}/records.csv",
+        downloads=f"{RUN}/sparse_train/{{variant}}/downloads.csv",
         checkpoints=sparse_checkpoints("{variant}"),
     log:
-        f"{LOGS}/sparse_train/{{variant}}.log",
+        f"{LOGS}/sparse_train/seed_{{seed}}_{{variant}}.log",
     benchmark:
-        f"{LOGS}/sparse_train/{{variant}}.benchmark.tsv"
-    wildcard_constraints:
-        variant="continuous|sparse|qram",
+        f"{LOGS}/sparse_train/seed_{{seed}}_{{variant}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("sparse_train"),
+        gpu_mem_mb=gpu_mem_mb("sparse_train"),
     params:
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         sparse_train=config["sparse_train"],
+        recompute_batchnorm=config["batchnorm"]["recompute"],
         checkpoint_steps=sparse_checkpoint_steps(),
     script:
         "../scripts/sparse_train.py"
 
 
-register_targets(
-    *expand(
-        rules.sparse_train.output.records, variant=config["sparse_train"]["variants"]
-    )
-)
-
-
 rule claims_training:
     input:
-        sparsity=rules.prune.output.sparsity,
+        sparsity=expand(rules.prune.output.sparsity, seed=SEED),
+        subsets=rules.prepare_data.output.subsets,
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],
+            seed=SEEDS,
         ),
         downloads=expand(
             rules.sparse_train.output.downloads,
             variant=config["sparse_train"]["variants"],
+            seed=SEEDS,
         ),
     output:
         claims=f"{RESULTS}/claims/training.csv",
-        dips=f"{RESULTS}/sparse_train/download_dips.csv",
+        dips=f"{RESULTS}/claims/download_dips.csv",
     log:
         f"{LOGS}/claims_training/claims_training.log",
     conda:
         "../../envs/torch.yaml"
     params:
         keep_fraction=config["prune"]["keep_fraction"],
+        coverage=config["noise"]["coverage"],
     script:
         "../scripts/claims_training.py"
-
-
-register_targets(rules.claims_training.output.claims)

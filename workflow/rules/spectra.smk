@@ -2,36 +2,39 @@
 # the large model of Fig. 3, the linearized windows and the proxy check (claim C13).
 # Helpers (spectrum_steps, spectrum_file, linearized_start, ...) live in common.smk.
 
-LARGE = f"{RESULTS}/large_model"
+LARGE = f"{RUN}/large_model"
 LIN_VARIANT = config["linearized"]["variant"]
 
 
 rule spectrum:
     input:
         model=rules.prune.output.model,
-        checkpoint=f"{RESULTS}/sparse_train/{{variant}}/checkpoints/step_{{step}}.pt",
+        checkpoint=f"{RUN}/sparse_train/{{variant}}/checkpoints/step_{{step}}.pt",
         subsets=rules.prepare_data.output.subsets,
     output:
-        spectrum=f"{RESULTS}/spectra/{{variant}}/step_{{step}}.npz",
+        spectrum=f"{RUN}/spectra/{{variant}}/step_{{step}}.npz",
     log:
-        f"{LOGS}/spectrum/{{variant}}_step_{{step}}.log",
+        f"{LOGS}/spectrum/seed_{{seed}}_{{variant}}_step_{{step}}.log",
     benchmark:
-        f"{LOGS}/spectrum/{{variant}}_step_{{step}}.benchmark.tsv"
+        f"{LOGS}/spectrum/seed_{{seed}}_{{variant}}_step_{{step}}.benchmark.tsv"
     wildcard_constraints:
-        variant="continuous|sparse|qram",
         step=r"\d{5}",
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum"),
+        gpu_mem_mb=gpu_mem_mb("spectrum"),
     params:
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         spectra=config["spectra"],
+        sparse_train=config["sparse_train"],
         micro_batch=config["spectra"]["micro_batch"],
-        state_dir=lambda wc: f"{RESULTS}/spectra/{wc.variant}/partial/step_{wc.step}",
-        label=lambda wc: f"{wc.variant} step {int(wc.step)}",
+        state_dir=lambda wc: f"{run_dir(wc.seed)}/spectra/{wc.variant}/partial/step_{wc.step}",
+        label=lambda wc: f"{wc.variant} step {int(wc.step)} (seed {wc.seed})",
     script:
         "../scripts/spectrum.py"
 
@@ -39,14 +42,13 @@ rule spectrum:
 rule error_proxy:
     input:
         records=rules.sparse_train.output.records,
-        spectra=lambda wc: variant_spectra(wc.variant),
+        spectra=lambda wc: variant_spectra(wc.variant, wc.seed),
     output:
-        curve=f"{RESULTS}/spectra/{{variant}}/error_proxy.csv",
-        masses=f"{RESULTS}/spectra/{{variant}}/masses.csv",
+        curve=f"{RUN}/spectra/{{variant}}/error_proxy.csv",
+        probe_curves=f"{RUN}/spectra/{{variant}}/error_proxy_probes.csv",
+        masses=f"{RUN}/spectra/{{variant}}/masses.csv",
     log:
-        f"{LOGS}/error_proxy/{{variant}}.log",
-    wildcard_constraints:
-        variant="continuous|sparse|qram",
+        f"{LOGS}/error_proxy/seed_{{seed}}_{{variant}}.log",
     conda:
         "../../envs/plot.yaml"
     params:
@@ -65,20 +67,23 @@ rule pretrain_large:
         model=f"{LARGE}/pretrain/model.pt",
         metrics=f"{LARGE}/pretrain/metrics.csv",
     log:
-        f"{LOGS}/pretrain_large/pretrain_large.log",
+        f"{LOGS}/pretrain_large/seed_{{seed}}.log",
     benchmark:
-        f"{LOGS}/pretrain_large/pretrain_large.benchmark.tsv"
+        f"{LOGS}/pretrain_large/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("pretrain_large"),
+        gpu_mem_mb=gpu_mem_mb("pretrain_large"),
     params:
-        checkpoint_dir=f"{LARGE}/pretrain/checkpoints",
-        seed=config["seed"],
+        checkpoint_dir=lambda wc: f"{run_dir(wc.seed)}/large_model/pretrain/checkpoints",
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         model={k: config["large_model"][k] for k in ("depth", "widen")},
-        pretrain={**config["pretrain"], "epochs": config["large_model"]["epochs"]},
+        pretrain=pretrain_params(large=True),
     script:
         # the same script and recipe as the main model's pretraining
         "../scripts/pretrain.py"
@@ -87,16 +92,21 @@ rule pretrain_large:
 rule prune_large:
     input:
         model=rules.pretrain_large.output.model,
+        subsets=rules.prepare_data.output.subsets,
     output:
         masks=f"{LARGE}/prune/masks.pt",
         model=f"{LARGE}/prune/model.pt",
         sparsity=f"{LARGE}/prune/sparsity.csv",
+        batchnorm=f"{LARGE}/prune/batchnorm.csv",
     log:
-        f"{LOGS}/prune_large/prune_large.log",
+        f"{LOGS}/prune_large/seed_{{seed}}.log",
     conda:
         "../../envs/torch.yaml"
     params:
         keep_fraction=config["prune"]["keep_fraction"],
+        recompute_batchnorm=config["batchnorm"]["recompute"],
+        data=config["data"],
+        data_seed=SEED,
     script:
         "../scripts/prune.py"
 
@@ -109,23 +119,26 @@ rule spectrum_large:
     output:
         spectrum=f"{LARGE}/spectrum.npz",
     log:
-        f"{LOGS}/spectrum_large/spectrum_large.log",
+        f"{LOGS}/spectrum_large/seed_{{seed}}.log",
     benchmark:
-        f"{LOGS}/spectrum_large/spectrum_large.benchmark.tsv"
+        f"{LOGS}/spectrum_large/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("spectrum_large"),
+        gpu_mem_mb=gpu_mem_mb("spectrum_large"),
     params:
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         spectra=config["spectra"],
         micro_batch=config["large_model"]["micro_batch"],
-        state_dir=f"{LARGE}/partial",
-        label=(
+        state_dir=lambda wc: f"{run_dir(wc.seed)}/large_model/partial",
+        label=lambda wc: (
             f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
-            " after pruning"
+            f" after pruning (seed {wc.seed})"
         ),
     script:
         "../scripts/spectrum.py"
@@ -134,26 +147,31 @@ rule spectrum_large:
 rule linearized_window:
     input:
         model=rules.prune.output.model,
-        checkpoints=lambda wc: linearized_checkpoints(wc.window),
+        checkpoints=lambda wc: linearized_checkpoints(wc.window, wc.seed),
         subsets=rules.prepare_data.output.subsets,
     output:
-        table=f"{RESULTS}/linearized/{LIN_VARIANT}/window_{{window}}.csv",
+        table=f"{RUN}/linearized/{LIN_VARIANT}/window_{{window}}_lr_{{scale}}.csv",
     log:
-        f"{LOGS}/linearized_window/{LIN_VARIANT}_window_{{window}}.log",
+        f"{LOGS}/linearized_window/seed_{{seed}}_{LIN_VARIANT}_window_{{window}}_lr_{{scale}}.log",
     benchmark:
-        f"{LOGS}/linearized_window/{LIN_VARIANT}_window_{{window}}.benchmark.tsv"
+        f"{LOGS}/linearized_window/seed_{{seed}}_{LIN_VARIANT}_window_{{window}}_lr_{{scale}}.benchmark.tsv"
     wildcard_constraints:
         window=r"\d{3}",
+        scale=r"[0-9.]+",
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
+        mem_mb=host_mem_mb("linearized_window"),
+        gpu_mem_mb=gpu_mem_mb("linearized_window"),
     params:
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
+        data_seed=SEED,
         data=config["data"],
         sparse_train=config["sparse_train"],
         linearized=config["linearized"],
+        lr_scale=lambda wc: float(wc.scale),
     script:
         "../scripts/linearized_window.py"
 
@@ -177,11 +195,16 @@ rule proxy_vs_carleman:
 rule compare_proxy:
     input:
         polynomial=rules.proxy_vs_carleman.output.table,
-        windows=expand(
-            rules.linearized_window.output.table,
-            window=[f"{w:03d}" for w in config["linearized"]["windows"]],
-        ),
-        spectra=variant_spectra(LIN_VARIANT),
+        windows=[
+            expand(
+                rules.linearized_window.output.table,
+                window=f"{w:03d}",
+                scale=f"{s:g}",
+                seed=SEED,
+            )[0]
+            for w, s in linearized_settings()
+        ],
+        spectra=variant_spectra(LIN_VARIANT, SEED),
     output:
         table=f"{RESULTS}/proxy_check/proxy_vs_true.csv",
         correlations=f"{RESULTS}/proxy_check/correlations.csv",
@@ -190,9 +213,9 @@ rule compare_proxy:
     conda:
         "../../envs/plot.yaml"
     params:
-        lr=config["sparse_train"]["lr"],
         cutoff=config["spectra"]["cutoff"],
         conventions=config["spectra"]["conventions"],
+        coverage=config["noise"]["coverage"],
     script:
         "../scripts/compare_proxy.py"
 
@@ -200,10 +223,12 @@ rule compare_proxy:
 rule claims_spectra:
     input:
         curves=expand(
-            rules.error_proxy.output.curve, variant=config["sparse_train"]["variants"]
+            rules.error_proxy.output.probe_curves,
+            variant=config["sparse_train"]["variants"],
+            seed=SEEDS,
         ),
-        masses=f"{RESULTS}/spectra/{config['sparse_train']['variants'][0]}/masses.csv",
-        large=rules.spectrum_large.output.spectrum,
+        main=[spectrum_file(config["sparse_train"]["variants"][0], 0, s) for s in SEEDS],
+        large=expand(rules.spectrum_large.output.spectrum, seed=SEEDS),
         correlations=rules.compare_proxy.output.correlations,
     output:
         claims=f"{RESULTS}/claims/spectra.csv",
@@ -212,16 +237,20 @@ rule claims_spectra:
     conda:
         "../../envs/plot.yaml"
     params:
-        lr=config["sparse_train"]["lr"],
-        cutoff=config["spectra"]["cutoff"],
-        conventions=config["spectra"]["conventions"],
-        main_label=f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0",
-        large_label=(
-            f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
-            " after pruning"
-        ),
+        # the keywords of qtrain.claims.spectra.spectra_claims
+        options={
+            "lr": config["sparse_train"]["lr"],
+            "cutoff": config["spectra"]["cutoff"],
+            "conventions": config["spectra"]["conventions"],
+            "coverage": config["noise"]["coverage"],
+            "seeds": SEEDS,
+            "main_label": (
+                f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0"
+            ),
+            "large_label": (
+                f"ResNet-{config['large_model']['depth']}-{config['large_model']['widen']}"
+                " after pruning"
+            ),
+        },
     script:
         "../scripts/claims_spectra.py"
-
-
-register_targets(rules.claims_spectra.output.claims)

@@ -1,25 +1,24 @@
-"""Rule claims_carleman: claims C6-C8 (SPEC §3) from the tables beside figS1-figS3."""
+"""Rule claims_carleman: claims C6-C8 (SPEC §3) from the Carleman stage's fit tables."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
-from qtrain.claims import claim_c6, claim_c7, claim_c8, rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.claims import rows_to_frame  # noqa: E402
+from qtrain.claims.carleman import claim_c6, claim_c7, claim_c8  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp, limits = snakemake.input, snakemake.params.thresholds
 rows = [
-    claim_c6(pd.read_csv(inp.figS1), max_factor=limits["max_decay_factor"]),
-    claim_c7(pd.read_csv(inp.figS2), tolerance=limits["slope_tolerance"]),
+    claim_c6(load_table(inp.error_vs_order), max_factor=limits["max_decay_factor"]),
+    claim_c7(load_table(inp.variant_difference), tolerance=limits["slope_tolerance"]),
     claim_c8(
-        pd.read_csv(inp.figS3),
+        load_table(inp.condition),
         bounded_max=limits["bounded_slope"],
         linear_tolerance=limits["linear_slope_tolerance"],
     ),
 ]
-write_table(rows_to_frame(rows), snakemake.output[0])
-write_provenance(snakemake.output[0], {"inputs": list(inp), "thresholds": dict(limits)})
+write_table(rows_to_frame(rows), snakemake.output.claims)
+write_provenance(snakemake.output.claims, {"inputs": list(inp), "thresholds": dict(limits)})
 for row in rows:
-    log.info("%s: %s | %s", row.claim_id, row.verdict, row.value)
+    log.info("%s", row.describe())

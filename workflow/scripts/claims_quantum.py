@@ -1,23 +1,21 @@
-"""Rule claims_quantum: claims C9-C12 (SPEC §3) from the tables beside figS4-figS7."""
+"""Rule claims_quantum: claims C9-C12 (SPEC §3) from the quantum stage's fit tables."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
-from qtrain.claims import claim_c9, claim_c10, claim_c11, claim_c12, rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.claims import rows_to_frame  # noqa: E402
+from qtrain.claims.quantum import claim_c9, claim_c10, claim_c11, claim_c12  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp = snakemake.input
 rows = [
-    claim_c9(pd.read_csv(inp.figS4)),
-    claim_c10(pd.read_csv(inp.figS5)),
-    claim_c11(pd.read_csv(inp.figS6), pd.read_csv(inp.figS6_resnets)),
-    claim_c12(pd.read_csv(inp.figS7)),
+    claim_c9(load_table(inp.hhl)),
+    claim_c10(load_table(inp.tomography)),
+    claim_c11(load_table(inp.resources), load_table(inp.resources_resnets)),
+    claim_c12(load_table(inp.training)),
 ]
-table = rows_to_frame(rows)
-write_table(table, snakemake.output[0])
-write_provenance(snakemake.output[0], {"inputs": list(inp)})
+write_table(rows_to_frame(rows), snakemake.output.claims)
+write_provenance(snakemake.output.claims, {"inputs": list(inp)})
 for row in rows:
-    log.info("%s: %s | %s", row.claim_id, row.verdict, row.value)
+    log.info("%s", row.describe())

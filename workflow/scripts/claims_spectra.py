@@ -1,43 +1,24 @@
-"""Rule claims_spectra: claims C2, C3, C4 (spectra and error proxy) and C13 (proxy vs truth)."""
+"""Rule claims_spectra: claims C2, C3, C4 (spectra and error proxy) and C13 (proxy vs truth),
+each judged per a-convention against the spread of its replicate estimates (seeds × probes)."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
-
 from qtrain.claims import rows_to_frame  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.spectra.analysis import (  # noqa: E402
-    claim_c2,
-    claim_c3,
-    claim_c4,
-    claim_c13,
-    load_spectrum,
-    mass_row,
-)
+from qtrain.claims.spectra import spectra_claims  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
-params = snakemake.params
-conventions = list(params.conventions)
-curves = {}
-for path in snakemake.input.curves:
-    curve = pd.read_csv(path)
-    curves[str(curve["variant"].iloc[0])] = curve
-masses = pd.read_csv(snakemake.input.masses)
-main = masses[masses["step"] == 0].iloc[0].to_dict()
-large = load_spectrum(snakemake.input.large)
-large_row = mass_row(large["nodes"], large["weights"], params.lr, params.cutoff, conventions)
-rows = [
-    claim_c2(main, large_row, conventions, params.main_label, params.large_label),
-    claim_c3(curves, conventions),
-    claim_c4(curves, conventions),
-    claim_c13(pd.read_csv(snakemake.input.correlations), conventions),
-]
-write_table(rows_to_frame(rows), snakemake.output.claims)
-write_provenance(
-    snakemake.output.claims,
-    {"lr": params.lr, "cutoff": params.cutoff, "conventions": conventions},
-    inputs=list(snakemake.input),
+inp, options = snakemake.input, dict(snakemake.params.options)
+rows = spectra_claims(
+    {path: load_table(path) for path in inp.curves},
+    inp.main,
+    inp.large,
+    load_table(inp.correlations),
+    **options,
 )
+write_table(rows_to_frame(rows), snakemake.output.claims)
+settings = {k: v for k, v in options.items() if not k.endswith("_label")}
+write_provenance(snakemake.output.claims, settings, inputs=list(inp))
 for row in rows:
-    log.info("%s: %s (%s)", row.claim_id, row.verdict, row.value)
+    log.info("%s", row.describe())

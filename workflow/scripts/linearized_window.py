@@ -1,177 +1,44 @@
-"""Rule linearized_window: the N = 1 Carleman (linearized) map of one window beside the real run.
-
-From the window's first checkpoint θ̄, the linearized iteration
-θ(t+1) = θ(t) − η[∇L_B(θ̄) + H_B(θ̄)(θ(t) − θ̄)] and the real masked SGD step are advanced on the
-same batch B of every step (the run's seeded draws); per step the gap ‖θ_lin − θ‖ and the loss
-and accuracy of both on the fixed accuracy subset are recorded (claim C13).
-"""
+"""Rule linearized_window: the N = 1 Carleman (linearized) map of one window beside the real run
+(claim C13), from the window's first checkpoint at η = lr_scale × sparse_train.lr
+(qtrain.learning.linearized_window)."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import contextlib  # noqa: E402
-import copy  # noqa: E402
-import re  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from qtrain.io import load_checkpoint, write_provenance, write_table  # noqa: E402
-from qtrain.learning.data import augment_batch, load_dataset  # noqa: E402
-from qtrain.learning.models import load_model  # noqa: E402
-from qtrain.learning.pruning import PruningMasks  # noqa: E402
-from qtrain.learning.sparse_training import (  # noqa: E402
-    SparseTrainSettings,
-    schedule,
-    step_batch_indices,
-    step_generator,
-)
-from qtrain.learning.training import evaluate, select_device  # noqa: E402
-from qtrain.spectra.linearized import LinearizedGD  # noqa: E402
+from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.io import load_arrays, write_provenance, write_table  # noqa: E402
+from qtrain.learning import linearized_window as lw  # noqa: E402
+from qtrain.learning.data import load_dataset  # noqa: E402
+from qtrain.learning.points import load_training_point  # noqa: E402
+from qtrain.learning.sparse_training import SparseTrainSettings  # noqa: E402
+from qtrain.learning.training import select_device  # noqa: E402
 
-params = snakemake.params
-lin_cfg = params.linearized
-section = params.sparse_train
-variant = lin_cfg["variant"]
-window = int(snakemake.wildcards.window)
+inp, params = snakemake.input, snakemake.params
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
-
-settings = SparseTrainSettings.from_config(section, crop_padding=params.data["crop_padding"])
-if settings.momentum != 0:
-    raise ValueError("linearized windows need sparse_train.momentum = 0 (a GD map)")
-start = window * settings.window_steps
-plans = [p for p in schedule(variant, settings) if start < p.step <= start + settings.window_steps]
-if not plans or any(p.phase != "quantum" or p.dense != plans[0].dense for p in plans):
-    raise ValueError(f"window {window} of {variant} is not one quantum window: {plans[:3]}")
-
-# the window's first checkpoint θ̄ (after the download that opened the window)
-checkpoints = {
-    int(re.search(r"step_(\d+)\.pt$", path).group(1)): path for path in snakemake.input.checkpoints
-}
-state = load_checkpoint(checkpoints[start])
-model = load_model(snakemake.input.model)
-model.load_state_dict(state["model"])
-model.to(device)
-masks = None if state["masks"] is None else PruningMasks.from_state_dict(state["masks"]).to(device)
-train_mask = None if plans[0].dense else masks
-
-data = load_dataset(params.data, seed=params.seed).to(device)
-acc_idx = torch.as_tensor(np.load(snakemake.input.subsets)["accuracy_subset"], device=device)
-x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
-n_train = len(data.y_train)
-batch = min(settings.batch_size, n_train)
-
-lin = LinearizedGD(
-    model,
-    F.cross_entropy,
-    settings.lr,
-    masks=None if train_mask is None else train_mask.masks,
-    weight_decay=settings.weight_decay,
-    bn_mode=lin_cfg["bn_mode"],
-    micro_batch=lin_cfg["micro_batch"] or None,
-    dtype=getattr(torch, lin_cfg["dtype"]),
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
+crop = {"crop_padding": params.data["crop_padding"]}
+settings = SparseTrainSettings.from_config(params.sparse_train, **crop)
+window = int(snakemake.wildcards.window)
+checkpoints = lw.checkpoint_files(inp.checkpoints)
+point = load_training_point(inp.model, checkpoint=checkpoints[window * settings.window_steps])
+table, record = lw.linearized_window(
+    point,
+    load_dataset(params.data, seed=params.data_seed).to(device),
+    load_arrays(inp.subsets, keys=["accuracy_subset", "batchnorm_subset"]),
+    settings,
+    lw.LinearizedSettings(params.linearized),
+    window=window,
+    lr_scale=float(params.lr_scale),
+    seed=params.seed,
+    checkpoints=checkpoints,
     device=device,
 )
-lin_model = copy.deepcopy(model)  # holds θ_lin (with the real run's BN statistics) for evaluation
-optimizer = torch.optim.SGD(
-    model.parameters(), lr=settings.lr, momentum=0.0, weight_decay=settings.weight_decay
-)
-autocast = (
-    torch.autocast("cuda", dtype=torch.bfloat16)
-    if settings.precision == "bfloat16" and device.type == "cuda"
-    else contextlib.nullcontext()
-)
-
-loss0, acc0 = evaluate(model, x_acc, y_acc)
-rows = [
-    {
-        "t": 0,
-        "step": start,
-        "gap": 0.0,
-        "displacement": 0.0,
-        "loss_real": loss0,
-        "loss_lin": loss0,
-        "accuracy_real": acc0,
-        "accuracy_lin": acc0,
-    }
-]
-replay = {}
-tic = time.perf_counter()
-for t, plan in enumerate(plans, start=1):
-    gen = step_generator(params.seed, plan.step)
-    idx = step_batch_indices(params.seed, plan.step, n_train, batch, generator=gen).to(device)
-    xb, yb = data.x_train[idx], data.y_train[idx]
-    if settings.augment:
-        xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
-    stats = lin.step(xb, yb)
-    # the real step, as in qtrain.learning.sparse_training.sparse_train
-    model.train()
-    with autocast:
-        logits = model(xb).float()
-    loss = F.cross_entropy(logits, yb)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if train_mask is not None:
-        train_mask.mask_gradients(model)
-    optimizer.step()
-    if train_mask is not None:
-        train_mask.apply(model)
-    row = {
-        "t": t,
-        "step": plan.step,
-        "gap": lin.gap(model),
-        "displacement": lin.displacement(model),
-        "batch_loss_real": float(loss.detach()),
-        **stats,
-    }
-    if t % lin_cfg["eval_every"] == 0 or t == len(plans):
-        lin.load_into(lin_model)
-        with torch.no_grad():
-            for b_lin, b_real in zip(lin_model.buffers(), model.buffers(), strict=True):
-                b_lin.copy_(b_real)
-        row["loss_real"], row["accuracy_real"] = evaluate(model, x_acc, y_acc)
-        row["loss_lin"], row["accuracy_lin"] = evaluate(lin_model, x_acc, y_acc)
-    if plan.step in checkpoints and plan.step != start and not plan.download_after:
-        saved = load_checkpoint(checkpoints[plan.step], map_location=device)["model"]
-        current = model.state_dict()
-        replay[plan.step] = max(
-            float((current[k].float() - v.to(device).float()).abs().max()) for k, v in saved.items()
-        )
-        row["replay_error"] = replay[plan.step]
-    rows.append(row)
-    log.info(
-        "window %d t=%d (step %d): gap %.4g, |theta - theta_bar| %.4g%s",
-        window,
-        t,
-        plan.step,
-        row["gap"],
-        row["displacement"],
-        f", accuracy real {row['accuracy_real']:.4f} lin {row['accuracy_lin']:.4f}"
-        if "accuracy_real" in row
-        else "",
-    )
-seconds = time.perf_counter() - tic
-table = pd.DataFrame(rows)
-table.insert(0, "start_step", start)
-table.insert(0, "window", window)
-table.insert(0, "variant", variant)
-table["relative_gap"] = table["gap"] / table["displacement"].where(table["displacement"] > 0)
 write_table(table, snakemake.output.table)
-write_provenance(
-    snakemake.output.table,
-    {"linearized": lin_cfg, "sparse_train": section, "seed": params.seed, "window": window},
-    device=device,
-    upstream=state["config_digest"],
-    space=lin.space,
-    dim=lin.dim,
-    replay_max_abs_error=replay,
-    wall_seconds=seconds,
-)
-if replay and max(replay.values()) > 1e-4:
-    log.warning("the replayed run departs from the saved checkpoints: %s", replay)
-log.info("window %d: %d steps in %.1f s; replay check %s", window, len(plans), seconds, replay)
+config = {k: getattr(params, k) for k in ("linearized", "sparse_train", "seed", "lr_scale")}
+config["window"] = window
+record["upstream"] = point.upstream
+write_provenance(snakemake.output.table, config, device=device, **record)

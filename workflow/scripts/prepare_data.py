@@ -11,7 +11,11 @@ from qtrain.learning.data import fixed_subsets, load_dataset  # noqa: E402
 
 cfg, seed = snakemake.params.data, snakemake.params.seed
 data = load_dataset(cfg, seed=seed)
-sizes = {"hessian_batch": cfg["hessian_batch"], "accuracy_subset": cfg["accuracy_subset"]}
+sizes = {
+    "hessian_batch": cfg["hessian_batch"],
+    "accuracy_subset": cfg["accuracy_subset"],
+    "batchnorm_subset": cfg["batchnorm_subset"],
+}
 subsets = fixed_subsets(len(data.y_train), sizes, seed)
 with atomic_write(snakemake.output.subsets, "wb") as handle:
     np.savez(handle, **subsets)

@@ -1,4 +1,5 @@
-"""Rule provenance_summary: one row per final result with the commit, versions and device."""
+"""Rule provenance_summary: one row per final result with the commit, versions and device, as
+CSV and HTML (the form the HTML report shows inline)."""
 
 from qtrain.io import setup_logging
 
@@ -6,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import provenance_path, read_json, write_table  # noqa: E402
+from qtrain.io import provenance_path, read_json, write_html_table, write_table  # noqa: E402
 
 rows = []
 for result in snakemake.input:
@@ -26,5 +27,13 @@ for result in snakemake.input:
             "qtrain": packages.get("qtrain"),
         }
     )
-write_table(pd.DataFrame(rows), snakemake.output[0])
+table = pd.DataFrame(rows)
+write_table(table, snakemake.output.csv)
+write_html_table(
+    table,
+    snakemake.output.html,
+    "Provenance of the final results",
+    "Each result's full record (config, all package versions, platform) lies beside it as "
+    "<file>.provenance.json.",
+)
 log.info("provenance of %d results", len(rows))

@@ -7,26 +7,18 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.proxy_check import proxy_vs_carleman  # noqa: E402
+from qtrain.quantum.proxy_check import ProxyCheckSettings, proxy_check_table  # noqa: E402
 
 params = snakemake.params
-cfg = params.proxy_check
 tic = time.perf_counter()
-table = proxy_vs_carleman(
-    n_features=cfg["features"],
-    lr_scales=cfg["lr_scales"],
-    windows=cfg["windows"],
-    window_steps=cfg["window_steps"],
-    orders=cfg["orders"],
-    init_scale=cfg["init_scale"],
+table = proxy_check_table(
+    ProxyCheckSettings.from_config(params.proxy_check),
     cutoff=params.cutoff,
     conventions=params.conventions,
     seed=params.seed,
 )
 write_table(table, snakemake.output.table)
-write_provenance(
-    snakemake.output.table,
-    {"proxy_check": cfg, "cutoff": params.cutoff, "conventions": list(params.conventions)},
-    wall_seconds=time.perf_counter() - tic,
-)
+record = {"proxy_check": params.proxy_check, "cutoff": params.cutoff}
+record["conventions"] = list(params.conventions)
+write_provenance(snakemake.output.table, record, wall_seconds=time.perf_counter() - tic)
 log.info("%d rows in %.1f s", len(table), time.perf_counter() - tic)

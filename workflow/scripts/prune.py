@@ -1,27 +1,47 @@
-"""Rule prune: global magnitude masks (SPEC §2.3), the pruned model and a sparsity table."""
+"""Rule prune: global magnitude masks (SPEC §2.3), fresh BatchNorm statistics (§2.4), the pruned
+model, a sparsity table and the accuracy of the pruned model under three BatchNorm statistics."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-from qtrain.io import load_checkpoint, save_checkpoint, write_provenance, write_table  # noqa: E402
-from qtrain.learning.models import load_model, model_record  # noqa: E402
-from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
-keep_fraction = snakemake.params.keep_fraction
+from qtrain.io import load_checkpoint, save_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.learning.data import load_dataset  # noqa: E402
+from qtrain.learning.models import load_model, model_record  # noqa: E402
+from qtrain.learning.pruning import prune_with_fresh_batchnorm  # noqa: E402
+
+params = snakemake.params
 state = load_checkpoint(snakemake.input.model)
 model = load_model(snakemake.input.model)
-masks = global_magnitude_masks(model, keep_fraction)
-masks.apply(model)
+data = load_dataset(params.data, seed=params.data_seed)
+subsets = np.load(snakemake.input.subsets)
+x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"])]
+acc = torch.as_tensor(subsets["accuracy_subset"])
+masks, batchnorm_table = prune_with_fresh_batchnorm(
+    model,
+    params.keep_fraction,
+    x_bn,
+    data.x_train[acc],
+    data.y_train[acc],
+    recompute=params.recompute_batchnorm,
+)
 report = masks.report(model)
 if int(report["pruned_nonzero"].iloc[-1]) != 0:
     raise RuntimeError("pruned weights are not exactly zero after applying the masks")
-stage_config = {"upstream": state["config_digest"], "prune": {"keep_fraction": keep_fraction}}
+stage_config = {
+    "upstream": state["config_digest"],
+    "prune": {"keep_fraction": params.keep_fraction},
+    "recompute_batchnorm": params.recompute_batchnorm,
+}
 masks.save(snakemake.output.masks)
 save_checkpoint(
     model_record(model, state["arch"]["in_channels"]), snakemake.output.model, stage_config
 )
 write_table(report, snakemake.output.sparsity)
+write_table(batchnorm_table, snakemake.output.batchnorm)
 for path in snakemake.output:
     write_provenance(
         path,
@@ -39,3 +59,4 @@ log.info(
     masks.density,
     masks.threshold,
 )
+log.info("accuracy of the pruned model by BatchNorm statistics:\n%s", batchnorm_table)

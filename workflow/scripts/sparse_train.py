@@ -1,4 +1,8 @@
-"""Rule sparse_train: masked SGD in quantum windows with download / re-upload (SPEC §2.4)."""
+"""Rule sparse_train: masked SGD in quantum windows with download / re-upload (SPEC §2.4).
+
+Resumable from `checkpoints/last.pt` (bound to the config and the content of the inputs), which
+is removed, with the kept step checkpoints under `checkpoints/resume/`, once the outputs are
+written."""
 
 from qtrain.io import setup_logging
 
@@ -7,10 +11,17 @@ log = setup_logging(snakemake.log[0])
 import math  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from qtrain.io import config_digest, load_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.io import (  # noqa: E402
+    config_digest,
+    load_arrays,
+    load_checkpoint,
+    remove_resume_state,
+    write_provenance,
+    write_table,
+)
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import load_model  # noqa: E402
 from qtrain.learning.pruning import PruningMasks  # noqa: E402
@@ -24,19 +35,26 @@ upstream = load_checkpoint(snakemake.input.model)["config_digest"]
 stage_config = {
     "upstream": upstream,
     "seed": params.seed,
+    "data_seed": params.data_seed,
     "variant": variant,
     "sparse_train": {k: v for k, v in section.items() if k != "variants"},
+    "recompute_batchnorm": params.recompute_batchnorm,
     "data": params.data,
 }
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
-data = load_dataset(params.data, seed=params.seed)
-accuracy_indices = np.load(snakemake.input.subsets)["accuracy_subset"]
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
+data = load_dataset(params.data, seed=params.data_seed)
+subsets = load_arrays(snakemake.input.subsets, keys=["accuracy_subset", "batchnorm_subset"])
+accuracy_indices = subsets["accuracy_subset"]
 seed_everything(params.seed)
 model = load_model(snakemake.input.model)
 masks = PruningMasks.load(snakemake.input.masks)
 settings = SparseTrainSettings.from_config(
-    section, checkpoint_steps=params.checkpoint_steps, crop_padding=params.data["crop_padding"]
+    section,
+    checkpoint_steps=params.checkpoint_steps,
+    crop_padding=params.data["crop_padding"],
+    refresh_batchnorm=params.recompute_batchnorm,
 )
 
 readout = None
@@ -66,6 +84,8 @@ records, downloads = sparse_train(
     config=stage_config,
     device=device,
     readout=readout,
+    batchnorm_indices=subsets["batchnorm_subset"],
+    inputs=snakemake.input,
 )
 seconds = time.perf_counter() - tic
 write_table(records, snakemake.output.records)
@@ -78,5 +98,7 @@ for path in (snakemake.output.records, snakemake.output.downloads):
         synthetic_data=data.synthetic,
         wall_seconds=seconds,
         stage_config_digest=config_digest(stage_config),
+        resumed_from_step=records.attrs["resumed_from_step"],
     )
+remove_resume_state(f"{checkpoint_dir}/last.pt", f"{checkpoint_dir}/resume")
 log.info("%s: %d steps in %.1f s, %d downloads", variant, len(records), seconds, len(downloads))

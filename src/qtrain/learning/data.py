@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,14 +269,16 @@ def fixed_subsets(train_size: int, sizes: Mapping[str, int], seed: int) -> dict[
     """Seeded, sorted index subsets of the training set, one per name (e.g. a Hessian batch).
 
     A size of 0 or larger than the training set means the whole set. Each subset is drawn
-    independently, so changing one size does not change the others.
+    independently from a generator keyed by its name, so adding, removing or resizing one
+    subset does not change the others.
     """
     subsets = {}
-    for offset, (name, size) in enumerate(sorted(sizes.items())):
+    for name, size in sorted(sizes.items()):
         if size <= 0 or size >= train_size:
             subsets[name] = np.arange(train_size)
             continue
-        rng = np.random.default_rng([seed, offset, size])
+        key = zlib.crc32(name.encode())
+        rng = np.random.default_rng([seed, key, size])
         subsets[name] = np.sort(rng.choice(train_size, size=size, replace=False))
     return subsets
 

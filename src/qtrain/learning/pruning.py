@@ -19,7 +19,12 @@ from torch import nn
 
 from .models import HEAD_NAME
 
-__all__ = ["PruningMasks", "global_magnitude_masks", "prunable_weights"]
+__all__ = [
+    "PruningMasks",
+    "global_magnitude_masks",
+    "prunable_weights",
+    "prune_with_fresh_batchnorm",
+]
 
 
 def prunable_weights(
@@ -135,7 +140,11 @@ class PruningMasks:
 
     @classmethod
     def load(cls, path: str | os.PathLike | Path) -> PruningMasks:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        """Read masks saved by :meth:`save` (a damaged file raises
+        :class:`qtrain.io.UnreadableFileError` naming it)."""
+        from ..io import load_checkpoint
+
+        state = load_checkpoint(path)
         return cls(
             state["masks"], state["keep_fraction"], state["threshold"], state.get("meta", {})
         )
@@ -169,3 +178,45 @@ def global_magnitude_masks(
         offset += size
     threshold = float(flat[order[keep - 1]]) if keep > 0 else float("inf")
     return PruningMasks(masks, keep_fraction, threshold, {"kept": keep, "total": total})
+
+
+def prune_with_fresh_batchnorm(
+    model: nn.Module,
+    keep_fraction: float,
+    batchnorm_inputs: torch.Tensor,
+    x_eval: torch.Tensor,
+    y_eval: torch.Tensor,
+    recompute: bool = True,
+):
+    """Prune ``model`` in place (global magnitude masks) and recompute its BatchNorm statistics.
+
+    Returns the masks and a table of the pruned model's loss and accuracy on ``(x_eval, y_eval)``
+    under three BatchNorm statistics: the ``stale`` running statistics of the dense model, the
+    ``fresh`` ones recomputed on ``batchnorm_inputs`` (SPEC §2.4) and the ``batch`` statistics
+    of each evaluation chunk. With ``recompute=False`` the model keeps the stale statistics (the
+    comparison run); the table is the same.
+    """
+    import pandas as pd
+
+    from . import batchnorm
+    from .training import evaluate
+
+    masks = global_magnitude_masks(model, keep_fraction)
+    masks.apply(model)
+    batchnorm.mark_stale(model)
+    rows = []
+    stale = evaluate(model, x_eval, y_eval, allow_stale=True)
+    rows.append({"statistics": "stale", "loss": stale[0], "accuracy": stale[1]})
+    fresh_model = model
+    if not recompute:
+        import copy
+
+        fresh_model = copy.deepcopy(model)
+    batchnorm.refresh(fresh_model, batchnorm_inputs)
+    fresh = evaluate(fresh_model, x_eval, y_eval)
+    rows.append({"statistics": "fresh", "loss": fresh[0], "accuracy": fresh[1]})
+    batch = evaluate(model, x_eval, y_eval, batch_statistics=True)
+    rows.append({"statistics": "batch", "loss": batch[0], "accuracy": batch[1]})
+    table = pd.DataFrame(rows)
+    table["kept_in_model"] = table["statistics"] == ("fresh" if recompute else "stale")
+    return masks, table

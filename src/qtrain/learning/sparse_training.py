@@ -2,14 +2,22 @@
 
 Three variants share one loop:
 
-- ``continuous``: masked SGD on the pruning mask for all steps, no downloads (the reference);
+- ``continuous``: SGD from the pruned start for all steps, no downloads (the reference);
 - ``sparse``: windows of ``window_steps`` steps; at each window end the weights are *downloaded*
   (a readout keeping the top ``keep_fraction`` of prunable weights by magnitude, optionally
-  through a noisy tomographic ``readout``), re-uploaded, and the next window trains that support
-  (``window_space="support"``, SPEC §2.4) or all weights from the sparse start
-  (``window_space="all"``: the quantum ODE evolves every coordinate);
+  through a noisy tomographic ``readout``), re-uploaded, and the next window starts from that
+  sparse vector;
 - ``qram``: after each download, ``qram_dense_steps`` classical dense steps on all weights, then
-  the dense vector is uploaded (through QRAM) and the next window trains all weights.
+  the dense vector is uploaded (through QRAM) and the next window starts from it.
+
+What a window trains (SPEC §2.4): ``window_space="all"`` (the default, the paper's semantics)
+evolves every weight, the GD map of the whole network started at a sparse point, so the download
+costs accuracy; ``window_space="support"`` trains only the current support (masked SGD), which
+makes a ``sparse`` download return the vector it trained (kept as an option, never the default).
+
+BatchNorm running statistics are never stale (SPEC §2.4): a download marks the model stale and,
+with ``refresh_batchnorm`` (the default), the statistics are recomputed on a fixed training subset
+before anything is evaluated; the training step itself uses batch statistics, as SGD does.
 
 Steps count every dense step (classical QRAM steps included). Each step draws ``batch_size``
 training samples at random from a generator seeded by ``(seed, step)``, so the variants see the
@@ -21,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,9 +38,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from ..io import CheckpointMismatchError, load_checkpoint, save_checkpoint
+from ..io import load_resume_state, resume_key, save_checkpoint
+from ..progress import Progress
+from . import batchnorm
 from .data import ImageData, augment_batch
 from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
 from .training import _autocast, check_finite, evaluate
@@ -44,9 +53,12 @@ __all__ = [
     "StepPlan",
     "download",
     "schedule",
+    "sgd_step",
     "sparse_train",
+    "step_batch",
     "step_batch_indices",
     "step_generator",
+    "trains_all_weights",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,7 +84,8 @@ class SparseTrainSettings:
     tomography_epsilon: float = 0.0
     train_accuracy_every: int = 1
     test_accuracy_every: int = 10
-    window_space: str = "support"
+    window_space: str = "all"
+    refresh_batchnorm: bool = True
     checkpoint_steps: tuple[int, ...] = ()
     resume_every: int = 50
     augment: bool = False
@@ -129,6 +142,22 @@ def schedule(variant: str, settings: SparseTrainSettings) -> Iterator[StepPlan]:
         window += 1
 
 
+def trains_all_weights(variant: str, settings: SparseTrainSettings, step: int) -> bool:
+    """Whether the steps that follow the checkpoint at ``step`` train all weights.
+
+    This decides the Hessian space of that checkpoint's spectrum (SPEC §2.5: the coordinates the
+    window evolves): with ``window_space="all"`` always; with ``"support"`` only in the QRAM
+    variant's classical steps and the windows after its dense uploads. The last checkpoint uses
+    the plan of its own step.
+    """
+    plans = list(schedule(variant, settings))
+    if not plans:
+        return settings.window_space == "all"
+    after = [p for p in plans if p.step > step]
+    plan = after[0] if after else plans[-1]
+    return plan.dense
+
+
 def step_generator(seed: int, step: int) -> torch.Generator:
     """The CPU generator of one training step: draws its batch, then its augmentation."""
     return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
@@ -141,6 +170,49 @@ def step_batch_indices(
     :func:`step_generator` (or ``generator``, which is then advanced past the draw)."""
     gen = step_generator(seed, step) if generator is None else generator
     return torch.randint(int(n_train), (int(batch),), generator=gen)
+
+
+def step_batch(
+    data: ImageData, seed: int, step: int, batch: int, settings: SparseTrainSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training batch of ``step`` on the data's device: :func:`step_batch_indices` drawn from
+    :func:`step_generator`, augmented (from the same generator) when ``settings.augment``."""
+    gen = step_generator(seed, step)
+    n_train = len(data.y_train)
+    idx = step_batch_indices(seed, step, n_train, batch, generator=gen).to(data.x_train.device)
+    xb, yb = data.x_train[idx], data.y_train[idx]
+    if settings.augment:
+        xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
+    return xb, yb
+
+
+def sgd_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    mask: PruningMasks | None = None,
+    precision: str = "float32",
+    where: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One (masked) SGD step on the batch: cross-entropy in train mode (bfloat16 autocast on a
+    GPU when ``precision`` says so), gradients outside ``mask`` zeroed and the mask re-applied
+    after the step (``mask`` None: dense). With ``where``, a non-finite loss stops training
+    naming it (:func:`~qtrain.learning.training.check_finite`). Returns (loss, logits)."""
+    model.train()
+    with _autocast(xb.device, precision):
+        logits = model(xb).float()
+    loss = F.cross_entropy(logits, yb)
+    if where is not None:
+        check_finite(loss.detach(), where)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if mask is not None:
+        mask.mask_gradients(model)
+    optimizer.step()
+    if mask is not None:
+        mask.apply(model)
+    return loss, logits
 
 
 def _flat_parameters(model: nn.Module) -> np.ndarray:
@@ -166,8 +238,9 @@ def download(
 
     The readout acts on the whole parameter vector; sparsification keeps the largest
     ``keep_fraction`` of prunable weights (global, as in pruning) and zeroes the rest.
-    Never-pruned parameters (biases, BN, head) are read out densely. Returns the new masks and
-    statistics of the readout.
+    Never-pruned parameters (biases, BN, head) are read out densely. The model's BatchNorm
+    statistics are marked stale (:func:`qtrain.learning.batchnorm.mark_stale`). Returns the new
+    masks and statistics of the readout.
     """
     stats: dict[str, float] = {}
     if readout is not None:
@@ -181,6 +254,7 @@ def download(
         stats["readout_relative_error"] = 0.0
     masks = global_magnitude_masks(model, keep_fraction)
     masks.apply(model)
+    batchnorm.mark_stale(model)
     return masks, stats
 
 
@@ -219,8 +293,13 @@ def sparse_train(
     device: torch.device | None = None,
     readout: Readout | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    batchnorm_indices: np.ndarray | None = None,
+    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Run one variant; returns ``(records, downloads)`` as pandas DataFrames.
+
+    ``batchnorm_indices``: the fixed training samples the BatchNorm statistics are recomputed on
+    after each download (``None``: the accuracy subset).
 
     Writes ``step_XXXXX.pt`` (model and current mask) at ``settings.checkpoint_steps`` (after
     any download of that step; step 0 is the pruned start) and a resume checkpoint ``last.pt``
@@ -228,6 +307,11 @@ def sparse_train(
     Each step checkpoint is also kept (hard-linked) under ``resume/``: Snakemake deletes a job's
     declared outputs before rerunning it, and a resumed run restores the ones written before the
     interruption from there (it starts over when they are gone).
+
+    Resume state is used only when written under the same ``config`` and the same content of
+    the ``inputs`` files (:func:`qtrain.io.resume_key`); otherwise, or when it is unreadable,
+    it is discarded and training starts over. ``records.attrs["resumed_from_step"]`` says where
+    this call started (0: from scratch).
     """
     import pandas as pd
 
@@ -242,11 +326,11 @@ def sparse_train(
     plans = list(schedule(variant, settings))
     resume = checkpoint_dir / "last.pt"
     kept = checkpoint_dir / "resume"
-    saved: dict[str, Any] | None = None
-    if resume.exists():
-        saved = load_checkpoint(resume, config, map_location=device)
+    key = resume_key(config, inputs)
+    saved = load_resume_state(resume, key, map_location=device)
+    if saved is not None:
         done = [s for s in settings.checkpoint_steps if s <= saved["step"]]
-        if not _restore_step_checkpoints(checkpoint_dir, kept, done, config):
+        if not _restore_step_checkpoints(checkpoint_dir, kept, done, key):
             log.warning("step checkpoints before step %d are gone: starting over", saved["step"])
             saved = None
     if saved is not None:
@@ -264,6 +348,9 @@ def sparse_train(
 
     acc_idx = torch.as_tensor(accuracy_indices, device=device)
     x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
+    bn_idx = acc_idx if batchnorm_indices is None else torch.as_tensor(batchnorm_indices)
+    x_bn = data.x_train[bn_idx.to(device)]
+    stale_ok = not settings.refresh_batchnorm  # the stale comparison run evaluates as it is
     n_train = len(data.y_train)
     batch = min(settings.batch_size, n_train)
     checkpoint_steps = set(settings.checkpoint_steps)
@@ -280,6 +367,7 @@ def sparse_train(
             },
             resume,
             config,
+            resume_key=key,
         )
 
     def save_step_checkpoint(step: int) -> None:
@@ -292,32 +380,27 @@ def sparse_train(
             },
             checkpoint_dir / f"step_{step:05d}.pt",
             config,
+            resume_key=key,
         )
         _link_or_copy(checkpoint_dir / f"step_{step:05d}.pt", kept / f"step_{step:05d}.pt")
 
     if state.step == 0 and 0 in checkpoint_steps:
         save_step_checkpoint(0)
 
-    bar = tqdm(total=len(plans), initial=state.step, desc=variant, mininterval=30)
+    resumed_from = state.step
+    bar = Progress(total=len(plans), initial=state.step, desc=variant)
     for plan in plans[state.step :]:
         train_mask = None if plan.dense else current
-        gen = step_generator(seed, plan.step)
-        idx = step_batch_indices(seed, plan.step, n_train, batch, generator=gen).to(device)
-        xb, yb = data.x_train[idx], data.y_train[idx]
-        if settings.augment:
-            xb = augment_batch(xb, data.pad_value, settings.crop_padding, gen)
-        model.train()
-        with _autocast(device, settings.precision):
-            logits = model(xb).float()
-        loss = F.cross_entropy(logits, yb)
-        check_finite(loss.detach(), f"{variant} step {plan.step}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if train_mask is not None:
-            train_mask.mask_gradients(model)
-        optimizer.step()
-        if train_mask is not None:
-            train_mask.apply(model)
+        xb, yb = step_batch(data, seed, plan.step, batch, settings)
+        loss, logits = sgd_step(
+            model,
+            optimizer,
+            xb,
+            yb,
+            train_mask,
+            settings.precision,
+            where=f"{variant} step {plan.step}",
+        )
         record: dict[str, Any] = {
             "step": plan.step,
             "variant": variant,
@@ -333,16 +416,24 @@ def sparse_train(
             "density": _density(model),
             "download": plan.download_after,
         }
+        if plan.download_after and settings.refresh_batchnorm:
+            # the accuracies before and after a download are compared on an equal footing
+            batchnorm.refresh(model, x_bn)
         if plan.step % settings.train_accuracy_every == 0 or plan.download_after:
-            record["train_accuracy"] = evaluate(model, x_acc, y_acc)[1]
+            record["train_accuracy"] = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
         if plan.step % settings.test_accuracy_every == 0:
-            record["test_accuracy"] = evaluate(model, data.x_test, data.y_test)[1]
+            record["test_accuracy"] = evaluate(
+                model, data.x_test, data.y_test, allow_stale=stale_ok
+            )[1]
         if plan.download_after:
             before = record["train_accuracy"]
             density_before = record["density"]
             rng = np.random.default_rng([int(seed), plan.step])
             new_masks, stats = download(model, settings.keep_fraction, readout, rng)
-            after = evaluate(model, x_acc, y_acc)[1]
+            stale_after = evaluate(model, x_acc, y_acc, allow_stale=True)[1]
+            if settings.refresh_batchnorm:
+                batchnorm.refresh(model, x_bn)
+            after = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
             state.downloads.append(
                 {
                     "step": plan.step,
@@ -350,6 +441,8 @@ def sparse_train(
                     "window": plan.window,
                     "train_accuracy_before": before,
                     "train_accuracy_after": after,
+                    "train_accuracy_after_stale_bn": stale_after,
+                    "batchnorm_refreshed": settings.refresh_batchnorm,
                     "density_before": density_before,
                     "density_after": _density(model),
                     "support_overlap": _support_overlap(current, new_masks),
@@ -377,7 +470,9 @@ def sparse_train(
         if on_step is not None:
             on_step(record)
     bar.close()
-    return pd.DataFrame(state.records), pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
+    records = pd.DataFrame(state.records)
+    records.attrs["resumed_from_step"] = resumed_from
+    return records, pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -393,17 +488,17 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _restore_step_checkpoints(
-    checkpoint_dir: Path, kept: Path, steps: list[int], config: Mapping[str, Any]
+    checkpoint_dir: Path, kept: Path, steps: list[int], key: Mapping[str, Any]
 ) -> bool:
     """Put back the step checkpoints of ``steps`` missing from ``checkpoint_dir`` (Snakemake
-    removes a rerun job's outputs) from their kept copies; False if one cannot be restored."""
+    removes a rerun job's outputs) from their kept copies; False if one cannot be restored
+    (missing, unreadable, or written under another resume key: see
+    :func:`qtrain.io.load_resume_state`)."""
     for step in steps:
         name = f"step_{step:05d}.pt"
         if (checkpoint_dir / name).exists():
             continue
-        try:
-            load_checkpoint(kept / name, config)  # refuses a copy from another config
-        except (FileNotFoundError, CheckpointMismatchError):
+        if load_resume_state(kept / name, key) is None:
             return False
         _link_or_copy(kept / name, checkpoint_dir / name)
         log.info("restored %s from %s", name, kept)
@@ -416,6 +511,8 @@ _DOWNLOAD_COLUMNS = [
     "window",
     "train_accuracy_before",
     "train_accuracy_after",
+    "train_accuracy_after_stale_bn",
+    "batchnorm_refreshed",
     "density_before",
     "density_after",
     "support_overlap",

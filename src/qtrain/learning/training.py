@@ -12,8 +12,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from ..io import load_checkpoint, save_checkpoint
+from ..io import load_resume_state, resume_key, save_checkpoint
+from ..progress import Progress
+from .batchnorm import StaleBatchNormError, is_stale
 from .data import ImageData, augment_batch
 
 __all__ = [
     "PretrainSettings",
+    "StaleBatchNormError",
     "TrainingDivergedError",
+    "accumulate_gradients",
     "check_finite",
     "evaluate",
     "lr_factor",
@@ -74,11 +78,44 @@ def check_finite(loss: torch.Tensor, where: str) -> None:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1024,
+    *,
+    batch_statistics: bool = False,
+    allow_stale: bool = False,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` in eval mode (no augmentation)."""
+    """Mean cross-entropy and accuracy of ``model`` (no augmentation).
+
+    Eval mode (BatchNorm running statistics) by default; a model whose statistics were marked
+    stale (:mod:`qtrain.learning.batchnorm`) raises :class:`StaleBatchNormError` unless
+    ``allow_stale``. ``batch_statistics=True`` evaluates a private copy with BatchNorm in train
+    mode instead (each chunk of ``batch_size`` normalized by its own statistics).
+    """
+    if batch_statistics:
+        copy = deepcopy(model)
+        copy.train()
+        for module in copy.modules():
+            if not isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.training = False  # dropout and friends stay off
+        return _evaluate_as_is(copy, x, y, batch_size)
+    if is_stale(model) and not allow_stale:
+        raise StaleBatchNormError(
+            "the model's BatchNorm running statistics are stale (its weights changed by pruning "
+            "or a download); refresh them (qtrain.learning.batchnorm.refresh) before evaluating"
+        )
     was_training = model.training
     model.eval()
+    try:
+        return _evaluate_as_is(model, x, y, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def _evaluate_as_is(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+) -> tuple[float, float]:
     device = next(model.parameters()).device
     loss_sum, correct = 0.0, 0
     for start in range(0, len(y), batch_size):
@@ -87,7 +124,6 @@ def evaluate(
         logits = model(xb).float()
         loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())
-    model.train(was_training)
     n = max(len(y), 1)
     return loss_sum / n, correct / n
 
@@ -120,12 +156,26 @@ class PretrainSettings:
     augment: bool = True
     crop_padding: int = 4
     precision: str = "float32"
+    micro_batch: int = 0
+    """Gradient accumulation: forward + backward in chunks of this many images, one SGD step
+    per batch (0: the whole batch at once). Equal to the whole batch for BN-free models; with
+    BatchNorm in train mode each chunk is normalized with its own batch statistics and the
+    running statistics are updated once per chunk (see :func:`pretrain`)."""
 
     @classmethod
     def from_config(
         cls, section: Mapping[str, Any], augment: bool, crop_padding: int
     ) -> PretrainSettings:
-        keys = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "precision")
+        keys = (
+            "epochs",
+            "batch_size",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "schedule",
+            "precision",
+            "micro_batch",
+        )
         return cls(
             **{k: section[k] for k in keys if k in section},
             augment=augment,
@@ -139,6 +189,38 @@ def _autocast(device: torch.device, precision: str):
     return nullcontext()
 
 
+def accumulate_gradients(
+    model: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    chunk: int,
+    device: torch.device,
+    precision: str = "float32",
+) -> torch.Tensor:
+    """Add the gradient of the mean cross-entropy over ``(xb, yb)`` to ``.grad``, computed in
+    chunks of ``chunk`` samples (each chunk's mean loss weighted by its share of the batch);
+    returns the batch's mean loss (detached).
+
+    Only the activations of one chunk are alive at a time. Without BatchNorm in train mode the
+    result equals one pass over the whole batch up to float rounding; with it, each chunk is
+    normalized with its own batch statistics and the running statistics get one update per
+    chunk (so ``k`` chunks move them ``k`` times with the module's momentum).
+    """
+    n = len(yb)
+    total: torch.Tensor | None = None
+    for start in range(0, n, chunk):
+        xc, yc = xb[start : start + chunk], yb[start : start + chunk]
+        with _autocast(device, precision):
+            logits = model(xc)
+        if logits.dtype in (torch.bfloat16, torch.float16):
+            logits = logits.float()  # the loss in float32 under autocast
+        loss = F.cross_entropy(logits, yc) * (len(yc) / n)
+        loss.backward()
+        total = loss.detach() if total is None else total + loss.detach()
+    assert total is not None
+    return total
+
+
 def pretrain(
     model: nn.Module,
     data: ImageData,
@@ -149,13 +231,17 @@ def pretrain(
     config: Mapping[str, Any],
     device: torch.device | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Dense SGD for ``settings.epochs`` epochs; returns the per-epoch metrics (pandas).
 
     ``on_epoch_end`` is called with each epoch's record after its checkpoint is written.
 
     Resumes from ``checkpoint_path`` when it holds a checkpoint written under the same
-    ``config`` (a checkpoint from another config is refused, see :func:`qtrain.io.load_checkpoint`).
+    ``config`` and the same content of the ``inputs`` files (:func:`qtrain.io.resume_key`);
+    any other checkpoint there is discarded and training starts over
+    (:func:`qtrain.io.load_resume_state`). ``metrics.attrs["resumed_from_epoch"]`` says where
+    this call started (0: from scratch).
     """
     import pandas as pd
 
@@ -165,6 +251,14 @@ def pretrain(
     n_train = len(data.y_train)
     batch = min(settings.batch_size, n_train)
     steps_per_epoch = n_train // batch
+    chunk = batch if settings.micro_batch <= 0 else min(int(settings.micro_batch), batch)
+    if chunk < batch:
+        log.info(
+            "gradient accumulation: %d images per step in chunks of %d (BatchNorm normalizes "
+            "each chunk with its own statistics)",
+            batch,
+            chunk,
+        )
     total_steps = steps_per_epoch * settings.epochs
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -176,8 +270,9 @@ def pretrain(
     records: list[dict[str, Any]] = []
     start_epoch = 0
     checkpoint_path = Path(checkpoint_path)
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, config, map_location=device)
+    key = resume_key(config, inputs)
+    state = load_resume_state(checkpoint_path, key, map_location=device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         records = list(state["records"])
@@ -186,20 +281,14 @@ def pretrain(
     acc_idx = torch.as_tensor(accuracy_indices, device=device)
     x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
     pad_value = data.pad_value
+    bar = Progress(total=total_steps, initial=start_epoch * steps_per_epoch, desc="pretrain")
     for epoch in range(start_epoch, settings.epochs):
         tic = time.perf_counter()
         gen = torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
         order = torch.randperm(n_train, generator=gen)
         model.train()
         loss_sum = torch.zeros((), device=device)
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{settings.epochs}",
-            mininterval=30,
-            file=None,
-            disable=None,
-        )
-        for i in bar:
+        for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * lr_factor(settings.schedule, step, total_steps)
@@ -207,13 +296,12 @@ def pretrain(
             xb, yb = data.x_train[idx], data.y_train[idx]
             if settings.augment:
                 xb = augment_batch(xb, pad_value, settings.crop_padding, gen)
-            with _autocast(device, settings.precision):
-                loss = F.cross_entropy(model(xb).float(), yb)
-            check_finite(loss.detach(), f"epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = accumulate_gradients(model, xb, yb, chunk, device, settings.precision)
+            check_finite(loss, f"epoch {epoch + 1}, step {step + 1}")
             optimizer.step()
-            loss_sum += loss.detach()
+            loss_sum += loss
+            bar.update(1)
         train_loss = float(loss_sum) / max(steps_per_epoch, 1)
         check_finite(torch.tensor(train_loss), f"epoch {epoch + 1}")
         acc_loss, acc = evaluate(model, x_acc, y_acc)
@@ -248,7 +336,11 @@ def pretrain(
             },
             checkpoint_path,
             config,
+            resume_key=key,
         )
         if on_epoch_end is not None:
             on_epoch_end(records[-1])
-    return pd.DataFrame(records)
+    bar.close()
+    metrics = pd.DataFrame(records)
+    metrics.attrs["resumed_from_epoch"] = start_epoch
+    return metrics

@@ -5,6 +5,9 @@ y_j' = Σ_k C_{j,k} y_k with C_{j,k} = Σ_{l_1+…+l_j=k} M_{l_1} ⊗ … ⊗ M_
 combination is the constant b_j = F_0^{⊗j}. Truncating at order N keeps y_1 … y_N
 (Δ = Σ_{j≤N} n^j) and drops every coupling to k > N: ŷ(t+1) = C ŷ(t) + b.
 
+Every function takes the map as a :class:`~qtrain.quantum.polymaps.PolyMap` (or a raw list of
+terms) and sees it only through its methods: size, degree, terms as CSR, the linear part.
+
 ``variant="discrete"`` builds the exact row expansion by a sparse recursion over j (row j's
 blocks are row j−1's blocks ⊗ each M_c, orders above N dropped), never forming a dense n^N
 object. ``variant="first_order"`` keeps only terms with at most one non-identity factor: the
@@ -17,12 +20,11 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from qtrain.quantum.polymaps import degree, gd_step, kron_power, map_dimension
+from qtrain.quantum.polymaps import PolyMap, Terms, as_polymap, kron_power
 
 __all__ = [
     "VARIANTS",
@@ -60,30 +62,17 @@ def lift(u: np.ndarray, order: int) -> np.ndarray:
     return np.concatenate([kron_power(u, j) for j in range(1, order + 1)])
 
 
-def _factors(F: Sequence[Any], n: int) -> dict[int, sp.csr_matrix]:
+def _factors(m: PolyMap) -> dict[int, sp.csr_matrix]:
     """M_c as CSR matrices of shape (n, n**c): M_0 = F_0 as a column, M_1 = I + F_1."""
     M: dict[int, sp.csr_matrix] = {}
-    for c, f in enumerate(F):
+    for c in m.orders():
         if c == 1:
             continue
-        if f is None:
-            continue
-        if c == 0:
-            dense = f.toarray() if sp.issparse(f) else np.asarray(f, dtype=float)
-            mat = sp.csr_matrix(dense.reshape(n, 1))
-        else:
-            mat = sp.csr_matrix(f, dtype=float)
-        if mat.shape != (n, n**c):
-            raise ValueError(f"F[{c}] has shape {mat.shape}, expected {(n, n**c)}")
+        mat = m.term(c)
         mat.eliminate_zeros()
         if mat.nnz:
             M[c] = mat
-    f1 = F[1] if len(F) > 1 else None
-    M[1] = sp.identity(n, format="csr") + (
-        sp.csr_matrix(f1) if f1 is not None else sp.csr_matrix((n, n))
-    )
-    if M[1].shape != (n, n):
-        raise ValueError(f"F[1] has shape {M[1].shape}, expected {(n, n)}")
+    M[1] = m.linear_part()
     return dict(sorted(M.items()))
 
 
@@ -139,13 +128,12 @@ def _discrete_rows(M: dict[int, sp.csr_matrix], order: int) -> Iterator[dict[int
 
 
 def _first_order_rows(
-    F: Sequence[Any], M: dict[int, sp.csr_matrix], n: int, order: int
+    m: PolyMap, M: dict[int, sp.csr_matrix], n: int, order: int
 ) -> Iterator[dict[int, sp.csr_matrix]]:
     """Row j's blocks {k: …}: I on the diagonal plus Kronecker-sum placements of each F_l."""
-    terms: dict[int, sp.csr_matrix] = {c: m for c, m in M.items() if c != 1}
-    f1 = F[1] if len(F) > 1 else None
-    if f1 is not None:
-        terms[1] = sp.csr_matrix(f1)
+    terms: dict[int, sp.csr_matrix] = {c: f for c, f in M.items() if c != 1}
+    if m.has(1):
+        terms[1] = m.term(1)
     for j in range(1, order + 1):
         row: dict[int, sp.csr_matrix] = {j: sp.identity(n**j, format="csr")}
         for ell, f in sorted(terms.items()):
@@ -161,7 +149,7 @@ def _first_order_rows(
 
 
 def carleman_matrix(
-    F: Sequence[Any], order: int, variant: str = "discrete"
+    m: PolyMap | Terms, order: int, variant: str = "discrete"
 ) -> tuple[sp.csr_matrix, np.ndarray]:
     """(C, b) of the order-``order`` Carleman system ŷ(t+1) ≈ C ŷ(t) + b.
 
@@ -172,9 +160,10 @@ def carleman_matrix(
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if order < 1:
         raise ValueError(f"order must be at least 1, got {order}")
-    n = map_dimension(F)
-    M = _factors(F, n)
-    rows = _discrete_rows(M, order) if variant == "discrete" else _first_order_rows(F, M, n, order)
+    m = as_polymap(m)
+    n = m.n
+    M = _factors(m)
+    rows = _discrete_rows(M, order) if variant == "discrete" else _first_order_rows(m, M, n, order)
     block_rows: list[list[sp.csr_matrix | None]] = []
     b_parts = []
     for j, row in enumerate(rows, start=1):
@@ -231,12 +220,14 @@ def _assemble(
     return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(dim, dim))
 
 
-def carleman_matrix_dense_reference(F: Sequence[Any], order: int) -> tuple[np.ndarray, np.ndarray]:
+def carleman_matrix_dense_reference(
+    m: PolyMap | Terms, order: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The straightforward construction, for benchmarks and checks: every Kronecker term
     M_{l_1} ⊗ … ⊗ M_{l_j} formed separately and densely, summed into a dense C."""
-    n = map_dimension(F)
-    q = degree(F)
-    M = {c: m.toarray() for c, m in _factors(F, n).items()}
+    m = as_polymap(m)
+    n, q = m.n, m.degree
+    M = {c: f.toarray() for c, f in _factors(m).items()}
     offsets = block_offsets(n, order)
     C = np.zeros((offsets[-1], offsets[-1]))
     b = np.zeros(offsets[-1])
@@ -256,20 +247,21 @@ def carleman_matrix_dense_reference(F: Sequence[Any], order: int) -> tuple[np.nd
     return C, b
 
 
-def exact_trajectory(F: Sequence[Any], u0: np.ndarray, steps: int) -> np.ndarray:
+def exact_trajectory(m: PolyMap | Terms, u0: np.ndarray, steps: int) -> np.ndarray:
     """The nonlinear map iterated: array (steps+1, n) with row t = u(t)."""
+    m = as_polymap(m)
     u = np.asarray(u0, dtype=float).copy()
     out = np.empty((steps + 1, u.size))
     out[0] = u
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            u = gd_step(F, u)
+            u = m.step(u)
             out[t + 1] = u
     return out
 
 
 def carleman_trajectory(
-    F: Sequence[Any],
+    m: PolyMap | Terms,
     u0: np.ndarray,
     steps: int,
     order: int,
@@ -281,7 +273,7 @@ def carleman_trajectory(
 
     ``system`` passes a prebuilt (C, b) to avoid rebuilding it.
     """
-    C, b = system if system is not None else carleman_matrix(F, order, variant)
+    C, b = system if system is not None else carleman_matrix(m, order, variant)
     u0 = np.asarray(u0, dtype=float)
     n = u0.size
     y = lift(u0, order)
@@ -295,7 +287,7 @@ def carleman_trajectory(
 
 
 def order_sweep(
-    F: Sequence[Any],
+    m: PolyMap | Terms,
     u0: np.ndarray,
     steps: int,
     orders: Sequence[int],
@@ -306,12 +298,13 @@ def order_sweep(
     Each row: order, dimension, nnz, error_T = ‖ŷ_1(T) − u(T)‖, relative_error_T (divided by
     ‖u(T)‖), max_error (over t ≤ T), norm_u_T.
     """
-    exact = exact_trajectory(F, u0, steps)
+    m = as_polymap(m)
+    exact = exact_trajectory(m, u0, steps)
     n = exact.shape[1]
     rows = []
     for order in orders:
-        C, b = carleman_matrix(F, order, variant)
-        approx = carleman_trajectory(F, u0, steps, order, variant, system=(C, b))
+        C, b = carleman_matrix(m, order, variant)
+        approx = carleman_trajectory(m, u0, steps, order, variant, system=(C, b))
         with np.errstate(over="ignore", invalid="ignore"):
             gap = np.linalg.norm(approx - exact, axis=1)
             norm_t = float(np.linalg.norm(exact[-1]))
@@ -337,7 +330,7 @@ def order_sweep(
 
 
 def variant_difference(
-    F: Sequence[Any], u0: np.ndarray, steps: int, order: int
+    m: PolyMap | Terms, u0: np.ndarray, steps: int, order: int
 ) -> dict[str, float]:
     """How far ``discrete`` and ``first_order`` are apart for one map.
 
@@ -345,13 +338,14 @@ def variant_difference(
     b_f)‖ (the lifted state after one step from ŷ_0 = lift(u0)), trajectory_T = ‖u_d(T) − u_f(T)‖
     (first blocks after ``steps`` steps).
     """
-    Cd, bd = carleman_matrix(F, order, "discrete")
-    Cf, bf = carleman_matrix(F, order, "first_order")
+    m = as_polymap(m)
+    Cd, bd = carleman_matrix(m, order, "discrete")
+    Cf, bf = carleman_matrix(m, order, "first_order")
     diff = (Cd - Cf).tocsr()
     y0 = lift(u0, order)
     one_step = (diff @ y0) + (bd - bf)
-    ud = carleman_trajectory(F, u0, steps, order, "discrete", system=(Cd, bd))[-1]
-    uf = carleman_trajectory(F, u0, steps, order, "first_order", system=(Cf, bf))[-1]
+    ud = carleman_trajectory(m, u0, steps, order, "discrete", system=(Cd, bd))[-1]
+    uf = carleman_trajectory(m, u0, steps, order, "first_order", system=(Cf, bf))[-1]
     return {
         "matrix_fro": float(np.sqrt(np.sum(diff.data**2))),
         "matrix_b": float(np.linalg.norm(bd - bf)),

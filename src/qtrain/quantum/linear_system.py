@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from qtrain.quantum.carleman import carleman_matrix, lift
-from qtrain.quantum.polymaps import map_dimension, nonlinearity_ratio, spectral_radius
+from qtrain.quantum.polymaps import PolyMap, Terms, as_polymap, nonlinearity_ratio, spectral_radius
 
 __all__ = [
     "block_system",
@@ -193,7 +193,7 @@ def system_diagnostics(
     steps: int,
     padding: int = 0,
     *,
-    F: Sequence[Any] | None = None,
+    F: PolyMap | Terms | None = None,
     u0: np.ndarray | None = None,
     kappa_method: str = "auto",
     exact_max_dim: int = 1000,
@@ -211,7 +211,7 @@ def system_diagnostics(
         "dimension": L.shape[0],
         **sparsity(L),
         **condition_number(L, kappa_method, exact_max_dim),
-        **final_share(Y, steps, map_dimension(F) if F is not None else None),
+        **final_share(Y, steps, as_polymap(F).n if F is not None else None),
     }
     if F is not None:
         out["spectral_radius"] = spectral_radius(F)
@@ -220,7 +220,7 @@ def system_diagnostics(
 
 
 def condition_sweep(
-    F: Sequence[Any],
+    F: PolyMap | Terms,
     u0: np.ndarray,
     order: int,
     steps_list: Sequence[int],

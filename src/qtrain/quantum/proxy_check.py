@@ -1,6 +1,6 @@
 """Does the error proxy predict the true Carleman error? (claim C13, small polynomial models)
 
-The digits quadratic network of :func:`qtrain.quantum.polymaps.digits_quadratic_network`
+The digits quadratic network of :func:`qtrain.quantum.digits.digits_quadratic_network`
 (f(x) = vᵀx + c + (wᵀx)², mean squared error on standardized PCA features of sklearn's digits)
 has an exactly polynomial GD map. Gradient descent runs from θ_0 in windows of W steps; at each
 window start θ̄ (the "uploaded" weights) the exact map around θ̄ is linearized by the discrete
@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qtrain.config import from_section
 from qtrain.quantum.carleman import carleman_trajectory, exact_trajectory
-from qtrain.quantum.polymaps import quadratic_network_map, spectral_radius
+from qtrain.quantum.digits import digits_features, quadratic_network_map
+from qtrain.quantum.polymaps import spectral_radius
 from qtrain.spectra.error_proxy import error_proxy_curve
 
-__all__ = ["digits_features", "proxy_vs_carleman"]
+__all__ = ["ProxyCheckSettings", "proxy_check_table", "proxy_vs_carleman"]
 
 log = logging.getLogger(__name__)
-
-
-def digits_features(n_features: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The inputs and ±1 targets of the digits quadratic network (as in ``polymaps``):
-    ``n_features`` standardized PCA features, +1 for digits 0-4 and −1 for 5-9."""
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-
-    digits = load_digits()
-    features = PCA(n_components=n_features, random_state=seed).fit_transform(digits.data)
-    return features / features.std(axis=0), np.where(digits.target < 5, 1.0, -1.0)
 
 
 def proxy_vs_carleman(
@@ -61,7 +54,7 @@ def proxy_vs_carleman(
     n = 2 * n_features + 1
     rng = np.random.default_rng(seed)
     theta0 = init_scale * rng.standard_normal(n)
-    h0 = -quadratic_network_map(X, y, theta0, 1.0).F[1]
+    h0 = -quadratic_network_map(X, y, theta0, 1.0).dense_term(1)
     lam_max0 = float(np.linalg.eigvalsh(0.5 * (h0 + h0.T))[-1])
     rows = []
     t = np.arange(window_steps + 1, dtype=float)
@@ -69,8 +62,8 @@ def proxy_vs_carleman(
         eta = float(lr_scale) / lam_max0
         theta = theta0.copy()
         for window in range(windows):
-            F = quadratic_network_map(X, y, theta, eta).F
-            hess = -np.asarray(F[1]) / eta
+            F = quadratic_network_map(X, y, theta, eta)
+            hess = -F.dense_term(1) / eta
             lam = np.linalg.eigvalsh(0.5 * (hess + hess.T))
             weights = np.full(n, 1.0 / n)
             proxies = {}
@@ -118,3 +111,29 @@ def proxy_vs_carleman(
                 break
             theta = theta + exact[-1]
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ProxyCheckSettings:
+    """The ``proxy_check`` config section."""
+
+    features: int
+    lr_scales: tuple[float, ...]
+    init_scale: float
+    windows: int
+    window_steps: int
+    orders: tuple[int, ...]
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> ProxyCheckSettings:
+        """The settings of a config section (lists become tuples)."""
+        return from_section(cls, section)
+
+
+def proxy_check_table(
+    settings: ProxyCheckSettings, *, cutoff: float, conventions: Sequence[str], seed: int
+) -> pd.DataFrame:
+    """:func:`proxy_vs_carleman` with the settings of the ``proxy_check`` section."""
+    keywords = asdict(settings)
+    keywords["n_features"] = keywords.pop("features")
+    return proxy_vs_carleman(**keywords, cutoff=cutoff, conventions=conventions, seed=seed)

@@ -1,7 +1,7 @@
 """The studies behind figS4-figS7 as small tables (SPEC §1.5-1.8, claims C9-C12).
 
-Raw sweeps (one row per system and setting) and the figure tables built from them (the raw rows
-plus the fitted numbers the figures draw and the claims read):
+Raw sweeps (one row per system and setting) and the fit tables built from them (the raw rows plus
+the fitted numbers; written by the quantum stage's fit rules, read by figures and claims alike):
 
 - figS4: HHL on discrete-Carleman block systems of random polynomial maps, per clock size;
 - figS5: tomography error against samples, per dimension, with fitted log-log slopes;
@@ -21,36 +21,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
-from qtrain.quantum.polymaps import nonlinearity_ratio, random_map, spectral_radius
+from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
+from qtrain.quantum.random_maps import random_map
 from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table, resource_table
 from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.stats import loglog_fit
 
 __all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "bootstrap_slope",
     "carleman_block_system",
-    "figS4_table",
-    "figS5_table",
-    "figS6_tables",
+    "hhl_fits",
     "hhl_sweep",
-    "loglog_fit",
+    "resource_fits",
     "resource_sweep",
+    "tomography_fits",
     "tomography_sweep",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def loglog_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(slope, intercept) of log y = slope·log x + intercept over finite positive pairs."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if keep.sum() < 2:
-        return math.nan, math.nan
-    slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
-    return float(slope), float(intercept)
 
 
 # --------------------------------------------------------------------------- figS4: HHL
@@ -68,12 +61,12 @@ def carleman_block_system(
     u0_norm: float = 0.3,
     seed: int = 0,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.polymaps.random_map`)
+    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.random_maps.random_map`)
     truncated at ``order`` over ``steps`` steps; info has the sizes, R and ρ(I + F_1)."""
     m = random_map(
         n, kind, eta=eta, degree=degree, nonlinearity=nonlinearity, u0_norm=u0_norm, seed=seed
     )
-    C, b = carleman_matrix(m.F, order)
+    C, b = carleman_matrix(m, order)
     L, rhs = block_system(C, b, lift(m.u0, order), steps)
     info = {
         "system": f"{kind} n={n} q={degree} N={order} T={steps}",
@@ -84,8 +77,8 @@ def carleman_block_system(
         "steps": steps,
         "carleman_dim": C.shape[0],
         "system_dim": L.shape[0],
-        "R": nonlinearity_ratio(m.F, m.u0),
-        "spectral_radius": spectral_radius(m.F),
+        "R": nonlinearity_ratio(m, m.u0),
+        "spectral_radius": spectral_radius(m),
     }
     return L, rhs, info
 
@@ -104,7 +97,7 @@ def hhl_sweep(
     probability, qubits, depth and CX (counted up to ``count_max_system_qubits`` system qubits),
     and the relative error of the recovered final weights u(T) against forward substitution."""
     rows = []
-    for spec in systems:
+    for spec in Progress(systems, desc="HHL block systems", unit="system"):
         L, rhs, info = carleman_block_system(
             spec["kind"],
             spec["n"],
@@ -156,7 +149,7 @@ def hhl_sweep(
     return pd.DataFrame(rows)
 
 
-def figS4_table(raw: pd.DataFrame) -> pd.DataFrame:
+def hhl_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The HHL sweep with, per system, the best fidelity, the fidelity at the largest clock and
     the fitted log-linear slope of the infidelity against clock qubits (decades per qubit)."""
     table = raw.copy()
@@ -209,9 +202,36 @@ def tomography_sweep(
     return pd.DataFrame(rows)
 
 
-def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
+#: Bootstrap resamples of the tomography slope (claim C10's noise).
+BOOTSTRAP_SAMPLES = 2000
+
+
+def bootstrap_slope(
+    errors: np.ndarray, samples: Sequence[float], resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Log-log slopes of the mean error against ``samples`` for ``resamples`` bootstrap draws of
+    the rows of ``errors`` (repeats × sample counts): each draw resamples whole random vectors
+    with replacement, so a vector's errors at every N stay together."""
+    errors = np.asarray(errors, dtype=float)
+    x = np.log(np.asarray(samples, dtype=float))
+    picks = rng.integers(0, errors.shape[0], size=(resamples, errors.shape[0]))
+    y = np.log(errors[picks].mean(axis=1))  # (resamples, len(samples))
+    xc = x - x.mean()
+    return ((y - y.mean(axis=1, keepdims=True)) @ xc) / float(xc @ xc)
+
+
+def tomography_fits(
+    raw: pd.DataFrame,
+    fit_min_ratio: float,
+    *,
+    bootstrap: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Mean and spread of the error per (d, N), the fitted log-log slope and prefactor per d over
-    N ≥ ``fit_min_ratio``·d (the asymptotic regime), and the samples each fit needs for a
+    N ≥ ``fit_min_ratio``·d (the asymptotic regime), the slope's ``level`` percentile interval
+    from ``bootstrap`` resamples of the random vectors (``slope_ci_low``, ``slope_ci_high``,
+    ``slope_se`` = the resamples' standard deviation), and the samples each fit needs for a
     relative error ε = 0.1 and 0.01 beside the Kerenidis-Prakash count for δ = ε/√7."""
     grouped = (
         raw.groupby(["d", "samples"], sort=True)
@@ -224,6 +244,7 @@ def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
         )
         .reset_index()
     )
+    rng = np.random.default_rng([seed, 5])
     for d, group in grouped.groupby("d"):
         fit = group[group["samples"] >= fit_min_ratio * d]
         slope, intercept = loglog_fit(fit["samples"], fit["mean_error"])
@@ -232,6 +253,19 @@ def figS5_table(raw: pd.DataFrame, fit_min_ratio: float) -> pd.DataFrame:
         grouped.loc[mask, "prefactor"] = math.exp(intercept) if np.isfinite(intercept) else math.nan
         grouped.loc[mask, "fit_min_samples"] = fit_min_ratio * d
         grouped.loc[mask, "fit_points"] = len(fit)
+        lo = hi = se = math.nan
+        if len(fit) >= 2 and bootstrap > 0:
+            wide = raw[(raw["d"] == d) & raw["samples"].isin(fit["samples"])].pivot(
+                index="repeat", columns="samples", values="relative_error"
+            )
+            wide = wide[sorted(wide.columns)].dropna()
+            slopes = bootstrap_slope(wide.to_numpy(), list(wide.columns), bootstrap, rng)
+            lo, hi = (float(q) for q in np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2]))
+            se = float(np.std(slopes, ddof=1))
+        grouped.loc[mask, "slope_ci_low"] = lo
+        grouped.loc[mask, "slope_ci_high"] = hi
+        grouped.loc[mask, "slope_se"] = se
+        grouped.loc[mask, "bootstrap_resamples"] = bootstrap
         for eps in (0.1, 0.01):
             needed = (eps / math.exp(intercept)) ** (1 / slope) if slope < 0 else math.nan
             grouped.loc[mask, f"samples_for_eps{eps:g}"] = needed
@@ -282,7 +316,7 @@ def resource_sweep(
     return curves, resnets, pd.DataFrame(cross)
 
 
-def figS6_tables(
+def resource_fits(
     curves: pd.DataFrame, resnets: pd.DataFrame, fit_min_n: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The curves with, per regime, the fitted log-log slopes against n (over n ≥ ``fit_min_n``)

@@ -9,7 +9,7 @@ The model is a binary classifier on sklearn's digits (two digit classes, targets
 error ``L = (1/2S) Σ_s (f(x_s) − y_s)²``, whose GD map is exactly polynomial:
 
 - ``quadratic``: ``f(x) = vᵀx + c + (wᵀx)²``, θ = (v, c, w), n = 2p + 1, a degree-3 map
-  (:func:`qtrain.quantum.polymaps.quadratic_network_map`);
+  (:func:`qtrain.quantum.digits.quadratic_network_map`);
 - ``linear``: ``f(x) = vᵀx + c``, n = p + 1, an affine map (degree 1; Carleman order 1 is exact).
 
 Expansion point θ̄ of the polynomial map u(t+1) = u(t) + Σ_l F_l u^{⊗l}, u = θ − θ̄ [decided,
@@ -26,7 +26,10 @@ time block, first Carleman level of the solution state) with ``36·n·ln n/δ²`
 and δ = ε/√7, i.e. ``‖ũ − u‖ ≤ ε‖u‖`` with high probability (:mod:`qtrain.quantum.tomography`);
 its norm is estimated from the same number of Bernoulli trials of the post-selection that lands
 on that block (probability ``q`` = its share of ‖Y‖²). ε = 0 reads u(W) exactly. An optional
-top-k readout keeps the k largest entries of the downloaded vector.
+top-k readout keeps the k largest entries of the downloaded vector. ε is thus the relative ℓ2
+precision of the downloaded vector u(W) = θ(end) − θ̄ (the window's increment for ``window``, the
+displacement from θ(0) for ``initial``), and every window records its errors on that vector,
+split into truncation, HHL and readout (:func:`window_errors`).
 
 A run whose weights turn non-finite or grow beyond ``DIVERGENCE_FACTOR`` times the classical ones
 (a truncated Carleman system can blow up where the map is not dissipative enough) is recorded as
@@ -38,168 +41,44 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qtrain.config import from_section
+from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
+from qtrain.quantum.digits import DigitsProblem, digits_problem, initial_weights
 from qtrain.quantum.linear_system import block_system, solve_block_system
-from qtrain.quantum.polymaps import (
-    quadratic_loss_map,
-    quadratic_network_grad,
-    quadratic_network_loss,
-    quadratic_network_map,
-    spectral_radius,
-)
+from qtrain.quantum.polymaps import spectral_radius
 from qtrain.quantum.tomography import samples_for_precision, tomography
 
 __all__ = [
     "DIVERGENCE_FACTOR",
     "EXPANSIONS",
-    "MODELS",
     "SOLVERS",
-    "DigitsProblem",
+    "SUMMARY_MAXIMA",
+    "SUMMARY_SPREADS",
     "RunSpec",
+    "TrainingSettings",
     "classical_gd",
-    "digits_problem",
-    "initial_weights",
     "quantum_train",
     "run_summary",
+    "sampling_scale",
     "solver_comparison",
     "training_grid",
+    "training_study",
+    "training_summary",
+    "window_errors",
 ]
 
 log = logging.getLogger(__name__)
 
-MODELS = ("quadratic", "linear")
 EXPANSIONS = ("window", "initial")
 SOLVERS = ("classical", "hhl")
-
-
-@dataclass(frozen=True)
-class DigitsProblem:
-    """Training and test data of the binary digits task and the model's loss, gradient and map."""
-
-    X_train: np.ndarray = field(repr=False)
-    y_train: np.ndarray = field(repr=False)
-    X_test: np.ndarray = field(repr=False)
-    y_test: np.ndarray = field(repr=False)
-    model: str = "quadratic"
-    classes: tuple[int, int] = (3, 8)
-
-    @property
-    def p(self) -> int:
-        """Number of input features."""
-        return int(self.X_train.shape[1])
-
-    @property
-    def n(self) -> int:
-        """Number of parameters."""
-        return 2 * self.p + 1 if self.model == "quadratic" else self.p + 1
-
-    @property
-    def degree(self) -> int:
-        """Degree q of the GD map (3 for the quadratic network, 1 for the linear model)."""
-        return 3 if self.model == "quadratic" else 1
-
-    def _split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        if split == "train":
-            return self.X_train, self.y_train
-        if split == "test":
-            return self.X_test, self.y_test
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-
-    def predict(self, theta: np.ndarray, split: str = "train") -> np.ndarray:
-        """f(x) on every sample of ``split``."""
-        X, _ = self._split(split)
-        p = self.p
-        out = X @ theta[:p] + theta[p]
-        if self.model == "quadratic":
-            out = out + (X @ theta[p + 1 :]) ** 2
-        return out
-
-    def loss(self, theta: np.ndarray, split: str = "train") -> float:
-        """Mean squared error / 2."""
-        X, y = self._split(split)
-        if self.model == "quadratic":
-            return quadratic_network_loss(np.asarray(theta, dtype=float), X, y)
-        return float(0.5 * np.mean((self.predict(theta, split) - y) ** 2))
-
-    def accuracy(self, theta: np.ndarray, split: str = "train") -> float:
-        """Share of samples with sign(f(x)) equal to the ±1 label."""
-        _, y = self._split(split)
-        return float(np.mean(np.where(self.predict(theta, split) >= 0, 1.0, -1.0) == y))
-
-    def grad(self, theta: np.ndarray) -> np.ndarray:
-        """∇L on the training split (closed form)."""
-        theta = np.asarray(theta, dtype=float)
-        if self.model == "quadratic":
-            return quadratic_network_grad(theta, self.X_train, self.y_train)
-        A, b = self._normal_equations()
-        return A @ theta - b
-
-    def _normal_equations(self) -> tuple[np.ndarray, np.ndarray]:
-        Xt = np.hstack([self.X_train, np.ones((len(self.y_train), 1))])
-        S = len(self.y_train)
-        return Xt.T @ Xt / S, Xt.T @ self.y_train / S
-
-    def gd_map(self, theta_bar: np.ndarray, eta: float) -> list:
-        """The exact GD map around θ̄: terms F_0 … F_q (every F_l carries one η)."""
-        theta_bar = np.asarray(theta_bar, dtype=float)
-        if self.model == "quadratic":
-            return quadratic_network_map(self.X_train, self.y_train, theta_bar, eta).F
-        A, b = self._normal_equations()
-        return quadratic_loss_map(A, b, theta_bar, eta).F
-
-    def hessian(self, theta: np.ndarray) -> np.ndarray:
-        """H(θ) = −F_1/η of the map around θ."""
-        return -np.asarray(self.gd_map(theta, 1.0)[1], dtype=float)
-
-
-def digits_problem(
-    features: int = 2,
-    classes: Sequence[int] = (3, 8),
-    model: str = "quadratic",
-    test_fraction: float = 0.2,
-    seed: int = 0,
-) -> DigitsProblem:
-    """The binary digits task: ``classes[0]`` → +1, ``classes[1]`` → −1, stratified seeded split,
-    PCA (fitted on the training split) to ``features`` components, standardized with the
-    training split's mean and standard deviation."""
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-    from sklearn.model_selection import train_test_split
-
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    a, b = (int(c) for c in classes)
-    if a == b or not (0 <= a <= 9 and 0 <= b <= 9):
-        raise ValueError(f"classes must be two different digits, got {classes}")
-    digits = load_digits()
-    keep = np.isin(digits.target, (a, b))
-    data = digits.data[keep]
-    y = np.where(digits.target[keep] == a, 1.0, -1.0)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        data, y, test_size=test_fraction, random_state=seed, stratify=y
-    )
-    pca = PCA(n_components=features, random_state=seed).fit(X_tr)
-    Z_tr, Z_te = pca.transform(X_tr), pca.transform(X_te)
-    mean, std = Z_tr.mean(axis=0), Z_tr.std(axis=0)
-    return DigitsProblem(
-        X_train=(Z_tr - mean) / std,
-        y_train=y_tr,
-        X_test=(Z_te - mean) / std,
-        y_test=y_te,
-        model=model,
-        classes=(a, b),
-    )
-
-
-def initial_weights(problem: DigitsProblem, init_scale: float, seed: int) -> np.ndarray:
-    """θ(0) ~ N(0, init_scale²), seeded."""
-    return init_scale * np.random.default_rng(seed).standard_normal(problem.n)
 
 
 def classical_gd(
@@ -283,10 +162,11 @@ def quantum_train(
     Returns (per-step records, per-window records). Per step: the quantum-trained weights (at a
     window end the downloaded ones, inside a window the first Carleman level of the solution
     state, ``downloaded`` False) and classical GD from the same start (``reference``, computed
-    if not given): loss, train and test accuracy, the parameter gap ‖θ_q − θ_c‖ and its ratio to
-    ‖θ_c‖. Per window: sizes, post-selection shares, samples, tomography error and its bound
-    ε‖u(W)‖, the truncation error against the exact map from the same start, ρ(I + F_1) and the
-    Hessian's extreme eigenvalues at θ̄, HHL numbers (HHL runs) and seconds.
+    if not given): loss, train and test accuracy, the parameter gap ‖θ_q − θ_c‖ and
+    ``gap_over_theta_c`` = gap/‖θ_c‖. Per window (:func:`window_errors` for the error columns):
+    sizes, post-selection shares, samples, the errors of the downloaded vector split into
+    truncation, HHL and tomography, the tomography bound ε‖u(W)‖, the readout's sampling scale,
+    ρ(I + F_1) and the Hessian's extreme eigenvalues at θ̄, HHL numbers (HHL runs) and seconds.
     """
     theta0 = np.asarray(theta0, dtype=float)
     if reference is None:
@@ -324,6 +204,8 @@ def quantum_train(
             L, rhs = block_system(C, b, lift(theta - theta_bar, spec.order), length)
             Y, hhl_info = _solve_window(L, rhs, block, spec)
             u = Y[-1, :n]
+            # the same truncated system by forward substitution: separates HHL from truncation
+            u_fs = u if spec.solver == "classical" else solve_block_system(L, rhs, block)[-1, :n]
             total = float(np.sum(Y**2))
             share = float(np.sum(u**2)) / total if total > 0 else math.nan
             samples = 0
@@ -381,12 +263,11 @@ def quantum_train(
                     / (share * hhl_info.get("hhl_success_probability", 1.0))
                     if samples
                     else 0.0,
-                    "downloaded_norm": float(np.linalg.norm(u)),
-                    "tomography_error": float(np.linalg.norm(u_read - u)),
+                    **window_errors(u_read, u, u_fs, exact[-1] - theta_bar, spec.solver),
                     "tomography_bound": spec.epsilon * float(np.linalg.norm(u)),
-                    "truncation_error": float(np.linalg.norm(theta_bar + Y[-1, :n] - exact[-1])),
+                    "sampling_scale": sampling_scale(n, samples, share),
                     "gap": float(np.linalg.norm(theta - reference[start + length])),
-                    "relative_gap": float(
+                    "gap_over_theta_c": float(
                         np.linalg.norm(theta - reference[start + length])
                         / np.linalg.norm(reference[start + length])
                     ),
@@ -410,6 +291,58 @@ def quantum_train(
                 )
                 break
     return pd.DataFrame(step_rows), pd.DataFrame(window_rows)
+
+
+def window_errors(
+    u_read: np.ndarray, u: np.ndarray, u_fs: np.ndarray, u_exact: np.ndarray, solver: str
+) -> dict[str, float]:
+    """The errors of one window's download, each in its own column.
+
+    ``u_read``: the downloaded vector; ``u``: the solver's output (the first Carleman level of
+    the final block); ``u_fs``: the forward-substitution solution of the same truncated system;
+    ``u_exact``: the exact GD map over the window from the same start, minus θ̄. ε is the
+    relative ℓ2 precision of the readout of u(W) = θ(end) − θ̄, so every relative column is
+    taken on that vector:
+
+    - ``truncation_error`` ‖u_fs − u_exact‖ (the Carleman truncation alone),
+    - ``hhl_error`` ‖u − u_fs‖ (HHL runs; nan for forward substitution),
+    - ``tomography_error`` ‖u_read − u‖ (the readout),
+    - ``pipeline_error`` ‖u_read − u_fs‖ (solver + readout against the truncated system),
+    - ``window_error`` ‖u_read − u_exact‖ = ‖θ_q(end) − GD_W(θ_q(start))‖ (everything),
+    - ``downloaded_norm`` ‖u‖, ``exact_download_norm`` ‖u_exact‖, and the relative ones:
+      ``relative_truncation_error``, ``relative_window_error`` (over ‖u_exact‖),
+      ``relative_hhl_error``, ``relative_pipeline_error`` (over ‖u_fs‖),
+      ``relative_tomography_error`` (over ‖u‖).
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        norm_u, norm_fs, norm_exact = (float(np.linalg.norm(v)) for v in (u, u_fs, u_exact))
+        errors = {
+            "truncation_error": float(np.linalg.norm(u_fs - u_exact)),
+            "hhl_error": float(np.linalg.norm(u - u_fs)) if solver == "hhl" else math.nan,
+            "tomography_error": float(np.linalg.norm(u_read - u)),
+            "pipeline_error": float(np.linalg.norm(u_read - u_fs)),
+            "window_error": float(np.linalg.norm(u_read - u_exact)),
+        }
+        return {
+            **errors,
+            "downloaded_norm": norm_u,
+            "exact_download_norm": norm_exact,
+            "relative_truncation_error": errors["truncation_error"] / norm_exact,
+            "relative_hhl_error": errors["hhl_error"] / norm_fs,
+            "relative_tomography_error": errors["tomography_error"] / norm_u,
+            "relative_pipeline_error": errors["pipeline_error"] / norm_fs,
+            "relative_window_error": errors["window_error"] / norm_exact,
+        }
+
+
+def sampling_scale(d: int, samples: int, share: float) -> float:
+    """The readout's relative sampling error scale: √(d/(4N) + (1 − q)/(4qN)) for N samples per
+    stage of a d-vector whose post-selection share is q (magnitudes: Σ_i Var √(n_i/N) ≈ d/(4N);
+    norm from N Bernoulli trials: Var √(q̂/q) ≈ (1 − q)/(4qN)); 0 for an exact readout."""
+    if samples <= 0:
+        return 0.0
+    q = min(max(share, 1e-300), 1.0) if share == share else 1.0
+    return math.sqrt(d / (4 * samples) + (1 - q) / (4 * q * samples))
 
 
 def _top_k(x: np.ndarray, k: int) -> np.ndarray:
@@ -443,7 +376,7 @@ def _step_row(
             "classical_train_accuracy": problem.accuracy(theta_c),
             "classical_test_accuracy": problem.accuracy(theta_c, "test"),
             "gap": gap,
-            "relative_gap": gap / float(np.linalg.norm(theta_c)),
+            "gap_over_theta_c": gap / float(np.linalg.norm(theta_c)),
         }
 
 
@@ -460,17 +393,18 @@ def training_grid(
     records. Each run's tomography generator is seeded from (``seed``, the run's position)."""
     reference = classical_gd(problem, theta0, eta, steps)
     steps_frames, window_frames = [], []
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(Progress(specs, desc="quantum training runs", unit="run")):
         t0 = time.perf_counter()
         run_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         s, w = quantum_train(problem, theta0, eta, steps, spec, seed=run_seed, reference=reference)
         steps_frames.append(s)
         window_frames.append(w)
         log.info(
-            "%s: %d windows, max relative gap %.3e, final loss %.4f (classical %.4f), %.2fs",
+            "%s: %d windows, max relative window error %.3e, final loss %.4f (classical %.4f), "
+            "%.2fs",
             spec.run_id,
             len(w),
-            w["relative_gap"].max(),
+            w["relative_window_error"].max(),
             s["loss"].iloc[-1],
             s["classical_loss"].iloc[-1],
             time.perf_counter() - t0,
@@ -504,9 +438,9 @@ def solver_comparison(
     ]
     for _, w in frames:
         log.info(
-            "%s: max relative gap %.3e, %.3fs per window",
+            "%s: max relative window error %.3e, %.3fs per window",
             w["run_id"].iloc[0],
-            w["relative_gap"].max(),
+            w["relative_window_error"].max(),
             w["seconds"].mean(),
         )
     return (
@@ -515,8 +449,44 @@ def solver_comparison(
     )
 
 
+#: Window columns whose largest value over a run enters the run summary as ``max_<column>``.
+SUMMARY_MAXIMA = (
+    "relative_window_error",
+    "relative_pipeline_error",
+    "relative_truncation_error",
+    "relative_hhl_error",
+    "relative_tomography_error",
+    "sampling_scale",
+    "window_error",
+    "truncation_error",
+    "hhl_error",
+    "tomography_error",
+    "gap_over_theta_c",
+)
+
+
+#: Window columns whose spread over a run (sample standard deviation) enters the summary as
+#: ``std_<column>``: each window solves a new linear system, so the spread of its error over the
+#: windows is the variation a rerun on other data would see (part of claim C12's noise).
+SUMMARY_SPREADS = ("relative_window_error", "relative_pipeline_error")
+
+
+def _spread(values: pd.Series) -> float:
+    """Sample standard deviation over a run's windows (0 for a single window: no spread seen)."""
+    return float(values.astype(float).std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def _max(values: pd.Series) -> float:
+    """The largest value over a run's windows: nan if any window is nan (a broken window must
+    show, not be skipped), so also for an all-nan column (``hhl_error`` without HHL)."""
+    return float(values.astype(float).max(skipna=False))
+
+
 def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: the worst relative gap at a download and the final numbers."""
+    """One row per run: the largest errors over its downloads (``max_<column>`` for
+    :data:`SUMMARY_MAXIMA`; relative errors are taken on the downloaded vector, the one ε is
+    defined on), their spread over the windows (``std_<column>`` for :data:`SUMMARY_SPREADS`)
+    and the final numbers."""
     rows = []
     for run_id, w in windows.groupby("run_id", sort=False):
         s = steps[steps["run_id"] == run_id]
@@ -544,11 +514,10 @@ def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                 else -1,
                 "windows": len(w),
                 "steps": int(last["step"]),
-                "max_relative_gap": float(w["relative_gap"].max()),
-                "final_relative_gap": float(w["relative_gap"].iloc[-1]),
-                "max_truncation_error": float(w["truncation_error"].max()),
+                **{f"max_{c}": _max(w[c]) for c in SUMMARY_MAXIMA},
+                **{f"std_{c}": _spread(w[c]) for c in SUMMARY_SPREADS},
+                "final_gap_over_theta_c": float(w["gap_over_theta_c"].iloc[-1]),
                 "sum_tomography_bound": float(w["tomography_bound"].sum()),
-                "max_tomography_error": float(w["tomography_error"].max()),
                 "final_loss": float(last["loss"]),
                 "final_classical_loss": float(last["classical_loss"]),
                 "final_test_accuracy": float(last["test_accuracy"]),
@@ -560,3 +529,98 @@ def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def training_summary(
+    steps: pd.DataFrame,
+    windows: pd.DataFrame,
+    hhl_steps: pd.DataFrame,
+    hhl_windows: pd.DataFrame,
+) -> pd.DataFrame:
+    """One :func:`run_summary` row per run of the grid (``study`` = ``grid``) and of the HHL
+    runs (``study`` = ``hhl``; none when no ``hhl_runs`` are configured): the table figS7
+    draws and claim C12 judges."""
+    grid = run_summary(windows, steps).assign(study="grid")
+    if not len(hhl_windows):
+        return grid
+    hhl = run_summary(hhl_windows, hhl_steps).assign(study="hhl")
+    return pd.concat([grid, hhl], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The ``quantum.training`` config section."""
+
+    model: str
+    features: int
+    classes: tuple[int, int]
+    test_fraction: float
+    init_scale: float
+    lr: float
+    steps: int
+    orders: tuple[int, ...]
+    windows: tuple[int, ...]
+    epsilons: tuple[float, ...]
+    expansions: tuple[str, ...]
+    top_k: int
+    hhl_runs: tuple[dict, ...]
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> TrainingSettings:
+        """The settings of a config section (lists become tuples)."""
+        return from_section(cls, section)
+
+    def problem(self, features: int, seed: int) -> DigitsProblem:
+        """The digits task with ``features`` PCA features."""
+        return digits_problem(features, self.classes, self.model, self.test_fraction, seed=seed)
+
+    def grid(self) -> list[RunSpec]:
+        """The grid expansions × orders × windows × ε (classical solver)."""
+        return [
+            RunSpec(order=o, window=w, epsilon=float(e), expansion=x, top_k=self.top_k)
+            for x in self.expansions
+            for o in self.orders
+            for w in self.windows
+            for e in self.epsilons
+        ]
+
+
+def training_study(
+    settings: TrainingSettings, solver: str, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(step records, window records) of the rules quantum_training (``solver`` classical: the
+    grid of :meth:`TrainingSettings.grid` by forward substitution, :func:`training_grid`) and
+    quantum_training_hhl (``hhl``: each of ``hhl_runs`` solved by forward substitution and by
+    the HHL circuit with the same tomography seed, :func:`solver_comparison`; empty tables when
+    none are configured)."""
+    if solver == "classical":
+        problem = settings.problem(settings.features, seed)
+        theta0 = initial_weights(problem, settings.init_scale, seed)
+        specs = settings.grid()
+        log.info(
+            "%d runs, n = %d parameters, %d training samples",
+            len(specs),
+            problem.n,
+            len(problem.y_train),
+        )
+        return training_grid(problem, theta0, settings.lr, settings.steps, specs, seed=seed)
+    frames = []
+    for i, run in enumerate(Progress(settings.hhl_runs, desc="HHL training runs", unit="run")):
+        problem = settings.problem(run["features"], seed)
+        theta0 = initial_weights(problem, settings.init_scale, seed)
+        spec = RunSpec(
+            order=run["order"],
+            window=run["window"],
+            epsilon=float(run["epsilon"]),
+            clock_qubits=run["clock_qubits"],
+            top_k=settings.top_k,
+        )
+        frames.append(
+            solver_comparison(problem, theta0, settings.lr, run["steps"], spec, seed=seed + i)
+        )
+    if not frames:
+        return pd.DataFrame(), pd.DataFrame()
+    return (
+        pd.concat([f[0] for f in frames], ignore_index=True),
+        pd.concat([f[1] for f in frames], ignore_index=True),
+    )

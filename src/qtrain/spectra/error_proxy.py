@@ -20,7 +20,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["error_proxy", "error_proxy_curve", "mode_masses", "proxy_coordinates"]
+__all__ = [
+    "error_proxy",
+    "error_proxy_curve",
+    "log_error_proxy_curve",
+    "mode_masses",
+    "proxy_coordinates",
+]
 
 OnEmpty = Literal["nan", "raise"]
 
@@ -71,6 +77,34 @@ def error_proxy_curve(
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         powers = np.power(base[None, :], t.reshape(-1, 1))  # 0**0 = 1
         values = powers @ w[sel] / n_c
+    return values.reshape(t.shape)
+
+
+def log_error_proxy_curve(
+    nodes: ArrayLike,
+    weights: ArrayLike,
+    ts: ArrayLike,
+    cutoff: float = 0.4,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """ln E(t) for every t in ``ts``, computed in log space (a log-sum-exp), so it stays finite
+    where E(t) overflows float64; NaN when ``N_c = 0`` (E undefined)."""
+    from scipy.special import logsumexp
+
+    if cutoff < 0:
+        raise ValueError(f"cutoff must be non-negative, got {cutoff}")
+    a, w = proxy_coordinates(nodes, weights, scale)
+    t = np.asarray(ts, dtype=np.float64)
+    sel = (np.abs(a) > cutoff) & (w > 0)
+    if not sel.any():
+        return np.full(t.shape, np.nan)
+    with np.errstate(divide="ignore"):
+        log_base = np.log(np.abs(1.0 + a[sel]))  # -inf where a = -1 exactly
+    log_w = np.log(w[sel])
+    with np.errstate(invalid="ignore"):
+        terms = t.reshape(-1, 1) * log_base[None, :]
+    terms = np.where(t.reshape(-1, 1) == 0, 0.0, terms)  # 0**0 = 1
+    values = logsumexp(terms + log_w[None, :], axis=1) - logsumexp(log_w)
     return values.reshape(t.shape)
 
 

@@ -23,6 +23,18 @@ in eval mode by default. With ``bn_mode="train"`` BatchNorm uses batch statistic
 statistics are updated only on the operator's private copies of the buffers, so the model is
 never changed. Precision is explicit: computations run in ``dtype`` with autocast off and TF32
 off (unless ``allow_tf32``); the settings are logged and exposed as :attr:`precision`.
+
+Backends (``backend``): ``"autograd"`` (the reference: reverse-over-reverse double backward, any
+BN mode); ``"func"`` (forward-over-reverse, ``torch.func.jvp(torch.func.grad(loss))``: the same
+Hessian up to float rounding, eval-mode BN only, since torch's forward-mode derivative of
+batch-statistics BN is wrong in torch 2.14 and train mode mutates buffers); ``"compile"`` (the
+``"func"`` HVP through ``torch.compile``: the same numbers, faster after a compilation of
+minutes); ``"segmented"`` (CIFAR ResNets only: forward-over-reverse one network segment at a
+time with recomputation, :mod:`qtrain.spectra.segmented`; exact in either BN mode, and with
+train-mode BN it needs far less memory than ``"autograd"`` over the whole batch, the one exact
+way to bound that memory since the batch cannot be chunked). ``autocast="bfloat16"`` runs the
+model under bf16 autocast with float32 parameters and accumulation: faster on hardware with bf16
+units, NOT exact (relative error ~1e-2; docs/benchmarks.md), never a default.
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 __all__ = [
+    "BACKENDS",
     "BN_MODES",
     "SPACES",
     "HessianOperator",
@@ -52,6 +65,7 @@ log = logging.getLogger(__name__)
 Space = Literal["restricted", "masked", "dense"]
 SPACES: tuple[str, ...] = ("restricted", "masked", "dense")
 BN_MODES: tuple[str, ...] = ("eval", "train")
+BACKENDS: tuple[str, ...] = ("autograd", "func", "compile", "segmented")
 LossFn = Callable[[Tensor, Tensor], Tensor]
 """``loss_fn(outputs, targets) -> scalar``; must be a mean over the samples it is given."""
 
@@ -82,6 +96,28 @@ def fp32_precision(allow_tf32: bool = False) -> Iterator[None]:
             matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_legacy
 
 
+def _forward_over_reverse(
+    model: nn.Module,
+    loss_fn: LossFn,
+    params: dict[str, Tensor],
+    consts: dict[str, Tensor],
+    tangents: dict[str, Tensor],
+    x: Tensor,
+    y: Tensor,
+) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """``(∇L, H v)`` of ``loss_fn(model(x), y)`` at ``params`` by ``jvp(grad(loss))``: one pass.
+
+    A module-level function of its inputs only, so that ``torch.compile`` reuses one compiled
+    graph for every operator on the same model and shapes.
+    """
+    from torch.func import grad, jvp
+
+    def loss_of(p: dict[str, Tensor]) -> Tensor:
+        return loss_fn(functional_call(model, (p, consts), (x,)), y)
+
+    return jvp(grad(loss_of), (params,), (tangents,))
+
+
 def _is_batchnorm(module: nn.Module) -> bool:
     return isinstance(module, nn.modules.batchnorm._BatchNorm)
 
@@ -106,6 +142,9 @@ class HessianOperator:
         dtype: floating dtype of the computation (``None``: the model's); float64 for tests.
         device: where to compute (``None``: the device of the model's first parameter).
         allow_tf32: allow TF32 for float32 convolutions and matmuls on CUDA (default off).
+        backend: ``"autograd"`` (default), ``"func"``, ``"compile"`` or ``"segmented"`` (module
+            docstring).
+        autocast: ``None`` (default: exact) or ``"bfloat16"`` (not exact; module docstring).
     """
 
     def __init__(
@@ -123,7 +162,19 @@ class HessianOperator:
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
         allow_tf32: bool = False,
+        backend: str = "autograd",
+        autocast: str | None = None,
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend in ("func", "compile") and bn_mode == "train":
+            raise ValueError(
+                f"backend={backend!r} needs bn_mode='eval' (torch's forward-mode derivative of "
+                "batch-statistics BatchNorm is wrong); use backend='autograd' or 'segmented' "
+                "with train-mode BN"
+            )
+        if autocast not in (None, "bfloat16"):
+            raise ValueError(f"autocast must be None or 'bfloat16', got {autocast!r}")
         if space not in SPACES:
             raise ValueError(f"space must be one of {SPACES}, got {space!r}")
         if bn_mode not in BN_MODES:
@@ -153,6 +204,14 @@ class HessianOperator:
         self.dtype = dtype
         self.device = device
         self.allow_tf32 = bool(allow_tf32)
+        self.backend = backend
+        self.autocast = autocast
+        self._compiled: Callable[..., Any] | None = None
+        self._segments: Any = None
+        if backend == "segmented":
+            from .segmented import Segments
+
+            self._segments = Segments(model, bn_mode)
         self.n_samples = n_samples
         self.micro_batch = n_samples if micro_batch is None else min(int(micro_batch), n_samples)
 
@@ -211,7 +270,8 @@ class HessianOperator:
             "dtype": str(dtype).replace("torch.", ""),
             "device": str(device),
             "tf32": self.allow_tf32,
-            "autocast": False,
+            "autocast": autocast or False,
+            "backend": backend,
             "bn_mode": bn_mode,
             "micro_batch": self.micro_batch,
             "reuse_graph": self.reuse_graph,
@@ -330,11 +390,11 @@ class HessianOperator:
         try:
             for m in self.model.modules():
                 m.training = self.bn_mode == "train" and _is_batchnorm(m)
-            with (
-                torch.enable_grad(),
-                torch.autocast(self.device.type, enabled=False),
-                fp32_precision(self.allow_tf32),
-            ):
+            if self.autocast == "bfloat16":
+                cast = torch.autocast(self.device.type, dtype=torch.bfloat16)
+            else:
+                cast = torch.autocast(self.device.type, enabled=False)
+            with torch.enable_grad(), cast, fp32_precision(self.allow_tf32):
                 yield
         finally:
             for m, flag in saved:
@@ -342,7 +402,7 @@ class HessianOperator:
 
     def _loss(self, x: Tensor, y: Tensor) -> Tensor:
         out = functional_call(self.model, (self._params, self._consts), (x,))
-        return self.loss_fn(out, y)
+        return self.loss_fn(out.to(self.dtype) if self.autocast else out, y)
 
     def _grad_with_graph(self, x: Tensor, y: Tensor) -> tuple[Tensor, ...]:
         loss = self._loss(x, y)
@@ -370,31 +430,70 @@ class HessianOperator:
         )
         return list(out)
 
-    def _hvp_full(self, flat: Tensor) -> Tensor:
-        """Full-space Hessian times a full-space flat vector (in the operator's dtype/device)."""
+    def _func_terms(
+        self, vs: Sequence[Tensor]
+    ) -> Iterator[tuple[float, Sequence[Tensor], Sequence[Tensor]]]:
+        """Per chunk: weight, gradient and HVP by forward-over-reverse (``torch.func``)."""
+        params = {n: p.detach() for n, p in self._params.items()}
+        tangents = dict(zip(self.names, vs, strict=True))
+        if self.backend == "compile" and self._compiled is None:
+            self._compiled = torch.compile(_forward_over_reverse)
+        fn = self._compiled if self.backend == "compile" else _forward_over_reverse
+        for w, (x, y) in zip(self._chunk_weights, self._chunks, strict=True):
+            if self._segments is not None:
+                g, hv = self._segments.grad_hvp(self.loss_fn, params, self._consts, tangents, x, y)
+            else:
+                g, hv = fn(self.model, self.loss_fn, params, self._consts, tangents, x, y)
+            yield w, [g[n] for n in self.names], [hv[n] for n in self.names]
+
+    def _grad_hvp_full(self, flat: Tensor, want_grad: bool = True) -> tuple[Tensor | None, Tensor]:
+        """Full-space gradient (``None`` unless ``want_grad``) and Hessian times a full-space
+        flat vector, from the same pass."""
         vs = [t.view(s) for t, s in zip(torch.split(flat, self.numels), self.shapes, strict=True)]
-        total: list[Tensor] | None = None
+        g_total: list[Tensor] | None = None
+        h_total: list[Tensor] | None = None
         with self._context():
-            if self.reuse_graph:
+            if self.backend != "autograd":
+                terms: Iterator[tuple[float, Sequence[Tensor], Sequence[Tensor]]]
+                terms = self._func_terms(vs)
+            elif self.reuse_graph:
                 if self._graphs is None:
                     self._graphs = [
                         (w, self._grad_with_graph(x, y))
                         for w, (x, y) in zip(self._chunk_weights, self._chunks, strict=True)
                     ]
-                terms = ((w, self._double_backward(g, vs, True)) for w, g in self._graphs)
+                terms = ((w, g, self._double_backward(g, vs, True)) for w, g in self._graphs)
             else:
                 terms = (
-                    (w, self._double_backward(self._grad_with_graph(x, y), vs, False))
-                    for w, (x, y) in zip(self._chunk_weights, self._chunks, strict=True)
+                    (w, g, self._double_backward(g, vs, False))
+                    for w, g in (
+                        (w, self._grad_with_graph(x, y))
+                        for w, (x, y) in zip(self._chunk_weights, self._chunks, strict=True)
+                    )
                 )
-            for w, hv in terms:
-                if total is None:
-                    total = [h * w if w != 1.0 else h for h in hv]
+            for w, g, hv in terms:
+                if h_total is None:
+                    h_total = [h * w if w != 1.0 else h for h in hv]
                 else:
-                    for acc, h in zip(total, hv, strict=True):
+                    for acc, h in zip(h_total, hv, strict=True):
                         acc.add_(h, alpha=w)
-        assert total is not None
-        return torch.cat([h.reshape(-1) for h in total]).detach()
+                if not want_grad:
+                    continue
+                g = [t.detach() for t in g]
+                if g_total is None:
+                    g_total = [t * w if w != 1.0 else t.clone() for t in g]
+                else:
+                    for acc, t in zip(g_total, g, strict=True):
+                        acc.add_(t, alpha=w)
+        assert h_total is not None
+        hv_flat = torch.cat([h.reshape(-1) for h in h_total]).detach()
+        if g_total is None:
+            return None, hv_flat
+        return torch.cat([t.reshape(-1) for t in g_total]).detach(), hv_flat
+
+    def _hvp_full(self, flat: Tensor) -> Tensor:
+        """Full-space Hessian times a full-space flat vector (in the operator's dtype/device)."""
+        return self._grad_hvp_full(flat, want_grad=False)[1]
 
     # -------------------------------------------------------------------------------- public
     def matvec(self, v: Tensor | np.ndarray) -> Tensor | np.ndarray:
@@ -411,6 +510,16 @@ class HessianOperator:
         return hv.numpy() if as_numpy else hv
 
     __call__ = matvec
+
+    def gradient_and_matvec(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """``(∇L, H v)`` in this operator's space from one pass (the gradient the HVP's graph
+        holds anyway): what :meth:`gradient` and :meth:`matvec` return, at the cost of one
+        HVP. ``v`` is a tensor of this space; results are in the operator's dtype/device."""
+        self._check_dim(v)
+        vt = v.detach().to(device=self.device, dtype=self.dtype)
+        g, hv = self._grad_hvp_full(self._from_space(vt))
+        assert g is not None
+        return self._to_space(g), self._to_space(hv)
 
     def gradient(self) -> Tensor:
         """Gradient of the loss on the fixed batch, as a vector of this operator's space."""

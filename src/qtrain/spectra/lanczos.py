@@ -37,7 +37,7 @@ import torch
 from scipy.linalg import eigh_tridiagonal
 from torch import Tensor
 
-from qtrain.io import atomic_write
+from qtrain.io import atomic_write, load_arrays
 
 __all__ = [
     "LanczosDivergenceError",
@@ -134,9 +134,9 @@ def lanczos_tridiagonal(
     norm_est = 0.0
     steps = range(iters)
     if progress:
-        from tqdm.auto import tqdm
+        from qtrain.progress import Progress
 
-        steps = tqdm(steps, desc="lanczos", leave=False)
+        steps = Progress(steps, desc="lanczos", unit="iteration")
     t0 = time.perf_counter()
     for j in steps:
         if basis is not None:
@@ -278,17 +278,19 @@ class SpectralDensity:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SpectralDensity:
-        """Read a file written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
-            values: dict[str, Any] = {}
-            for f in dataclasses.fields(cls):
-                value = data[f.name]
-                if f.name == "meta":
-                    values[f.name] = json.loads(str(value))
-                elif value.ndim == 0:
-                    values[f.name] = value.item()
-                else:
-                    values[f.name] = value
+        """Read a file written by :meth:`save` (a damaged one raises
+        :class:`qtrain.io.UnreadableFileError` naming it)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        data = load_arrays(path, keys=names)
+        values: dict[str, Any] = {}
+        for name in names:
+            value = data[name]
+            if name == "meta":
+                values[name] = json.loads(str(value))
+            elif value.ndim == 0:
+                values[name] = value.item()
+            else:
+                values[name] = value
         return cls(**values)
 
 

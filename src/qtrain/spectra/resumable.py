@@ -5,7 +5,9 @@
 grid) but saves the Lanczos coefficients ``(alpha, beta)`` of every finished run (the bounds run
 and each probe) to ``state_dir`` as soon as it ends. A killed job started again loads the finished
 runs and computes only the missing ones, so at most one run's HVPs are lost. A run file records
-the settings that made it and is ignored (recomputed) when they differ.
+the settings that made it, including the operator's identity (for the workflow: the digest of its
+config and of its input files' content, :func:`qtrain.io.resume_key`), and is deleted and
+recomputed when they differ; an unreadable one is set aside (``*.corrupt``) and recomputed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.io import atomic_write
+from qtrain.io import (
+    UnreadableFileError,
+    atomic_write,
+    discard_resume_file,
+    discard_stale_resume_file,
+    load_arrays,
+)
+from qtrain.progress import Progress
 from qtrain.spectra.lanczos import (
     MatVec,
     SpectralDensity,
@@ -68,18 +77,24 @@ def assemble_density(
 
 
 def _load_run(path: Path, settings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """A finished run saved at ``path`` under ``settings``; None (recompute) if there is none,
+    it is unreadable (set aside) or was made for another operator or settings (deleted)."""
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            saved = json.loads(str(data["settings"]))
-            if saved != json.loads(json.dumps(dict(settings), sort_keys=True)):
-                log.warning("%s was made with other settings (%s); recomputing", path, saved)
-                return None
-            return np.array(data["alpha"]), np.array(data["beta"])
-    except (OSError, ValueError, KeyError) as err:  # a damaged file: recompute it
-        log.warning("cannot read %s (%s); recomputing", path, err)
+        data = load_arrays(path, keys=("alpha", "beta", "settings"))
+        saved = json.loads(str(data["settings"]))
+    except (UnreadableFileError, ValueError) as err:  # a damaged file: recompute it
+        discard_resume_file(path, err)
         return None
+    expected = json.loads(json.dumps(dict(settings), sort_keys=True))
+    if not discard_stale_resume_file(path, saved.get("operator"), expected["operator"]):
+        return None
+    if saved != expected:
+        log.warning("%s was made with other settings (%s); recomputing", path, saved)
+        path.unlink(missing_ok=True)
+        return None
+    return data["alpha"], data["beta"]
 
 
 def _save_run(path: Path, alpha: np.ndarray, beta: np.ndarray, settings: Mapping) -> None:
@@ -108,14 +123,15 @@ def resumable_spectral_density(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float64,
     progress: bool = False,
-    operator_id: str = "",
+    operator_id: str | Mapping[str, Any] = "",
 ) -> SpectralDensity:
     """:func:`~qtrain.spectra.lanczos.spectral_density` (estimated bounds), resumable.
 
     Finished runs are kept in ``state_dir`` as ``bounds.npz`` and ``probe_<p>.npz`` (alpha,
-    beta and the settings, including ``operator_id``: a string naming the operator, e.g. the
-    digest of the checkpoint and batch, so runs of another operator are never reused).
-    ``meta["resumed_runs"]`` counts the runs loaded instead of computed.
+    beta and the settings, including ``operator_id``: what names the operator, e.g. the
+    :func:`qtrain.io.resume_key` of the job's config and input files, so runs of another
+    operator are never reused). ``meta["resumed_runs"]`` counts the runs loaded instead of
+    computed. ``progress``: one :class:`qtrain.progress.Progress` over all HVPs of the runs.
     """
     if probes < 1:
         raise ValueError(f"probes must be at least 1, got {probes}")
@@ -125,7 +141,7 @@ def resumable_spectral_density(
     state_dir.mkdir(parents=True, exist_ok=True)
     steps = min(int(steps), int(dim))
     seeds = probe_seeds(seed, probes + 1)
-    opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=progress)
+    opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=False)
     common = {
         "dim": int(dim),
         "reorthogonalize": bool(reorthogonalize),
@@ -134,6 +150,16 @@ def resumable_spectral_density(
     }
     t0 = time.perf_counter()
     resumed = 0
+    bar = None
+    if progress:
+        total = (min(bounds_steps, dim) if bounds_steps is not None else 0) + probes * steps
+        bar = Progress(total=total, desc="Lanczos", unit="HVP")
+        inner = matvec
+
+        def matvec(vector):  # counts the HVPs for the progress line
+            out = inner(vector)
+            bar.update(1)
+            return out
 
     def run(name: str, iters: int, run_seed: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal resumed
@@ -142,6 +168,8 @@ def resumable_spectral_density(
         cached = _load_run(path, settings)
         if cached is not None:
             resumed += 1
+            if bar is not None:
+                bar.update(min(iters, dim))
             log.info("%s: loaded %d finished Lanczos steps from %s", name, cached[0].size, path)
             return cached
         tic = time.perf_counter()
@@ -154,6 +182,8 @@ def resumable_spectral_density(
 
     bounds_run = run("bounds", bounds_steps, seeds[0]) if bounds_steps is not None else None
     probe_runs = [run(f"probe_{p}", steps, seeds[p + 1]) for p in range(probes)]
+    if bar is not None:
+        bar.close()
     meta = density_meta(
         probes=probes,
         seed=seed,

@@ -1,6 +1,6 @@
 """Figures of the spectra stage (Fig. 2a, Fig. 2b, Fig. 3, figS8) as functions of small tables.
 
-Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.analysis.load_spectrum`).
+Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.density.load_spectrum`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
-from .analysis import convention_scale
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    CONVENTION_LABELS,
+    VARIANT_COLORS,
+    VARIANT_LABELS,
+    figure,
+)
+from qtrain.spectra.density import convention_scale
 
 __all__ = ["plot_fig2a", "plot_fig2b", "plot_fig3", "plot_figS8", "ridge_table"]
 
-_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
-_CONV_LABELS = {"eigenvalue": "a = −λ", "lr_scaled": "a = −ηλ"}
 _FLOOR = 1e-6  # relative density floor of the log-scaled ridges
 
 
@@ -58,9 +62,17 @@ def plot_fig2a(
     """
     variants = [v for v in ("continuous", "sparse", "qram") if any(k[0] == v for k in spectra)]
     downloads = downloads or {}
-    lo = min(float(s["grid"][0]) for s in spectra.values())
-    hi = max(float(s["grid"][-1]) for s in spectra.values())
-    grid = np.linspace(lo, hi, 1200)
+    # wide enough that every smoothed ridge falls to its floor inside the axes (nothing clipped)
+    reach = math.sqrt(2 * math.log(1 / _FLOOR))  # Gaussian tails reach the floor at this many σ
+    lo = min(
+        min(float(s["grid"][0]), float(np.min(s["nodes"])) - reach * float(s["sigma"]))
+        for s in spectra.values()
+    )
+    hi = max(
+        max(float(s["grid"][-1]), float(np.max(s["nodes"])) + reach * float(s["sigma"]))
+        for s in spectra.values()
+    )
+    grid = np.linspace(lo, hi, 1600)
     fig, axes = figure(
         ncols=len(variants), width=COLUMN_WIDTH * 2, aspect=1.0, sharey=True, squeeze=False
     )
@@ -81,7 +93,7 @@ def plot_fig2a(
             ax.plot(grid, y, color=color, lw=0.9, ls=ls, zorder=2 * (len(steps) - step) + 1)
             ax.plot(grid, np.full_like(grid, step), color=color, lw=0.3, alpha=0.5)
         ax.axvspan(-cutoff, cutoff, color="0.85", lw=0, zorder=0)
-        ax.set_title(_LABELS[variant], color=color)
+        ax.set_title(VARIANT_LABELS[variant], color=color)
         ax.set_xlabel("Hessian eigenvalue λ")
         ax.set_xlim(lo, hi)
         ax.set_yticks(steps)
@@ -110,11 +122,14 @@ def plot_fig2b(
     cutoff: float = 0.4,
     title: str = "",
 ):
-    """E(t) against step for every variant, one panel per a-convention (log scale).
+    """log10 E(t) against step for every variant, one panel per a-convention.
 
-    Lines follow the table row by row, so each re-upload shows as a drop to E = 1 at its step;
-    QRAM classical steps (no E) leave gaps; dots mark steps whose spectrum was measured there.
-    Values beyond float64 (inf) are drawn at the top edge with an upward triangle.
+    t restarts only at uploads (step 0, after each download, after QRAM's classical steps):
+    there E drops to 1 (log10 E = 0), marked with an open circle. Inside an upload segment ρ
+    switches to each newly measured spectrum without restarting t: the line breaks there and a
+    thin dotted connector joins the two pieces, so a jump is never mistaken for a restart. QRAM
+    classical steps (no E) leave gaps. Values come from ln E computed in log space (finite
+    where E overflows float64).
     """
     fig, axes = figure(
         nrows=len(conventions), width=COLUMN_WIDTH * 1.5, aspect=0.42, sharex=True, squeeze=False
@@ -122,59 +137,71 @@ def plot_fig2b(
     axes = axes[:, 0]
     variants = [v for v in ("continuous", "sparse", "qram") if v in set(curves["variant"])]
     for ax, conv in zip(axes, conventions, strict=True):
-        col = f"E_{conv}"
-        finite = curves[col][np.isfinite(curves[col]) & (curves[col] > 0)]
-        top = float(finite.max()) * 10 if len(finite) else 10.0
-        bottom = float(finite.min()) / 3 if len(finite) else 0.1
+        col = f"logE_{conv}" if f"logE_{conv}" in curves else None
         for variant in variants:
-            rows = curves[curves["variant"] == variant].reset_index(drop=True)
+            rows = curves[(curves["variant"] == variant) & (curves["kind"] != "classical")]
+            # table order is chronological: a download's window_end row precedes its upload
             color = VARIANT_COLORS[variant]
             ref = variant == "continuous"
-            e = rows[col].to_numpy(dtype=float)
-            shown = np.where(np.isposinf(e), top, e)
+            style = {"color": color, "lw": 0.9 if ref else 1.2, "ls": "--" if ref else "-"}
+            y_all = _log10_proxy(rows, conv, col)
+            previous = None
+            for (segment, _rho), piece in rows.groupby(["segment", "rho_step"], sort=False):
+                y = _log10_proxy(piece, conv, col)
+                ax.plot(piece["step"], y, zorder=3 if ref else 2, **style)
+                if previous is not None and previous[0] == segment:  # ρ switched, t did not
+                    ax.plot(
+                        [previous[1], piece["step"].iloc[0]],
+                        [previous[2], y[0]],
+                        color=color,
+                        lw=0.6,
+                        ls=":",
+                        zorder=1,
+                    )
+                previous = (segment, piece["step"].iloc[-1], y[-1])
+            uploads = rows[rows["kind"] == "upload"]
             ax.plot(
-                rows["step"],
-                shown,
-                color=color,
-                lw=0.9 if ref else 1.2,
-                ls="--" if ref else "-",
-                label=_LABELS[variant],
-                zorder=3 if ref else 2,
-            )
-            meas = rows[rows["measured"].astype(bool)]
-            ax.plot(
-                meas["step"],
-                np.where(np.isposinf(meas[col]), top, meas[col]),
+                uploads["step"],
+                np.zeros(len(uploads)),
                 ls="none",
                 marker="o",
-                ms=2.5,
+                mfc="white",
+                ms=3,
+                color=color,
+                zorder=5,
+                label=VARIANT_LABELS[variant] if conv == conventions[0] else None,
+            )
+            meas = rows[rows["measured"].astype(bool) & (rows["kind"] != "upload")]
+            ax.plot(
+                meas["step"],
+                y_all[
+                    rows["measured"].astype(bool).to_numpy() & (rows["kind"] != "upload").to_numpy()
+                ],
+                ls="none",
+                marker=".",
+                ms=3,
                 color=color,
                 zorder=4,
             )
-            over = rows[np.isposinf(rows[col])]
-            if len(over):
-                ax.plot(
-                    over["step"], np.full(len(over), top), ls="none", marker="^", ms=3, color=color
-                )
-        ax.axhline(1.0, color="0.5", lw=0.5, ls=":")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom, top * 3)
+        ax.axhline(0.0, color="0.5", lw=0.5, ls=":")
         scale = convention_scale(conv, lr)
-        label = _CONV_LABELS.get(conv, conv)
-        ax.set_ylabel(f"E(t), {label}")
-        ax.text(
-            0.01,
-            0.97,
-            f"{label}, c = {cutoff:g}" + (f", η = {scale:g}" if conv == "lr_scaled" else ""),
-            transform=ax.transAxes,
-            va="top",
+        label = CONVENTION_LABELS.get(conv, conv)
+        ax.set_ylabel(f"log10 E(t), {label}")
+        values = _log10_proxy(curves, conv, col)
+        quantum = (curves["kind"] != "classical").to_numpy()
+        gaps = bool(np.isnan(values[quantum]).any()) and not np.isnan(values).all()
+        ax.set_title(
+            f"{label}, c = {cutoff:g}"
+            + (f", η = {scale:g}" if conv == "lr_scaled" else "")
+            + ("; gaps: N_c = 0 (no weight beyond the cut-off), E undefined" if gaps else ""),
+            loc="left",
             fontsize=7,
         )
-        if curves[col].isna().all():
+        if np.isnan(values).all():
             ax.text(
                 0.5,
                 0.5,
-                "no spectral weight beyond the cut-off: E undefined",
+                "no spectral weight beyond the cut-off (N_c = 0): E undefined",
                 transform=ax.transAxes,
                 ha="center",
             )
@@ -182,11 +209,21 @@ def plot_fig2b(
     for ax in axes:
         for step in downloads:
             ax.axvline(step, color="0.6", lw=0.5, ls=":", zorder=0)
-    axes[-1].set_xlabel("step (restarts at each upload; dots: spectrum measured at that step)")
+    axes[-1].set_xlabel(
+        "step (open circles: restart at an upload; dots: a new spectrum, t not restarted)"
+    )
     axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     if title:
         fig.suptitle(title, fontsize=8)
     return fig
+
+
+def _log10_proxy(rows: pd.DataFrame, conv: str, column: str | None) -> np.ndarray:
+    """log10 E of ``rows``: from the log-space column when present, else from E."""
+    if column is not None:
+        return rows[column].to_numpy(dtype=float) / math.log(10)
+    with np.errstate(divide="ignore"):
+        return np.log10(rows[f"E_{conv}"].to_numpy(dtype=float))
 
 
 def plot_fig3(
@@ -219,7 +256,7 @@ def plot_fig3(
     lines = []
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
-        lines.append(f"{_CONV_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+        lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
     ax.text(
         0.98,
         0.97,
@@ -244,7 +281,7 @@ def plot_fig3(
                 color="0.4",
                 lw=0.6,
                 ls="--",
-                label=f"±c for {_CONV_LABELS.get(conventions[1], conventions[1])}",
+                label=f"±c for {CONVENTION_LABELS.get(conventions[1], conventions[1])}",
             )
         )
     ax.legend(handles=handles, loc="center right", frameon=True, framealpha=0.9, fontsize=6.5)
@@ -267,7 +304,7 @@ def _corr_box(ax, correlations: pd.DataFrame, measurement: str, conventions: Seq
     for conv in conventions:
         over = _median_corr(correlations, measurement, "over_t", conv)
         end = _median_corr(correlations, measurement, "window_end", conv)
-        lines.append(f"{_CONV_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
+        lines.append(f"{CONVENTION_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
     ax.text(
         0.02,
         0.97,
@@ -302,6 +339,16 @@ def _log_limits_with_note(ax, values) -> None:
         )
 
 
+def _log_column(table: pd.DataFrame, conv: str) -> str:
+    """ln E where the table has it (finite where E overflows), else E."""
+    return f"log_proxy_{conv}" if f"log_proxy_{conv}" in table else f"proxy_{conv}"
+
+
+def _log_scale(table: pd.DataFrame, conv: str) -> float:
+    """Divisor from the column of :func:`_log_column` to log10 (ln 10 for ln E)."""
+    return math.log(10) if f"log_proxy_{conv}" in table else 1.0
+
+
 def plot_figS8(
     table: pd.DataFrame, correlations: pd.DataFrame, conventions: Sequence[str], title: str = ""
 ):
@@ -309,10 +356,12 @@ def plot_figS8(
 
     Top: the digits quadratic network (exact Carleman error ‖u_N − u‖ per learning-rate scale,
     N as line style; its proxy per convention). Middle: the network's N = 1 linearized windows
-    (‖θ_lin − θ‖; the proxy from the spectrum at each window start). Bottom: accuracy and loss
-    of the linearized weights against the real ones. t = 1 is not drawn in the error panels
-    (both maps agree exactly there: the error is round-off). Boxes give the median Spearman
-    correlations (over t per setting; across settings at the window end).
+    per setting (window × learning-rate scale, colour = scale): ‖θ_lin − θ‖ and log10 E from
+    the spectrum at each window start. Bottom: the window-end points claim C13 correlates
+    (one per setting and convention, with ρ and its noise), and the accuracy of the linearized
+    weights against the real ones at η × 1. t = 1 is not drawn in the error panels (both maps
+    agree exactly there: the error is round-off). Boxes give the median Spearman correlations
+    (over t per setting; across settings at the window end).
     """
     fig, axes = figure(ncols=2, nrows=3, width=COLUMN_WIDTH * 2, aspect=0.7, squeeze=False)
     poly = table[table["measurement"] == "polynomial"]
@@ -321,7 +370,7 @@ def plot_figS8(
     cmap = plt.get_cmap("viridis")
     conv_styles = dict(zip(conventions, ("-", "--", ":"), strict=False))
     conv_handles = [
-        Line2D([], [], color="0.3", ls=conv_styles[c], label=_CONV_LABELS.get(c, c))
+        Line2D([], [], color="0.3", ls=conv_styles[c], label=CONVENTION_LABELS.get(c, c))
         for c in conventions
     ]
 
@@ -369,51 +418,93 @@ def plot_figS8(
     ax_p.legend(handles=conv_handles, loc="lower left", fontsize=6)
 
     ax_g, ax_q = axes[1]
-    ax_a, ax_l = axes[2]
+    ax_s, ax_a = axes[2]
     if len(net):
-        n_windows = max(int(net["window"].max()), 1)
-        for window, g in net.groupby("window"):
+        scales = sorted(net["lr_scale"].unique())
+        colors = {s: cmap(i / max(len(scales) - 1, 1) * 0.85) for i, s in enumerate(scales)}
+        marks = dict(zip(conventions, ("o", "s", "^"), strict=False))
+        for (_window, scale), g in net.groupby(["window", "lr_scale"]):
             g = g.sort_values("t")
-            color = cmap(0.1 + 0.75 * int(window) / n_windows)
+            color = colors[scale]
             x = g["start_step"] + g["t"]
             late = g["t"] >= 2
-            ax_g.plot(
-                x[late], g["true_error"][late], color=color, lw=1.1, label=f"window {int(window)}"
-            )
+            ax_g.plot(x[late], g["true_error"][late], color=color, lw=1.0)
             pos = g["t"] >= 1
             for conv in conventions:
                 ax_q.plot(
-                    x[pos], g[f"proxy_{conv}"][pos], color=color, ls=conv_styles[conv], lw=0.9
+                    x[pos],
+                    g[_log_column(g, conv)][pos] / _log_scale(g, conv),
+                    color=color,
+                    ls=conv_styles[conv],
+                    lw=0.9,
                 )
-            ev = g[g["accuracy_lin"].notna()]
-            xe = ev["start_step"] + ev["t"]
-            ax_a.plot(xe, ev["accuracy_real"], color=color, lw=1.1)
-            ax_a.plot(xe, ev["accuracy_lin"], color=color, lw=1.1, ls="--")
-            ax_l.plot(xe, ev["loss_real"], color=color, lw=1.1)
-            ax_l.plot(xe, ev["loss_lin"], color=color, lw=1.1, ls="--")
-        ax_g.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9)
-        proxies = np.concatenate([net[f"proxy_{c}"].to_numpy(dtype=float) for c in conventions])
-        _log_limits_with_note(ax_q, proxies)
+            end = g.iloc[-1]
+            for conv in conventions:
+                ax_s.plot(
+                    end[_log_column(g, conv)] / _log_scale(g, conv),
+                    end["true_error"],
+                    ls="none",
+                    marker=marks[conv],
+                    mfc=color if conv == conventions[0] else "none",
+                    color=color,
+                    ms=4,
+                )
+            if float(scale) == 1.0:
+                ev = g[g["accuracy_lin"].notna()]
+                xe = ev["start_step"] + ev["t"]
+                ax_a.plot(xe, ev["accuracy_real"], color="0.3", lw=1.1)
+                ax_a.plot(xe, ev["accuracy_lin"], color="0.3", lw=1.1, ls="--")
+        for start in sorted(net["start_step"].unique())[1:]:
+            for ax in (ax_g, ax_q, ax_a):
+                ax.axvline(start, color="0.6", lw=0.5, ls=":")
+        ax_g.legend(
+            handles=[Line2D([], [], color=colors[s], label=f"η × {s:g}") for s in scales],
+            loc="lower right",
+            fontsize=6,
+            frameon=True,
+            framealpha=0.9,
+        )
         _corr_box(ax_q, correlations, "network", conventions)
+        ends = correlations[
+            (correlations["measurement"] == "network") & (correlations["kind"] == "window_end")
+        ]
+        ax_s.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    color="0.3",
+                    ls="none",
+                    marker=marks[c],
+                    mfc="0.3" if c == conventions[0] else "none",
+                    label=f"{CONVENTION_LABELS.get(c, c)}: ρ = "
+                    + (
+                        f"{float(ends[f'spearman_{c}'].iloc[0]):+.2f} "
+                        f"± {float(ends[f'noise_{c}'].iloc[0]):.2f}"
+                        if len(ends) and f"noise_{c}" in ends
+                        else "n/a"
+                    ),
+                )
+                for c in conventions
+            ],
+            loc="best",
+            fontsize=6,
+            frameon=True,
+            framealpha=0.9,
+        )
     ax_g.set_yscale("log")
     ax_g.set_ylabel("‖θ_lin(t) − θ(t)‖")
     ax_g.set_title("network, N = 1 linearized windows: true error")
-    ax_q.set_yscale("log")
-    ax_q.set_ylabel("E(t)")
+    ax_q.set_ylabel("log10 E(t)")
     ax_q.set_title("its error proxy (spectrum at window start)")
     ax_q.legend(handles=conv_handles, loc="lower right", fontsize=6)
+    ax_s.set_yscale("log")
+    ax_s.set_xlabel("log10 E(T) at the window end")
+    ax_s.set_ylabel("‖θ_lin(T) − θ(T)‖")
+    ax_s.set_title("C13: across windows × learning rates")
     ax_a.set_ylabel("accuracy (fixed subset)")
-    ax_l.set_ylabel("loss (fixed subset)")
-    for ax in (ax_a, ax_l):
-        ax.set_xlabel("step")
-    ax_a.legend(
-        handles=[
-            Line2D([], [], color="0.3", lw=1.1, label="real SGD"),
-            Line2D([], [], color="0.3", lw=1.1, ls="--", label="linearized (N = 1)"),
-        ],
-        loc="lower right",
-        fontsize=6,
-    )
+    ax_a.set_xlabel("step")
+    ax_a.set_title("η × 1: real (solid) and linearized (dashed)")
     ax_e.set_xlabel("GD step")
     ax_p.set_xlabel("GD step")
     if title:

@@ -1,14 +1,22 @@
-"""Figures of the training stages, as functions of small tables."""
+"""Fig. 2c: training accuracy of the sparse-training variants, as a function of small tables."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import COLUMN_WIDTH, VARIANT_COLORS, VARIANT_LABELS, figure
 
 __all__ = ["plot_fig2c"]
 
-_LABELS = {"continuous": "continuous (no download)", "sparse": "sparse re-upload", "qram": "QRAM"}
+# Variants coincide where they train the same way (all of them before the first download; sparse
+# and QRAM until QRAM's later download): the wide pale sparse line stays visible under the
+# narrow QRAM one, the dashed continuous reference is drawn on top, and download arrows of the
+# same step are drawn side by side.
+_STYLES = {
+    "continuous": {"lw": 0.9, "ls": "--", "alpha": 1.0, "zorder": 4, "offset": 0.0},
+    "sparse": {"lw": 3.2, "ls": "-", "alpha": 0.45, "zorder": 2, "offset": -0.3},
+    "qram": {"lw": 1.1, "ls": "-", "alpha": 1.0, "zorder": 3, "offset": 0.3},
+}
 
 
 def plot_fig2c(records, downloads, title: str = ""):
@@ -25,29 +33,29 @@ def plot_fig2c(records, downloads, title: str = ""):
         for variant in variants:
             rec = records[(records["variant"] == variant) & records["train_accuracy"].notna()]
             color = VARIANT_COLORS[variant]
-            reference = variant == "continuous"
+            style = _STYLES[variant]
             ax.plot(
                 rec["step"],
                 rec["train_accuracy"],
                 color=color,
-                label=_LABELS[variant],
-                lw=0.9 if reference else 1.3,
-                ls="--" if reference else "-",
-                zorder=4 if reference else 2,
+                label=VARIANT_LABELS[variant],
+                lw=style["lw"],
+                ls=style["ls"],
+                alpha=style["alpha"],
+                zorder=style["zorder"],
             )
             dl = downloads[downloads["variant"] == variant]
             for row in dl.itertuples(index=False):
+                x = row.step + style["offset"]  # coinciding downloads stay side by side
                 ax.plot(
-                    [row.step, row.step],
+                    [x, x],
                     [row.train_accuracy_before, row.train_accuracy_after],
                     color=color,
-                    lw=2.2,
+                    lw=2.0,
                     solid_capstyle="butt",
-                    zorder=3,
+                    zorder=5,
                 )
-                ax.plot(
-                    [row.step], [row.train_accuracy_after], marker="v", color=color, ms=4, zorder=3
-                )
+                ax.plot([x], [row.train_accuracy_after], marker="v", color=color, ms=4, zorder=5)
             if variant == "qram":
                 classical = records[
                     (records["variant"] == "qram") & (records["phase"] == "classical")

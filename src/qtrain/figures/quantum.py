@@ -15,29 +15,20 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    MARKERS,
+    SERIES_COLORS,
+    VARIANT_COLORS,
+    figure,
+    integer_locator,
+)
 
 __all__ = ["plot_figS4", "plot_figS5", "plot_figS6", "plot_figS7"]
 
-SERIES_COLORS = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 FLOOR = 1e-16  # machine precision: exact results are drawn here
-CAP = 10.0  # relative gaps of diverged runs are drawn here
-
-
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
+CAP = 1e3  # relative window errors of diverged runs (and any beyond) are drawn here
+ERROR_COLUMN = "relative_window_error"  # figS7 (c-f): the error per download on the vector ε is on
 
 
 # --------------------------------------------------------------------------- figS4
@@ -99,9 +90,9 @@ def plot_figS4(table: pd.DataFrame):
         )
     for ax in axes[:5]:
         ax.set_xlabel("clock qubits")
-        ax.xaxis.set_major_locator(_integer_locator())
+        ax.xaxis.set_major_locator(integer_locator())
     axes[2].yaxis.set_minor_formatter(NullFormatter())
-    axes[3].yaxis.set_major_locator(_integer_locator())
+    axes[3].yaxis.set_major_locator(integer_locator())
     axes[5].axis("off")
     axes[5].legend(
         handles=handles,
@@ -133,13 +124,16 @@ def plot_figS5(table: pd.DataFrame, upload: pd.DataFrame | None = None):
         g = table[table["d"] == d].sort_values("samples")
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
         slope = g["slope"].iloc[0]
+        interval = ""
+        if "slope_ci_low" in g and np.isfinite(g["slope_ci_low"].iloc[0]):
+            interval = f" [{g['slope_ci_low'].iloc[0]:.3f}, {g['slope_ci_high'].iloc[0]:.3f}]"
         ax.loglog(
             g["samples"],
             g["mean_error"],
             "o",
             color=color,
             markersize=3,
-            label=f"d = {d}: fitted slope {slope:.3f}",
+            label=f"d = {d}: fitted slope {slope:.3f}{interval}",
         )
         lo = np.maximum(g["mean_error"] - g["std_error"].fillna(0), 1e-12)
         ax.fill_between(
@@ -163,7 +157,13 @@ def plot_figS5(table: pd.DataFrame, upload: pd.DataFrame | None = None):
     handles, _ = ax.get_legend_handles_labels()
     ratio = float((table["fit_min_samples"] / table["d"]).iloc[0])
     handles += [
-        Line2D([], [], color="k", linestyle="-", label=f"least-squares fit, N ≥ {ratio:g}·d"),
+        Line2D(
+            [],
+            [],
+            color="k",
+            linestyle="-",
+            label=f"least-squares fit, N ≥ {ratio:g}·d [95% bootstrap over vectors]",
+        ),
         Line2D([], [], color="k", linestyle=":", label=r"$\sqrt{d/4N}$"),
         Line2D(
             [],
@@ -407,7 +407,7 @@ def _legend_below(ax, handles=None, ncol: int = 2) -> None:
 
 def _gap_panel(
     ax,
-    steps: pd.DataFrame,
+    windows: pd.DataFrame,
     grid: pd.DataFrame,
     key: str,
     values: list,
@@ -416,8 +416,8 @@ def _gap_panel(
     fmt: str,
     extra_top: float = 0.0,
 ) -> None:
-    """Relative gap at downloads (step 0 left out: zero by construction); colour = ``key``'s
-    value, line style = expansion point."""
+    """Relative window error at each download (:data:`ERROR_COLUMN`); colour = ``key``'s value,
+    line style = expansion point."""
     lowest, highest, diverged = np.inf, 0.0, False
     for i, value in enumerate(values):
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
@@ -425,16 +425,14 @@ def _gap_panel(
             r = _pick(grid, expansion=x, **{key: value}, **fixed)
             if r.empty:
                 continue
-            g = steps[
-                (steps["run_id"] == r["run_id"].iloc[0]) & steps["downloaded"] & (steps["step"] > 0)
-            ]
-            gap = np.clip(np.nan_to_num(g["relative_gap"].to_numpy(), nan=CAP), FLOOR, CAP)
+            g = windows[windows["run_id"] == r["run_id"].iloc[0]]
+            gap = np.clip(np.nan_to_num(g[ERROR_COLUMN].to_numpy(), nan=CAP), FLOOR, CAP)
             lowest, highest = min(lowest, gap.min()), max(highest, gap.max())
             if bool(r["diverged"].iloc[0]):
                 diverged = True
                 ax.plot(r["diverged_at_step"].iloc[0], CAP, "x", color=color, markersize=5)
             ax.semilogy(
-                g["step"],
+                g["end_step"],
                 gap,
                 EXPANSION_STYLES.get(x, "-"),
                 color=color,
@@ -466,7 +464,7 @@ def _gap_panel(
                 linestyle="none",
                 marker="x",
                 color="k",
-                label=f"diverged, stopped (gap drawn at {CAP:g})",
+                label=f"diverged, stopped (error drawn at {CAP:g})",
             )
         )
     if np.isfinite(lowest) and highest > 0:
@@ -476,12 +474,18 @@ def _gap_panel(
 
 
 def plot_figS7(
-    steps: pd.DataFrame, summary: pd.DataFrame, hhl_steps: pd.DataFrame, hhl_summary: pd.DataFrame
+    steps: pd.DataFrame,
+    windows_table: pd.DataFrame,
+    summary: pd.DataFrame,
+    hhl_windows: pd.DataFrame,
+    hhl_summary: pd.DataFrame,
 ):
     """(a) training loss, (b) test accuracy of classical GD and quantum-trained runs (markers at
-    downloads); relative parameter gap ‖θ_q − θ_c‖/‖θ_c‖ at each download (c) for each Carleman
-    order N, (d) for each window W, (e) for each tomography precision ε; (f) the HHL path of the
-    tiniest instances against the same windows solved by forward substitution."""
+    downloads; ``steps``); the error of each download relative to the downloaded vector, the one
+    ε is defined on (``relative_window_error`` of the window tables: ‖θ_q(end) − GD_W(θ_q(start))‖
+    / ‖GD_W(θ_q(start)) − θ̄‖), (c) for each Carleman order N, (d) for each window W, (e) for
+    each tomography precision ε; (f) the HHL path of the tiniest instances against the same
+    windows solved by forward substitution."""
     fig, axes = figure(ncols=3, nrows=2, width=2 * COLUMN_WIDTH, aspect=1.3)
     axes = axes.ravel()
     grid = summary[summary["solver"] == "classical"]
@@ -511,13 +515,15 @@ def plot_figS7(
         for i, (_, r) in enumerate(chosen.iterrows()):
             g = steps[(steps["run_id"] == r["run_id"]) & steps["downloaded"]]
             diff = float(np.max(np.abs(g[col] - g[ccol])))
+            # markers only: the quantum state is read out at downloads, so nothing is known in
+            # between (a line would read as the run leading or lagging GD there)
             ax.plot(
                 g["step"],
                 g[col],
-                EXPANSION_STYLES.get(r["expansion"], "-"),
+                linestyle="none",
                 marker=MARKERS[i % len(MARKERS)],
-                markersize=2.5,
-                linewidth=0.7,
+                markersize=3.5 if r["expansion"] == expansions[0] else 2.5,
+                markerfacecolor="none" if r["expansion"] != expansions[0] else None,
                 color=SERIES_COLORS[i % len(SERIES_COLORS)],
                 label=f"{r['expansion']}, N = {r['order']}: "
                 + (
@@ -533,53 +539,33 @@ def plot_figS7(
     axes[0].set_ylim(ref["classical_loss"].min() / 1.5, ref["classical_loss"].max() * 1.5)
     axes[1].set_ylim(-0.02, 1.02)
     axes[0].set_ylabel("training loss (MSE/2)")
-    axes[0].set_title(f"(a) training loss; quantum: W = {w_max},\nε = {e_max:g}, at downloads")
+    axes[0].set_title(
+        f"(a) training loss; quantum (markers): W = {w_max},\nε = {e_max:g}, read out at downloads"
+    )
     axes[1].set_ylabel("test accuracy")
-    axes[1].set_title("(b) test accuracy (same runs as (a))")
+    axes[1].set_title("(b) test accuracy (same runs as (a);\nmarkers: values at downloads)")
 
-    gap_label = r"$\|\theta_q - \theta_c\| / \|\theta_c\|$ at downloads"
-    _gap_panel(
-        axes[2],
-        steps,
-        grid,
-        "order",
-        orders,
-        {"window": w_max, "epsilon": 0.0},
-        expansions,
-        "N = {}",
-    )
-    axes[2].set_title(f"(c) by Carleman order (W = {w_max}, ε = 0)")
-    axes[2].set_ylabel(gap_label)
-    _gap_panel(
-        axes[3],
-        steps,
-        grid,
-        "window",
-        windows,
-        {"order": n_fixed, "epsilon": 0.0},
-        expansions,
-        "W = {}",
-    )
-    axes[3].set_title(f"(d) by window (N = {n_fixed}, ε = 0)")
-    axes[3].set_ylabel(gap_label)
-    _gap_panel(
-        axes[4],
-        steps,
-        grid,
-        "epsilon",
-        [float(e) for e in epsilons],
-        {"order": n_fixed, "window": w_max},
-        expansions,
-        "ε = {:g}",
-        extra_top=float(e_max),
-    )
+    gap_label = "error per download / ‖u(W)‖"
+    panels = [  # (axes, swept column, its values, fixed columns, label, title, headroom)
+        (2, "order", orders, {"window": w_max, "epsilon": 0.0}, "N = {}",
+         f"(c) by Carleman order (W = {w_max}, ε = 0)", 0.0),
+        (3, "window", windows, {"order": n_fixed, "epsilon": 0.0}, "W = {}",
+         f"(d) by window (N = {n_fixed}, ε = 0)", 0.0),
+        (4, "epsilon", [float(e) for e in epsilons], {"order": n_fixed, "window": w_max},
+         "ε = {:g}", None, float(e_max)),
+    ]  # fmt: skip
+    for i, key, values, fixed, label, panel_title, top in panels:
+        _gap_panel(axes[i], windows_table, grid, key, values, fixed, expansions, label, top)
+        if panel_title:  # (e) has its own title and no y label
+            axes[i].set_title(panel_title)
+            axes[i].set_ylabel(gap_label)
     for i, e in enumerate(epsilons):
         if e > 0:
             axes[4].axhline(
                 e, color=SERIES_COLORS[i % len(SERIES_COLORS)], linestyle=":", linewidth=0.8
             )
 
-    axes[4].set_title(f"(e) by precision ε (N = {n_fixed}, W = {w_max});\ndotted: gap = ε")
+    axes[4].set_title(f"(e) by precision ε (N = {n_fixed}, W = {w_max});\ndotted: error = ε")
 
     ax = axes[5]
     if len(hhl_summary):
@@ -602,14 +588,10 @@ def plot_figS7(
                 )
                 if run.empty:
                     continue
-                g = hhl_steps[
-                    (hhl_steps["run_id"] == run["run_id"].iloc[0])
-                    & hhl_steps["downloaded"]
-                    & (hhl_steps["step"] > 0)
-                ]
+                g = hhl_windows[hhl_windows["run_id"] == run["run_id"].iloc[0]]
                 ax.semilogy(
-                    g["step"],
-                    np.clip(np.nan_to_num(g["relative_gap"], nan=CAP), FLOOR, CAP),
+                    g["end_step"],
+                    np.clip(np.nan_to_num(g[ERROR_COLUMN], nan=CAP), FLOOR, CAP),
                     "-" if solver == "hhl" else ":",
                     marker=marker,
                     markersize=2.5,
@@ -623,11 +605,14 @@ def plot_figS7(
             Line2D([], [], color="k", label="HHL circuit (statevector)"),
             Line2D([], [], color="k", linestyle=":", label="forward substitution"),
         ]
-        drawn = hhl_steps.loc[
-            (hhl_steps["step"] > 0) & hhl_steps["downloaded"], "relative_gap"
-        ].clip(FLOOR, CAP)
+        targets = sorted({float(e) for e in hhl_summary["epsilon"] if e > 0})
+        for e in targets:
+            ax.axhline(e, color="0.4", linestyle=":", linewidth=0.8)
+        if targets:
+            handles.append(Line2D([], [], color="0.4", linestyle=":", label="error = ε"))
+        drawn = np.clip(np.nan_to_num(hhl_windows[ERROR_COLUMN], nan=CAP), FLOOR, CAP)
         if len(drawn):
-            _headroom(ax, float(drawn.min()), float(drawn.max()))
+            _headroom(ax, float(drawn.min()), max(float(drawn.max()), *targets, 0.0))
         _legend_below(ax, handles, ncol=1)
     ax.set_xlabel("step")
     ax.set_ylabel(gap_label)

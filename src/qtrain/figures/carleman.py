@@ -1,23 +1,27 @@
 """figS1-figS3 (discrete Carleman theory) as functions of their tables, in the project style.
 
-Each function takes the figure table written beside the figure (see
+Each function takes the Carleman stage's fit table the figure draws (see
 :mod:`qtrain.quantum.carleman_sweeps`) and returns a matplotlib figure; nothing is recomputed
 except drawing.
 """
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    SERIES_COLORS,
+    VARIANT_COLORS,
+    figure,
+    fmt,
+    integer_locator,
+)
+from qtrain.stats import slope_half_width
 
 __all__ = ["plot_figS1", "plot_figS2", "plot_figS3"]
-
-logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
 KIND_LABELS = {
     "dissipative": "dissipative",
@@ -28,33 +32,31 @@ KIND_LABELS = {
 }
 EXTRA_COLORS = {"almost_dissipative_coupled": "#8c564b", "learning": "#4d4d4d"}
 DEGREE_STYLES = {2: "-", 3: "--", 4: ":"}
-SERIES_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 
 
 def _color(kind: str) -> str:
     return VARIANT_COLORS.get(kind, EXTRA_COLORS.get(kind, "#7f7f7f"))
 
 
-def _fmt(x: float) -> str:
-    if not np.isfinite(x):
-        return "∞" if x > 0 else "nan"
-    return f"{x:.2g}"
-
-
-def plot_figS1(table: pd.DataFrame):
+def plot_figS1(table: pd.DataFrame, max_factor: float | None = 0.5):
     """Carleman error against N (semilog): (a) random maps, error at T (line style = degree);
     (b) the same maps, largest error over t ≤ T, with the uniform bound ‖u_0‖R^N where R < 1;
-    (c) the digits network from each start (error at T, largest error, bound)."""
-    fig, axes = figure(ncols=3, width=2 * COLUMN_WIDTH, aspect=1.05)
+    (c) the digits network from each start (error at T, largest error, bound); (d) every map's
+    fitted factor per order (from log-domain errors, finite where the exact map overflows) with
+    its 95% interval and the claim's threshold ``max_factor`` (claim C6)."""
+    fig, axes = figure(ncols=2, nrows=2, width=2 * COLUMN_WIDTH, aspect=0.78)
+    axes = axes.ravel()
     random = table[table["kind"] != "learning"]
     learning = table[table["kind"] == "learning"]
     steps = int(table["steps"].iloc[0])
     kinds_seen: list[str] = []
     diverged = sorted(set(random.loc[random["exact_diverged"], "map"]))
     for name, group in random.groupby("map", sort=False):
+        kind = group["kind"].iloc[0]
+        if kind not in kinds_seen:
+            kinds_seen.append(kind)
         if name in diverged:
             continue
-        kind = group["kind"].iloc[0]
         style = DEGREE_STYLES.get(int(group["degree"].iloc[0]), "-.")
         color = _color(kind)
         axes[0].semilogy(
@@ -65,8 +67,6 @@ def plot_figS1(table: pd.DataFrame):
         )
         if np.isfinite(group["reference"]).any():
             axes[1].semilogy(group["order"], group["reference"], ":", color=color, alpha=0.7)
-        if kind not in kinds_seen:
-            kinds_seen.append(kind)
     axes[0].set_ylabel(r"$\|u(T) - \hat y_1(T)\|$")
     axes[0].set_title(f"(a) random maps, error at T = {steps}")
     axes[1].set_ylabel(r"$\max_{t \leq T} \|u(t) - \hat y_1(t)\|$")
@@ -88,14 +88,15 @@ def plot_figS1(table: pd.DataFrame):
                 [],
                 color=color,
                 marker="o",
-                label=rf"{name}: $\|u_0\|$={group['u0_norm'].iloc[0]:.2g}, R={_fmt(R)}, "
+                label=rf"{name}: $\|u_0\|$={group['u0_norm'].iloc[0]:.2g}, R={fmt(R)}, "
                 f"ρ={group['spectral_radius'].iloc[0]:.3f}",
             )
         )
     ax.set_title("(c) digits quadratic network")
-    for ax in axes:
+    for ax in axes[:3]:
         ax.set_xlabel("Carleman order N")
-        ax.xaxis.set_major_locator(_integer_locator())
+        ax.xaxis.set_major_locator(integer_locator())
+    _factor_panel(axes[3], table, max_factor, slope_half_width)
     handles = [
         Line2D([], [], color=_color(k), marker="o", label=KIND_LABELS.get(k, k)) for k in kinds_seen
     ]
@@ -117,18 +118,45 @@ def plot_figS1(table: pd.DataFrame):
         Line2D([], [], color="k", linestyle=":", label=r"$\|u_0\|R^N$ (only where R < 1)"),
     ]
     if diverged:
-        note = f"(a, b) {len(diverged)} divergent maps not drawn: exact iteration overflows"
+        note = (
+            f"(a, b) {len(diverged)} divergent maps not drawn: their exact iteration overflows "
+            "(errors as logs in the table; factors in (d))"
+        )
         handles.append(Line2D([], [], linestyle="none", label=note))
     handles += learning_handles
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=5.5, frameon=False)
     return fig
 
 
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
+def _factor_panel(ax, table: pd.DataFrame, max_factor: float | None, half_width) -> None:
+    """(d): each map's fitted factor per order, 95% interval bars, the C6 threshold."""
+    maps = table.groupby("map", sort=False).first().reset_index()
+    for i, r in enumerate(maps.itertuples(index=False)):
+        width = half_width(float(r.log10_factor_se), int(r.fit_dof))
+        width = width if np.isfinite(width) else np.nan
+        slope = float(r.log10_factor)
+        lo, hi = 10 ** (slope - width), 10 ** (slope + width)
+        factor = 10**slope
+        marker = "x" if bool(r.exact_diverged) else "o"
+        ax.errorbar(
+            [i],
+            [factor],
+            yerr=[[factor - lo], [hi - factor]] if np.isfinite(width) else None,
+            fmt=marker,
+            color=_color(str(r.kind)),
+            markersize=3.5,
+            capsize=2,
+        )
+    ax.set_yscale("log")
+    if max_factor is not None:
+        ax.axhline(max_factor, color="k", linestyle="--", linewidth=0.8)
+        ax.text(-0.5, max_factor * 1.08, f"C6 threshold {max_factor:g}", fontsize=5.5, va="bottom")
+    ax.set_xticks(range(len(maps)))
+    ax.set_xticklabels(maps["map"], rotation=35, ha="right", fontsize=5)
+    ax.set_xlim(-0.6, len(maps) - 0.4)
+    ax.set_ylabel("fitted factor per order N")
+    ax.set_title("(d) factor per order, 95% interval (x: exact map overflows)")
 
 
 def plot_figS2(table: pd.DataFrame):

@@ -1,0 +1,254 @@
+"""The claims table's shared parts: verdicts, rows, the list of claims, assembly and Markdown.
+
+Claims of SPEC §3 as measured table rows: the claim, the number, the verdict. A claim that
+fails is reported as failing: the table is a measurement, not a scoreboard. Every comparison
+has a signed margin (positive = on the claim's side) and the noise it is judged against
+(:func:`judge`); the domain modules (:mod:`~qtrain.claims.training`,
+:mod:`~qtrain.claims.spectra`, :mod:`~qtrain.claims.carleman`, :mod:`~qtrain.claims.quantum`)
+turn each stage's tables into rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from qtrain.stats import fmt, signed
+
+__all__ = [
+    "CLAIMS",
+    "CONVENTION_LABELS",
+    "HOLDS",
+    "INCONCLUSIVE",
+    "NOT_HOLDING",
+    "NOT_RUN",
+    "PAPER_RESNETS",
+    "VERDICTS",
+    "ClaimRow",
+    "PaperResNet",
+    "assemble_claims",
+    "claims_markdown",
+    "combine_verdicts",
+    "convention_row",
+    "judge",
+    "judged",
+    "rows_to_frame",
+    "short_list",
+]
+
+HOLDS = "holds"
+NOT_HOLDING = "does not hold at this scale"
+INCONCLUSIVE = "inconclusive"
+NOT_RUN = "not run in this preset"
+VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
+
+
+def judge(margin: float, noise: float) -> str:
+    """Three-valued verdict of one comparison.
+
+    ``margin`` is signed so that a positive value is on the claim's side (e.g. dissipative mass
+    minus divergent mass); ``noise`` (≥ 0) is the spread it was measured against (Lanczos
+    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin that is not finite) is
+    :data:`INCONCLUSIVE`: a rerun could land on either side.
+    """
+    if not math.isfinite(margin) or not (noise >= 0):
+        return INCONCLUSIVE
+    if abs(margin) <= noise:
+        return INCONCLUSIVE
+    return HOLDS if margin > 0 else NOT_HOLDING
+
+
+def combine_verdicts(verdicts: Iterable[str]) -> str:
+    """The verdict of a claim that needs every comparison: any decisive failure fails it;
+    otherwise any inconclusive one makes it inconclusive; no comparison at all is NOT_RUN."""
+    verdicts = list(verdicts)
+    if not verdicts or all(v == NOT_RUN for v in verdicts):
+        return NOT_RUN
+    if NOT_HOLDING in verdicts:
+        return NOT_HOLDING
+    if INCONCLUSIVE in verdicts or NOT_RUN in verdicts:
+        return INCONCLUSIVE
+    return HOLDS
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One row of the claims table."""
+
+    claim_id: str
+    claim: str
+    quantity: str
+    value: Any
+    comparison: str
+    verdict: str
+    source: str
+    margin: str = ""
+    noise: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def describe(self) -> str:
+        """One log line: id, claim, verdict, margin and noise."""
+        return (
+            f"{self.claim_id} {self.claim}: {self.verdict} (margin {self.margin or 'none'}; "
+            f"noise {self.noise or 'none'})"
+        )
+
+
+def rows_to_frame(rows: Sequence[ClaimRow]) -> Any:
+    """The rows as a pandas DataFrame with one column per field."""
+    import pandas as pd
+
+    return pd.DataFrame([asdict(row) for row in rows], columns=list(ClaimRow.__dataclass_fields__))
+
+
+def judged(items: list[tuple[str, float, float]]) -> tuple[list[str], str, str]:
+    """Verdicts, margin text and noise text of ``(name, margin, noise)`` comparisons; the texts
+    list every comparison and name the worst (smallest) margin."""
+    verdicts = [judge(m, s) for _, m, s in items]
+    if not items:
+        return verdicts, "none", "none"
+    worst = min(items, key=lambda item: item[1] if item[1] == item[1] else -float("inf"))
+    margin = "; ".join(f"{n} {signed(m)}" for n, m, _ in items)
+    noise = "; ".join(f"{n} {fmt(s)}" for n, _, s in items)
+    return verdicts, f"{margin} (worst {worst[0]} {signed(worst[1])})", noise
+
+
+def short_list(names: Iterable[str], limit: int = 6) -> str:
+    """At most ``limit`` names, comma-separated, then "and k more"."""
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+#: How the claim rows name the two conventions for a (SPEC §2.5).
+CONVENTION_LABELS = {"eigenvalue": "a = -lambda", "lr_scaled": "a = -eta*lambda"}
+
+
+def convention_row(
+    claim_id: str,
+    claim: str,
+    conv: str,
+    quantity: str,
+    value: str,
+    comparison: str,
+    verdicts: Sequence[str],
+    margins: Sequence[str],
+    noises: Sequence[str],
+    source: str,
+) -> ClaimRow:
+    """One row of a claim that is judged once per a-convention (``claim [a = ...]``)."""
+    return ClaimRow(
+        claim_id=claim_id,
+        claim=f"{claim} [{CONVENTION_LABELS.get(conv, conv)}]",
+        quantity=quantity,
+        value=value,
+        comparison=comparison,
+        verdict=combine_verdicts(verdicts),
+        source=source,
+        margin="; ".join(margins),
+        noise="; ".join(noises),
+    )
+
+
+@dataclass(frozen=True)
+class PaperResNet:
+    """One of the paper's two models: its architecture, exact parameter count (100 classes) and
+    the qubits of its parameter register, ceil(log2 n)."""
+
+    depth: int
+    widen: int
+    parameters: int
+    qubits: int
+
+    @property
+    def label(self) -> str:
+        """``ResNet-<depth>-<widen>`` (claim C1)."""
+        return f"ResNet-{self.depth}-{self.widen}"
+
+    @property
+    def key(self) -> str:
+        """``resnet<depth>_<widen>`` (the resource tables' ``model_name``)."""
+        return f"resnet{self.depth}_{self.widen}"
+
+
+#: The paper's ResNet-32-4 ("7 million") and ResNet-56-11 ("103 million"): claims C1 and C11.
+PAPER_RESNETS = (PaperResNet(32, 4, 7_451_044, 23), PaperResNet(56, 11, 103_703_700, 27))
+
+
+CLAIMS = {
+    "C1": "7 M and 103 M parameter models; 10% kept",
+    "C2": "after pruning, dissipative modes dominate divergent ones (7 M at step 0, 103 M in "
+    "Fig. 3)",
+    "C3": "error proxy first falls, then grows exponentially once divergent modes take over",
+    "C4": "re-uploading every 100 steps restarts the error at 0 and keeps it bounded",
+    "C5": "accuracy dips after each download, then recovers; the QRAM variant dips less",
+    "C6": "discrete Carleman error falls geometrically with N when dissipative (R < 1), not "
+    "otherwise",
+    "C7": "discrete and first-order (continuous-style) Carleman differ at O(eta^2)",
+    "C8": "kappa(L) bounded in T when fully dissipative, ~linear in T when almost dissipative",
+    "C9": "HHL reproduces the Carleman solution",
+    "C10": "tomography precision eps costs ~1/eps^2 samples",
+    "C11": "quantum cost polylog in n vs classical linear; m = log2 n = 23 and 27",
+    "C12": "a quantum-trained model tracks classical GD within the chosen eps",
+    "C13": "the error proxy predicts the true linearization error",
+    "C14": "quantum training of the paper's models beats classical training",
+}
+"""The claims of SPEC §3, in order."""
+
+
+def _with_text_margins(frame: Any) -> Any:
+    """``frame`` with missing margins and noises as empty text (not NaN)."""
+    frame = frame.copy()
+    for column in ("margin", "noise"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    return frame
+
+
+def assemble_claims(frames: Iterable[Any]) -> Any:
+    """One table with a row per claim C1-C14 from the stages' claim tables.
+
+    Claims no stage measured get the verdict ``not run in this preset``; a claim measured twice
+    keeps every row (e.g. one per model size). Rows are ordered by claim number.
+    """
+    import pandas as pd
+
+    columns = list(ClaimRow.__dataclass_fields__)
+    parts = [_with_text_margins(f.reindex(columns=columns)) for f in frames if len(f)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    missing = [c for c in CLAIMS if c not in set(table["claim_id"])]
+    filler = [
+        ClaimRow(c, CLAIMS[c], "", "", "", NOT_RUN, "no stage measured it in this preset")
+        for c in missing
+    ]
+    table = pd.concat([table, rows_to_frame(filler)], ignore_index=True)
+    order = table["claim_id"].str[1:].astype(int)
+    return table.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
+
+
+def claims_markdown(table: Any, title: str = "Claims") -> str:
+    """The claims table as Markdown: id, claim, value, comparison, verdict, source."""
+    lines = [
+        f"# {title}",
+        "",
+        "| id | claim | measured | value | comparison | margin | noise | verdict | source |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in table.itertuples(index=False):
+        cells = [
+            row.claim_id,
+            row.claim,
+            row.quantity,
+            row.value,
+            row.comparison,
+            row.margin,
+            row.noise,
+            f"**{row.verdict}**",
+            row.source,
+        ]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,194 @@
+"""Every cross-key check of the workflow configuration that the JSON schema cannot express.
+
+Standard library only: ``workflow/rules/common.smk`` calls :func:`check_config` once, after the
+schema's validation and before any job runs, and a failure names every key involved and what to
+change. :func:`merge_config` merges config files as Snakemake does (a ``--configfile`` over the
+workflow's ``config/config.yaml``, section by section).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+__all__ = [
+    "DIGITS_TRAIN_SIZE",
+    "MAX_STATEVECTOR_QUBITS",
+    "ConfigError",
+    "check_config",
+    "check_hessian_operator",
+    "check_linearized",
+    "check_quantum_config",
+    "check_training",
+    "from_section",
+    "hessian_space_for",
+    "hhl_qubits",
+    "merge_config",
+]
+
+#: Images in the training split of sklearn's digits (the smoke preset's data set).
+DIGITS_TRAIN_SIZE = 1437
+
+#: A statevector run of the HHL circuit must stay within minutes on a few CPU cores.
+MAX_STATEVECTOR_QUBITS = 20
+
+
+class ConfigError(ValueError):
+    """A configuration whose keys contradict each other."""
+
+
+def hessian_space_for(window_space: str) -> tuple[str, ...]:
+    """The Hessian spaces consistent with what a window trains (SPEC §2.5): ``all`` (dense
+    windows) → the full Hessian ``dense``; ``support`` → ``restricted`` (or ``masked``)."""
+    if window_space == "all":
+        return ("dense",)
+    if window_space == "support":
+        return ("restricted", "masked")
+    raise ConfigError(f"sparse_train.window_space must be 'all' or 'support', got {window_space!r}")
+
+
+def check_hessian_operator(cfg: Mapping[str, Any]) -> None:
+    """One operator (SPEC §2.5): the spectra's space follows what the windows train, and the
+    linearized windows use the spectra's BatchNorm mode."""
+    window_space = cfg["sparse_train"].get("window_space", "all")
+    spectra = cfg.get("spectra", {})
+    space = spectra.get("space", "dense")
+    allowed = hessian_space_for(window_space)
+    if space not in allowed:
+        raise ConfigError(
+            f"config keys sparse_train.window_space = {window_space!r} and spectra.space = "
+            f"{space!r} disagree: windows that train "
+            f"{'all weights' if window_space == 'all' else 'only the support'} need "
+            f"spectra.space {' or '.join(repr(a) for a in allowed)}"
+        )
+    lin_mode = cfg.get("linearized", {}).get("bn_mode", "train")
+    spec_mode = spectra.get("bn_mode", "train")
+    if lin_mode != spec_mode:
+        raise ConfigError(
+            f"config keys linearized.bn_mode = {lin_mode!r} and spectra.bn_mode = {spec_mode!r} "
+            "disagree: the linearized windows and the error proxy they test must use the same "
+            "Hessian (set both to the same mode)"
+        )
+
+
+def check_training(cfg: Mapping[str, Any]) -> None:
+    """The data and training sections: crop padding below the image size, checkpoints within
+    the run, a pretraining batch no larger than the digits training split."""
+    data = cfg["data"]
+    if data["dataset"] == "cifar100" and data.get("crop_padding", 4) >= 32:
+        raise ConfigError("config key data.crop_padding must be smaller than the image size 32")
+    st = cfg["sparse_train"]
+    if st["checkpoint_every"] > st["steps"]:
+        raise ConfigError(
+            "config key sparse_train.checkpoint_every must not exceed sparse_train.steps"
+        )
+    batch = cfg["pretrain"]["batch_size"]
+    if data["dataset"] == "digits" and batch > DIGITS_TRAIN_SIZE:
+        raise ConfigError(
+            f"config key pretrain.batch_size = {batch} exceeds the digits training split "
+            f"({DIGITS_TRAIN_SIZE})"
+        )
+
+
+def check_linearized(cfg: Mapping[str, Any]) -> None:
+    """The linearized windows: a variant that runs, a GD map (no momentum), windows that start
+    at checkpoints inside the run."""
+    st, lin = cfg["sparse_train"], cfg["linearized"]
+    if lin["windows"] and lin["variant"] not in st["variants"]:
+        raise ConfigError(
+            f"config key linearized.variant = {lin['variant']} is not among "
+            f"sparse_train.variants {st['variants']}"
+        )
+    if lin["windows"] and st.get("momentum", 0.0) != 0:
+        raise ConfigError(
+            "config key linearized.windows needs sparse_train.momentum = 0 (a GD map); "
+            "set linearized.windows: [] to skip the linearized windows"
+        )
+    for window in lin["windows"]:
+        start = window * st["window_steps"]
+        if start >= st["steps"] or start % st["checkpoint_every"]:
+            raise ConfigError(
+                f"config key linearized.windows: window {window} starts at step {start}, "
+                f"which is not a checkpoint step below sparse_train.steps = {st['steps']} "
+                f"(checkpoints every {st['checkpoint_every']} steps)"
+            )
+
+
+def hhl_qubits(n: int, order: int, steps: int, clock: int) -> int:
+    """Qubits of the HHL circuit on the block system of Eq. 6: the Hermitian dilation of the
+    (T+1)·Σ_{j≤N} n^j-dimensional system, padded to a power of two, plus clock and flag."""
+    dim = (steps + 1) * sum(n**j for j in range(1, order + 1))
+    return math.ceil(math.log2(2 * dim)) + clock + 1
+
+
+def check_quantum_config(q: Mapping[str, Any]) -> None:
+    """The ``quantum`` section: every HHL system and run within :data:`MAX_STATEVECTOR_QUBITS`
+    (statevector sizes), a non-empty n range of the cost model's sweeps, its error shares
+    summing to 1 and a run of at least one window."""
+    clock = max(q["hhl"]["clock_qubits"])
+    for i, s in enumerate(q["hhl"]["systems"]):
+        qubits = hhl_qubits(s["n"], s["order"], s["steps"], clock)
+        if qubits > MAX_STATEVECTOR_QUBITS:
+            raise ConfigError(
+                f"config key quantum.hhl.systems[{i}] needs {qubits} qubits with {clock} clock "
+                f"qubits (> {MAX_STATEVECTOR_QUBITS}): lower n, order or steps"
+            )
+    tr = q["training"]
+    for i, r in enumerate(tr["hhl_runs"]):
+        n = 2 * r["features"] + 1 if tr["model"] == "quadratic" else r["features"] + 1
+        qubits = hhl_qubits(n, r["order"], r["window"], r["clock_qubits"])
+        if qubits > MAX_STATEVECTOR_QUBITS:
+            raise ConfigError(
+                f"config key quantum.training.hhl_runs[{i}] needs {qubits} qubits "
+                f"(> {MAX_STATEVECTOR_QUBITS}): lower features, order, window or clock_qubits"
+            )
+    res = q["resources"]
+    if res["n_min"] >= res["n_max"]:
+        raise ConfigError(
+            "config key quantum.resources.n_min must be below quantum.resources.n_max"
+        )
+    shares = [res.get(f"error_share_{k}") for k in ("truncation", "solver", "tomography")]
+    if all(v is not None for v in shares) and abs(sum(shares) - 1) > 1e-9:
+        raise ConfigError(
+            "config keys quantum.resources.error_share_{truncation,solver,tomography} must sum "
+            f"to 1, got {sum(shares):g}"
+        )
+    if res.get("total_steps", 0) < res.get("steps_per_window", 0):
+        raise ConfigError(
+            "config key quantum.resources.total_steps must be at least "
+            "quantum.resources.steps_per_window"
+        )
+
+
+def check_config(cfg: Mapping[str, Any]) -> None:
+    """Every cross-key check, in the order of the pipeline; the first failure is raised."""
+    check_training(cfg)
+    check_linearized(cfg)
+    check_hessian_operator(cfg)
+    check_quantum_config(cfg["quantum"])
+
+
+def merge_config(base: Mapping[str, Any], *overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with each of ``overrides`` merged in, as Snakemake merges config files: mappings
+    key by key (recursively), anything else (numbers, lists) replaced whole."""
+    out = copy.deepcopy(dict(base))
+    for override in overrides:
+        for key, value in override.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+                out[key] = merge_config(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+    return out
+
+
+def from_section(cls: type[T], section: Mapping[str, Any]) -> T:
+    """A typed settings record (a dataclass ``cls``) from a config section: the section's keys
+    that are fields of ``cls``, lists as tuples."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
+    return cls(**values)

@@ -1,0 +1,223 @@
+"""Small statistics the stages and claims share: fits (slopes with their standard errors and
+confidence half-widths), replicate noise, rank correlations with intervals, number formatting.
+
+NumPy/SciPy only. A *replicate estimate* is one independent measurement of a quantity (one
+training seed × one Lanczos probe, say); the noise a verdict is judged against is ``coverage``
+standard errors of their mean (SPEC §3: a margin inside the noise is inconclusive).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "FIT_LEVEL",
+    "Estimate",
+    "fmt",
+    "geometric_factor",
+    "linear_fit",
+    "loglog_fit",
+    "loglog_fit_with_error",
+    "loglog_slope",
+    "replicate_estimate",
+    "signed",
+    "slope_half_width",
+    "spearman",
+    "spearman_interval",
+]
+
+FIT_LEVEL = 0.95
+"""Confidence level of the half-widths that serve as the noise of fitted slopes (C6-C8, C10)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The mean of ``count`` replicate estimates and its noise (``nan`` when ``count < 2``)."""
+
+    mean: float
+    noise: float
+    count: int
+    spread: float  # sample standard deviation of the estimates (nan when count < 2)
+
+    def describe(self, digits: int = 3) -> str:
+        """``"mean ± noise (k estimates)"``, or ``"mean (1 estimate: noise not measured)"``."""
+        if self.count < 2:
+            return f"{fmt(self.mean, digits)} (1 estimate: noise not measured)"
+        return f"{fmt(self.mean, digits)} ± {fmt(self.noise, digits)} ({self.count} estimates)"
+
+
+def replicate_estimate(values: Sequence[float], coverage: float = 2.0) -> Estimate:
+    """Mean and noise of replicate estimates: ``noise = coverage × sd / √k`` over the finite
+    values (``sd`` the sample standard deviation). Infinite values are kept in the mean (an
+    overflowed growth is infinite) but make the noise infinite; no finite value gives nan."""
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[~np.isnan(arr)]
+    k = int(arr.size)
+    if k == 0:
+        return Estimate(math.nan, math.nan, 0, math.nan)
+    mean = float(np.mean(arr))
+    if k < 2:
+        return Estimate(mean, math.nan, k, math.nan)
+    if not np.isfinite(arr).all():
+        return Estimate(mean, math.inf, k, math.inf)
+    sd = float(np.std(arr, ddof=1))
+    return Estimate(mean, coverage * sd / math.sqrt(k), k, sd)
+
+
+def _finite_ranks(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with ±inf replaced by values beyond its finite range (rank order kept)."""
+    arr = arr.copy()
+    fin = arr[np.isfinite(arr)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 0.0)
+    arr[np.isposinf(arr)] = hi + abs(hi) + 1.0
+    arr[np.isneginf(arr)] = lo - abs(lo) - 1.0
+    return arr
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation over the pairs where neither is NaN (inf ranks at the ends);
+    NaN with fewer than 3 pairs or a constant side."""
+    from scipy.stats import spearmanr
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    if keep.sum() < 3:
+        return math.nan
+    xs, ys = _finite_ranks(x[keep]), _finite_ranks(y[keep])
+    if np.unique(xs).size < 2 or np.unique(ys).size < 2:
+        return math.nan
+    return float(spearmanr(xs, ys).statistic)
+
+
+def spearman_interval(
+    x: Sequence[float],
+    y: Sequence[float],
+    coverage: float = 2.0,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Spearman ρ with its noise and one-sided p-value: ``(rho, noise, p_value, n)``.
+
+    ``noise`` is ``coverage`` × the bootstrap standard deviation of ρ (pairs resampled with
+    replacement, seeded; resamples with a constant side are dropped); ``p_value`` is the
+    permutation-free asymptotic p-value of ρ > 0 from SciPy. NaN where ρ is undefined.
+    """
+    from scipy.stats import spearmanr
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    xs, ys = _finite_ranks(x[keep]), _finite_ranks(y[keep])
+    n = int(xs.size)
+    rho = spearman(xs, ys)
+    if not math.isfinite(rho):
+        return math.nan, math.nan, math.nan, n
+    p_value = float(spearmanr(xs, ys, alternative="greater").pvalue)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        r = spearman(xs[idx], ys[idx])
+        if math.isfinite(r):
+            draws.append(r)
+    noise = coverage * float(np.std(draws, ddof=1)) if len(draws) >= 2 else math.nan
+    return rho, noise, p_value, n
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A number for a table cell: ``nan``, ``inf`` or ``digits`` significant figures."""
+    if isinstance(x, (float, np.floating)) and math.isnan(x):
+        return "nan"
+    if isinstance(x, (float, np.floating)) and math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}g}"
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """A margin with its sign (``+inf``/``-inf``/``nan`` spelled out)."""
+    return "nan" if x != x else f"{x:+.{digits}g}"
+
+
+# --------------------------------------------------------------------------- fits
+
+
+def loglog_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(slope, intercept) of ln y = slope·ln x + intercept over the finite, positive pairs
+    (nan, nan with fewer than two)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2:
+        return math.nan, math.nan
+    slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
+    return float(slope), float(intercept)
+
+
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
+    """Least-squares slope of log y against log x over the finite, positive pairs (nan if < 2)."""
+    return loglog_fit(x, y)[0]
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float, int]:
+    """Least-squares line through the finite pairs: (slope, intercept, standard error of the
+    slope from the residuals, degrees of freedom = points − 2).
+
+    Fewer than two points (or one x value): nan slope; exactly two: the standard error is inf
+    (a line through two points says nothing about its own spread).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    dof = max(int(x.size) - 2, 0)
+    sxx = float(np.sum((x - x.mean()) ** 2)) if x.size else 0.0
+    if x.size < 2 or sxx == 0:
+        return float("nan"), float("nan"), float("nan"), dof
+    slope = float(np.sum((x - x.mean()) * (y - y.mean())) / sxx)
+    intercept = float(y.mean() - slope * x.mean())
+    if dof == 0:
+        return slope, intercept, float("inf"), dof
+    residuals = y - (slope * x + intercept)
+    se = float(np.sqrt(np.sum(residuals**2) / dof / sxx))
+    return slope, intercept, se, dof
+
+
+def loglog_fit_with_error(
+    x: Sequence[float], y: Sequence[float], base: float = 10.0
+) -> tuple[float, float, float, int]:
+    """:func:`linear_fit` of log y against log x (logarithms to ``base``) over the finite,
+    positive pairs."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    scale = np.log(base)
+    return linear_fit(np.log(x[keep]) / scale, np.log(y[keep]) / scale)
+
+
+def slope_half_width(se: float, dof: int, level: float = FIT_LEVEL) -> float:
+    """Half-width of the two-sided ``level`` confidence interval of a fitted slope: Student's t
+    quantile for ``dof`` degrees of freedom times the standard error ``se`` (inf when ``dof``
+    < 1 or ``se`` is not finite: the fit cannot tell its own spread)."""
+    if dof is None or not dof >= 1 or not math.isfinite(se):
+        return float("inf")
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, int(dof)) * se)
+
+
+def geometric_factor(orders: Sequence[float], errors: Sequence[float]) -> float:
+    """exp of the least-squares slope of log(error) against N: the mean factor per order.
+
+    nan when fewer than two errors are finite and positive (e.g. the exact map overflowed).
+    """
+    orders = np.asarray(orders, dtype=float)
+    errors = np.asarray(errors, dtype=float)
+    keep = np.isfinite(errors) & (errors > 0)
+    if keep.sum() < 2 or keep.sum() < len(errors):
+        return float("nan")
+    return float(np.exp(np.polyfit(orders[keep], np.log(errors[keep]), 1)[0]))

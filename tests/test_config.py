@@ -1,0 +1,123 @@
+"""Cross-key configuration checks (qtrain.config): unit tests and the CLI failing early."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qtrain.config import ConfigError, check_config, hessian_space_for, merge_config
+from qtrain.config_files import read_merged_config
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+def _preset(name: str) -> dict:
+    """A preset in full: config/config.yaml, with config/<name>.yaml merged over it."""
+    files = ["config.yaml"] + ([] if name == "paper" else [f"{name}.yaml"])
+    return read_merged_config(*(REPO / "config" / f for f in files))
+
+
+def _config(**sections):
+    return merge_config(_preset("smoke"), sections)
+
+
+@pytest.mark.parametrize("preset", ["paper", "smoke"])
+def test_presets_pass(preset):
+    check_config(_preset(preset))
+
+
+def test_the_hessian_space_follows_the_windows():
+    assert hessian_space_for("all") == ("dense",)
+    assert set(hessian_space_for("support")) == {"restricted", "masked"}
+    check_config(_config(sparse_train={"window_space": "support"}, spectra={"space": "masked"}))
+    with pytest.raises(ConfigError, match=r"sparse_train.window_space.*spectra.space"):
+        check_config(_config(spectra={"space": "restricted"}))
+    with pytest.raises(ConfigError, match=r"spectra\.space"):
+        check_config(_config(sparse_train={"window_space": "support"}, spectra={"space": "dense"}))
+
+
+def test_the_linearized_windows_use_the_spectra_batchnorm_mode():
+    with pytest.raises(ConfigError, match=r"linearized.bn_mode.*spectra.bn_mode"):
+        check_config(_config(linearized={"bn_mode": "eval"}))
+    check_config(_config(linearized={"bn_mode": "eval"}, spectra={"bn_mode": "eval"}))
+
+
+def test_an_inconsistent_pair_stops_the_workflow_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spectra:\n  space: restricted\n")
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--cores", "1", "--configfile", "config/smoke.yaml", str(bad)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "sparse_train.window_space" in out and "spectra.space" in out
+    assert "Job stats" not in out
+
+
+def test_training_checks_name_their_keys():
+    check_config(_config(data={"dataset": "cifar100", "crop_padding": 31}))
+    with pytest.raises(ConfigError, match=r"data\.crop_padding"):
+        check_config(_config(data={"dataset": "cifar100", "crop_padding": 32}))
+    with pytest.raises(ConfigError, match=r"sparse_train\.checkpoint_every.*sparse_train\.steps"):
+        check_config(_config(sparse_train={"checkpoint_every": 61}))
+    check_config(_config(pretrain={"batch_size": 1437}))
+    with pytest.raises(ConfigError, match=r"pretrain\.batch_size = 1438"):
+        check_config(_config(pretrain={"batch_size": 1438}))
+
+
+def test_linearized_window_checks_name_their_keys():
+    with pytest.raises(ConfigError, match=r"linearized\.variant = qram.*sparse_train\.variants"):
+        check_config(
+            _config(
+                sparse_train={"variants": ["continuous", "sparse"]}, linearized={"variant": "qram"}
+            )
+        )
+    with pytest.raises(ConfigError, match=r"sparse_train\.momentum = 0"):
+        check_config(_config(sparse_train={"momentum": 0.9}))
+    check_config(_config(sparse_train={"momentum": 0.9}, linearized={"windows": []}))
+    with pytest.raises(ConfigError, match=r"window 3 starts at step 60"):
+        check_config(_config(linearized={"windows": [3]}))
+    with pytest.raises(ConfigError, match=r"window 1 starts at step 20.*every 15 steps"):
+        check_config(_config(sparse_train={"checkpoint_every": 15}))
+
+
+def test_quantum_checks_run_with_the_rest():
+    with pytest.raises(ConfigError, match=r"quantum\.resources\.n_min"):
+        check_config(_config(quantum={"resources": {"n_min": 1e12, "n_max": 1e3}}))
+    systems = [{"kind": "dissipative", "n": 4, "degree": 2, "order": 3, "steps": 31}]
+    with pytest.raises(ConfigError, match=r"quantum\.hhl\.systems\[0\]"):
+        check_config(_config(quantum={"hhl": {"systems": systems}}))
+
+
+def test_merge_config_merges_sections_and_replaces_lists():
+    base = {"a": 1, "s": {"x": 1, "y": [1, 2], "t": {"u": 1}}}
+    merged = merge_config(base, {"s": {"y": [3], "t": {"v": 2}}}, {"a": 2})
+    assert merged == {"a": 2, "s": {"x": 1, "y": [3], "t": {"u": 1, "v": 2}}}
+    assert base == {"a": 1, "s": {"x": 1, "y": [1, 2], "t": {"u": 1}}}  # not modified
+
+
+def test_the_smoke_file_lists_only_what_differs_from_the_paper_preset():
+    paper = _preset("paper")
+    smoke = read_merged_config(REPO / "config/smoke.yaml")
+
+    def same(node, ref, path=""):
+        for key, value in node.items():
+            where = f"{path}{key}"
+            assert key in ref, f"{where} is not a key of config/config.yaml"
+            if isinstance(value, dict):
+                yield from same(value, ref[key], where + ".")
+            elif value == ref[key]:
+                yield where
+
+    restated = list(same(smoke, paper))
+    assert not restated, f"config/smoke.yaml restates the paper preset at {restated}"

@@ -1,0 +1,25 @@
+"""Rule bench_hessian_scale: a pruned ResNet at its full parameter count (ResNet-56-11: 103.7 M)
+on the machine this runs on: gradient and HVP side by side, peak memory, a short Lanczos run over
+all coordinates, and the extrapolation to one paper spectrum (batch 2048, M = 256 + 64)."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from qtrain.gpu import machine_description  # noqa: E402
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.spectra.bench import hessian_at_scale  # noqa: E402
+
+torch.set_num_threads(snakemake.threads)
+device = select_device(snakemake.resources.get("gpu", 0))
+case = snakemake.params.case["gpu" if device.type == "cuda" else "cpu"]
+log.info("case %s on %s (%s)", case, device, machine_description(device))
+row = hessian_at_scale(device=device, **case)
+row["machine"] = machine_description(device)
+log.info("result: %s", row)
+write_table(pd.DataFrame([row]), snakemake.output[0])
+write_provenance(snakemake.output[0], {"case": case}, device=device)

@@ -1,0 +1,18 @@
+"""Every figure rule ``plot_<id>`` (figures.smk): the figure ``params.figure`` drawn from its
+inputs by the registry (qtrain.figures.registry: id → table builder and plot function), with
+its CSV tables, PDF, PNG and provenance."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+from qtrain.figures.registry import make_figure  # noqa: E402
+
+summary = make_figure(
+    snakemake.params.figure,
+    dict(snakemake.input.items()),
+    dict(snakemake.output.items()),
+    dict(snakemake.params.options),
+    preset=snakemake.params.preset,
+)
+log.info(summary)
