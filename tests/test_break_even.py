@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN, rows_to_frame
-from qtrain.claims_cost import claim_c11_rows, claim_c14
+from qtrain.claims.costs import claim_c11_rows, claim_c14
 from qtrain.quantum.break_even import (
     break_even_curves,
     break_even_summary,
@@ -215,7 +215,7 @@ def test_claim_c14_verdicts():
 
 
 def test_figures_say_model_not_measurement():
-    from qtrain.quantum.plots_costs import plot_break_even, plot_sensitivity
+    from qtrain.figures.costs import plot_break_even, plot_sensitivity
 
     curves = break_even_curves(SETTINGS, SWEEP, CLASSICAL)
     fig = plot_break_even(curves, break_even_summary(curves), MODELS)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from qtrain.config import merge_config
 from qtrain.quantum.cost_model import (
     CostSettings,
     SweepSettings,
@@ -312,8 +313,10 @@ def test_measured_block_system_table():
 
 def test_settings_match_the_config_keys_one_to_one():
     names = {f.name for f in fields(CostSettings)} | {f.name for f in fields(SweepSettings)}
-    for preset in ("config.yaml", "smoke.yaml"):
-        section = yaml.safe_load((REPO / "config" / preset).read_text())["quantum"]["resources"]
+    paper = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    smoke = merge_config(paper, yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()))
+    for preset, cfg in (("paper", paper), ("smoke", smoke)):
+        section = cfg["quantum"]["resources"]
         assert set(section) == names, preset
         cost, sweep = settings_from_config(section)
         assert cost.qubit_models == ("qubit_gate_ns_e3", "qubit_gate_ns_e4")

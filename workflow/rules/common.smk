@@ -124,6 +124,7 @@ FIGURES = {
     "figS6": "Quantum algorithm",
     "figS7": "Quantum algorithm",
     "figS8": "Error proxy check",
+    "figS9": "Quantum algorithm",
 }
 
 
@@ -169,6 +170,7 @@ def claim_tables():
         rules.claims_spectra.output.claims,
         rules.claims_carleman.output.claims,
         rules.claims_quantum.output.claims,
+        rules.claims_costs.output.claims,
     ]
 
 

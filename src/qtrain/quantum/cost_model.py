@@ -190,6 +190,8 @@ class SweepSettings:
     steps_values: tuple[int, ...] = (10, 20, 50, 100, 200, 500, 1000)
     reference_model: str = "resnet32_4"  # classical FLOPs per parameter·sample for the n sweep
     sensitivity: Mapping[str, Any] = field(default_factory=dict)
+    # λ_min, λ_max from the run's Hessian spectra (pulls in the network pipeline); off: assumed
+    measured_spectra: bool = False
 
 
 def settings_from_config(section: Mapping[str, Any]) -> tuple[CostSettings, SweepSettings]:

@@ -1,7 +1,8 @@
-"""Figures of the cost model: break-even (quantum vs classical wall-clock) and sensitivity.
+"""Figures of the cost model (SPEC §1.7): figS6, break-even (quantum vs classical wall-clock),
+and figS9, sensitivity to each assumption.
 
-Both draw tables of :mod:`qtrain.quantum.break_even`; both say on the figure that they show a
-MODEL, not a measurement.
+Both draw the cost stage's tables (results/<preset>/costs/, :mod:`qtrain.quantum.cost_tables`);
+both say on the figure that they show a MODEL, not a measurement.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qtrain.figures import COLUMN_WIDTH, VARIANT_COLORS, figure
+from qtrain.figures.style import COLUMN_WIDTH, VARIANT_COLORS, figure
 
 __all__ = ["plot_break_even", "plot_sensitivity"]
 

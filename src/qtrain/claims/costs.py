@@ -1,4 +1,5 @@
-"""Claims C11 (two premises) and C14 from the cost-model tables (SPEC §1.7, §3).
+"""Claims C11 (two rows, one per readout premise) and C14 from the cost stage's tables
+(results/<preset>/costs/scaling.csv, resnets.csv, sensitivity.csv; SPEC §1.7, §3).
 
 These rows judge a MODEL, not a measurement. The noise of a model-based comparison is the
 spread of the answer over the sensitivity range of its assumptions
@@ -14,7 +15,14 @@ import math
 
 import pandas as pd
 
-from qtrain.claims import CLAIMS, NOT_RUN, ClaimRow, combine_verdicts, judge
+from qtrain.claims.core import (
+    CLAIMS,
+    NOT_RUN,
+    PAPER_RESNETS,
+    ClaimRow,
+    combine_verdicts,
+    judge,
+)
 
 __all__ = ["claim_c11_rows", "claim_c14"]
 
@@ -41,7 +49,7 @@ def claim_c11_rows(
     ``slope_tolerance``. Noise: how far the slope moves towards the bound over the
     sensitivity variants (down when it is above the bound, up when below), at least
     ``slope_tolerance``."""
-    qubits = resnet_qubits or {"resnet32_4": 23, "resnet56_11": 27}
+    qubits = resnet_qubits or {r.key: r.qubits for r in PAPER_RESNETS}
     sparse = scaling[scaling["premise"] == "fixed_polylog_sparsity"]
     context = ""
     if len(sparse):
@@ -62,7 +70,7 @@ def claim_c11_rows(
                     "",
                     "",
                     NOT_RUN,
-                    "quantum/cost_scaling.csv",
+                    "costs/scaling.csv",
                 )
             )
             continue
@@ -101,7 +109,7 @@ def claim_c11_rows(
                 comparison=f"quantum slope < {polylog_max_slope} (polylog) and classical slope "
                 f"1 +- {slope_tolerance}",
                 verdict=verdict,
-                source="quantum/cost_scaling.csv",
+                source="costs/scaling.csv",
                 margin=f"{_fmt(margin)} ({polylog_max_slope} - quantum slope)",
                 noise=f"{_fmt(noise)} (largest move of the slope towards the bound over the "
                 f"sensitivity variants, one at a time; at least {slope_tolerance})",
@@ -119,7 +127,7 @@ def claim_c14(resnets: pd.DataFrame, sensitivity: pd.DataFrame, tolerance: float
     hold."""
     run = resnets[resnets["horizon"] == "run"]
     if run.empty:
-        return ClaimRow("C14", CLAIMS["C14"], "", "", "", NOT_RUN, "quantum/cost_resnets.csv")
+        return ClaimRow("C14", CLAIMS["C14"], "", "", "", NOT_RUN, "costs/resnets.csv")
     verdicts, parts, margins, noises = [], [], [], []
     for r in run.itertuples(index=False):
         sens = sensitivity[
@@ -161,7 +169,7 @@ def claim_c14(resnets: pd.DataFrame, sensitivity: pd.DataFrame, tolerance: float
         comparison="log10(classical / quantum wall-clock) > 0 for both models and both qubit "
         "models",
         verdict=combine_verdicts(verdicts),
-        source="quantum/cost_resnets.csv, quantum/cost_sensitivity.csv",
+        source="costs/resnets.csv, costs/sensitivity.csv",
         margin="; ".join(margins) + " (log10 classical/quantum)",
         noise="; ".join(noises)
         + " (largest move of the margin towards 0 over the sensitivity variants, one "
