@@ -36,6 +36,38 @@ def test_dry_run(preset):
     assert f"results/{other}/" not in out  # presets write to separate trees
 
 
+@pytest.mark.parametrize("preset", ["paper", "smoke"])
+def test_cost_stage_dry_run_needs_no_training(preset):
+    """The cost model's tables, figS6, figS9 and claims C11/C14 build without the network
+    pipeline (measured spectra are opt-in: quantum.resources.measured_spectra)."""
+    targets = [
+        f"results/{preset}/claims/costs.csv",
+        f"results/{preset}/figures/figS6.pdf",
+        f"results/{preset}/figures/figS9.pdf",
+        f"results/{preset}/costs/resnets.csv",
+    ]
+    args = [SNAKEMAKE, *targets, "-n", "--forceall", "--cores", "1"]
+    if preset == "smoke":
+        args += ["--configfile", "config/smoke.yaml"]
+    result = run(args)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    jobs = set(re.findall(r"^rule (\w+):$|^localrule (\w+):$", out, re.MULTILINE))
+    names = {a or b for a, b in jobs}
+    assert {
+        "classical_flops",
+        "cost_measured_inputs",
+        "cost_resnets",
+        "cost_break_even",
+        "cost_sensitivity",
+        "cost_scaling",
+        "claims_costs",
+        "plot_figS6",
+        "plot_figS9",
+    } <= names, names
+    assert not names & {"pretrain", "sparse_train", "spectrum", "error_proxy"}, names
+
+
 def test_one_figure_target_alone_dry_run():
     result = run(
         [
@@ -217,7 +249,7 @@ def test_readme_results_match_the_committed_smoke_run():
     """The README's figures exist and its verdict column is the committed smoke claims table."""
     readme = (REPO / "README.md").read_text()
     images = re.findall(r"\]\((docs/results/smoke/[^)]+\.png)\)", readme)
-    assert len(images) == 13
+    assert len(images) == 14
     for image in images:
         assert (REPO / image).stat().st_size > 10_000, image
     committed = pd.read_csv(REPO / "docs/results/smoke/claims.csv", keep_default_na=False)

@@ -7,18 +7,6 @@ COSTS = config["quantum"]["resources"]
 COST_TABLES = "qtrain.quantum.cost_tables"
 
 
-def measured_spectra_input():
-    """The run's Hessian masses (first variant, first seed) when quantum.resources.measured_spectra
-    is on: this pulls in the network pipeline (pretrain, prune, sparse_train, spectra); off (the
-    default), the cost model uses the assumed Hessian eigenvalues of the config."""
-    if not COSTS["measured_spectra"]:
-        return {}
-    variant = config["sparse_train"]["variants"][0]
-    return {
-        "masses": expand(rules.error_proxy.output.masses, seed=SEED, variant=variant)[0]
-    }
-
-
 rule classical_flops:
     output:
         table=f"{RESULTS}/costs/classical_flops.csv",
