@@ -1,4 +1,4 @@
-"""figS4-figS7 tables and the claims C9-C12 computed from them."""
+"""figS4, figS5 and figS7 tables and the claims C9, C10 and C12 computed from them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from qtrain.claims.quantum import (
     c12_comparisons,
     claim_c9,
     claim_c10,
-    claim_c11,
     claim_c12,
 )
 from qtrain.quantum.linear_system import solve_block_system
@@ -23,12 +22,9 @@ from qtrain.quantum.quantum_sweeps import (
     carleman_block_system,
     hhl_fits,
     hhl_sweep,
-    resource_fits,
-    resource_sweep,
     tomography_fits,
     tomography_sweep,
 )
-from qtrain.quantum.resources import CostAssumptions
 from qtrain.stats import loglog_fit
 
 
@@ -127,27 +123,6 @@ def test_bootstrap_slope_resamples_whole_vectors():
     # a vector-independent power law has no spread to resample
     flat = bootstrap_slope(np.ones((5, 1)) * np.array(samples) ** -0.5, samples, 20, rng)
     assert np.allclose(flat, -0.5)
-
-
-def test_resource_sweep_slopes_and_claim_c11():
-    n_values = np.unique(np.round(np.logspace(3, 12, 19))).astype(int).tolist()
-    curves, resnets, crossovers = resource_sweep(
-        n_values, steps=100, epsilon=0.01, assumptions=CostAssumptions()
-    )
-    assert set(curves["regime"]) == {"full", "almost"}
-    assert set(crossovers["include_io"]) == {True, False}
-    table, resnets = resource_fits(curves, resnets, fit_min_n=1e6)
-    fits = table.groupby("regime").first()
-    assert np.allclose(fits["slope_classical"], 1.0)
-    assert (fits["slope_solver"] < 0.3).all()  # polylog: small local slope
-    assert (fits["slope_quantum_total"] > 1).all()  # d ∝ n readout and upload per run
-    row = claim_c11(table, resnets)
-    assert row.verdict == NOT_HOLDING and "23" in row.value and "27" in row.value
-    # with a fixed-size readout and upload the end-to-end model is polylog too
-    fixed = CostAssumptions(readout_entries=1000, upload_entries=1000)
-    curves2, resnets2, _ = resource_sweep(n_values, steps=100, epsilon=0.01, assumptions=fixed)
-    table2, resnets2 = resource_fits(curves2, resnets2, fit_min_n=1e6)
-    assert claim_c11(table2, resnets2).verdict == HOLDS
 
 
 def _summary(rows):

@@ -36,6 +36,38 @@ def test_dry_run(preset):
     assert f"results/{other}/" not in out  # presets write to separate trees
 
 
+@pytest.mark.parametrize("preset", ["paper", "smoke"])
+def test_cost_stage_dry_run_needs_no_training(preset):
+    """The cost model's tables, figS6, figS9 and claims C11/C14 build without the network
+    pipeline (measured spectra are opt-in: quantum.resources.measured_spectra)."""
+    targets = [
+        f"results/{preset}/claims/costs.csv",
+        f"results/{preset}/figures/figS6.pdf",
+        f"results/{preset}/figures/figS9.pdf",
+        f"results/{preset}/costs/resnets.csv",
+    ]
+    args = [SNAKEMAKE, *targets, "-n", "--forceall", "--cores", "1"]
+    if preset == "smoke":
+        args += ["--configfile", "config/smoke.yaml"]
+    result = run(args)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    jobs = set(re.findall(r"^rule (\w+):$|^localrule (\w+):$", out, re.MULTILINE))
+    names = {a or b for a, b in jobs}
+    assert {
+        "classical_flops",
+        "cost_measured_inputs",
+        "cost_resnets",
+        "cost_break_even",
+        "cost_sensitivity",
+        "cost_scaling",
+        "claims_costs",
+        "plot_figS6",
+        "plot_figS9",
+    } <= names, names
+    assert not names & {"pretrain", "sparse_train", "spectrum", "error_proxy"}, names
+
+
 def test_one_figure_target_alone_dry_run():
     result = run(
         [
@@ -173,7 +205,7 @@ def test_tiny_run_prunes_pretrains_and_has_nothing_left_to_do(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-FIGURES = ["fig1", "fig2a", "fig2b", "fig2c", "fig3"] + [f"figS{i}" for i in range(1, 9)]
+FIGURES = ["fig1", "fig2a", "fig2b", "fig2c", "fig3"] + [f"figS{i}" for i in range(1, 10)]
 
 
 @pytest.mark.slow
@@ -198,6 +230,8 @@ def test_tiny_run_judges_every_claim_once(tiny_run):
     # one row per claim, and one per a-convention for the claims that depend on it
     counts = claims["claim_id"].value_counts()
     assert all(counts[c] == 2 for c in ("C2", "C3", "C4", "C13"))
+    # C11 once per readout premise (the theorem's fixed d, the paper's 10% of n); C14 once
+    assert counts["C11"] == 2 and counts["C14"] == 1
     assert set(claims["verdict"]) <= {HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN}
     assert (claims["value"] != "").all() and (claims["source"] != "").all()
     # the tiny preset runs no qram variant: C5 is reported as not run, not guessed
@@ -215,7 +249,7 @@ def test_readme_results_match_the_committed_smoke_run():
     """The README's figures exist and its verdict column is the committed smoke claims table."""
     readme = (REPO / "README.md").read_text()
     images = re.findall(r"\]\((docs/results/smoke/[^)]+\.png)\)", readme)
-    assert len(images) == 13
+    assert len(images) == 14
     for image in images:
         assert (REPO / image).stat().st_size > 10_000, image
     committed = pd.read_csv(REPO / "docs/results/smoke/claims.csv", keep_default_na=False)

@@ -128,7 +128,8 @@ def hhl_qubits(n: int, order: int, steps: int, clock: int) -> int:
 
 def check_quantum_config(q: Mapping[str, Any]) -> None:
     """The ``quantum`` section: every HHL system and run within :data:`MAX_STATEVECTOR_QUBITS`
-    (statevector sizes), a non-empty n range of the resource sweep."""
+    (statevector sizes), a non-empty n range of the cost model's sweeps, its error shares
+    summing to 1 and a run of at least one window."""
     clock = max(q["hhl"]["clock_qubits"])
     for i, s in enumerate(q["hhl"]["systems"]):
         qubits = hhl_qubits(s["n"], s["order"], s["steps"], clock)
@@ -146,9 +147,21 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
                 f"config key quantum.training.hhl_runs[{i}] needs {qubits} qubits "
                 f"(> {MAX_STATEVECTOR_QUBITS}): lower features, order, window or clock_qubits"
             )
-    if q["resources"]["n_min"] >= q["resources"]["n_max"]:
+    res = q["resources"]
+    if res["n_min"] >= res["n_max"]:
         raise ConfigError(
             "config key quantum.resources.n_min must be below quantum.resources.n_max"
+        )
+    shares = [res.get(f"error_share_{k}") for k in ("truncation", "solver", "tomography")]
+    if all(v is not None for v in shares) and abs(sum(shares) - 1) > 1e-9:
+        raise ConfigError(
+            "config keys quantum.resources.error_share_{truncation,solver,tomography} must sum "
+            f"to 1, got {sum(shares):g}"
+        )
+    if res.get("total_steps", 0) < res.get("steps_per_window", 0):
+        raise ConfigError(
+            "config key quantum.resources.total_steps must be at least "
+            "quantum.resources.steps_per_window"
         )
 
 

@@ -108,6 +108,19 @@ def linearized_settings():
     return [(w, s) for w in lin["windows"] for s in lin["lr_scales"]]
 
 
+# --- The cost model (workflow/rules/costs.smk)
+def measured_spectra_input():
+    """The run's Hessian masses (first variant, first seed) when quantum.resources.measured_spectra
+    is on: this pulls in the network pipeline (pretrain, prune, sparse_train, spectra); off (the
+    default), the cost model uses the assumed Hessian eigenvalues of the config."""
+    if not config["quantum"]["resources"]["measured_spectra"]:
+        return {}
+    variant = config["sparse_train"]["variants"][0]
+    return {
+        "masses": expand(rules.error_proxy.output.masses, seed=SEED, variant=variant)[0]
+    }
+
+
 # --- Figures (workflow/rules/figures.smk): one rule plot_<id> per figure, all run by
 # scripts/plot_figure.py through the registry qtrain.figures.registry. Id -> report category.
 FIGURES = {
@@ -124,6 +137,7 @@ FIGURES = {
     "figS6": "Quantum algorithm",
     "figS7": "Quantum algorithm",
     "figS8": "Error proxy check",
+    "figS9": "Quantum algorithm",
 }
 
 
@@ -169,6 +183,7 @@ def claim_tables():
         rules.claims_spectra.output.claims,
         rules.claims_carleman.output.claims,
         rules.claims_quantum.output.claims,
+        rules.claims_costs.output.claims,
     ]
 
 

@@ -8,7 +8,7 @@
 PIPELINE_RULES = [
     ["pretrain"],
     ["prune"],
-    ["sparse_train", "resource_model"],
+    ["sparse_train", "upload_sweep"],
     ["carleman_sweep", "hhl_sweep", "quantum_training"],
     ["sparse_train", "tomography_sweep"],
     ["spectrum", "error_proxy"],
@@ -260,17 +260,33 @@ rule plot_figS5:
 
 rule plot_figS6:
     input:
-        table=rules.fit_resource_model.output.table,
-        resnets=rules.fit_resource_model.output.resnets,
-        crossovers=rules.resource_model.output.crossovers,
+        table=rules.cost_break_even.output.curves,
+        summary=rules.cost_break_even.output.summary,
     output:
-        **figure_outputs("figS6", tables=("table", "resnets")),
+        **figure_outputs("figS6", tables=("table", "summary")),
     log:
         figure_log("figS6"),
     conda:
         "../../envs/plot.yaml"
     params:
         figure="figS6",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figS9:
+    input:
+        table=rules.cost_sensitivity.output.table,
+    output:
+        **figure_outputs("figS9"),
+    log:
+        figure_log("figS9"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS9",
         preset=PRESET,
         options={},
     script:

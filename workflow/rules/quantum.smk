@@ -1,6 +1,7 @@
-# The quantum track beyond Carleman (SPEC §1.5-1.8): HHL on block systems, tomography, resource
-# models, and a small model trained through the pipeline; their fits (read by figS4-figS7 in
-# figures.smk and by claims_quantum, claims C9-C12, below).
+# The quantum track beyond Carleman (SPEC §1.5, 1.6, 1.8): HHL on block systems, tomography,
+# upload, and a small model trained through the pipeline; their fits (read by figS4, figS5 and
+# figS7 in figures.smk and by claims_quantum, claims C9, C10 and C12, below). The cost model
+# (§1.7: figS6, figS9, claims C11 and C14) is costs.smk.
 QUANTUM = config["quantum"]
 
 
@@ -48,21 +49,6 @@ rule upload_sweep:
         "../scripts/upload_sweep.py"
 
 
-rule resource_model:
-    output:
-        curves=f"{RESULTS}/quantum/resources.csv",
-        resnets=f"{RESULTS}/quantum/resources_resnets.csv",
-        crossovers=f"{RESULTS}/quantum/resources_crossovers.csv",
-    log:
-        f"{LOGS}/resource_model/resource_model.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        resources=QUANTUM["resources"],
-    script:
-        "../scripts/resource_model.py"
-
-
 rule quantum_training:
     output:
         steps=f"{RESULTS}/quantum/training_steps.csv",
@@ -99,7 +85,7 @@ rule quantum_training_hhl:
         "../scripts/quantum_training.py"
 
 
-# The fits and summaries that figS4-figS7 draw and claims C9-C12 judge.
+# The fits and summaries that figS4, figS5 and figS7 draw and claims C9, C10 and C12 judge.
 rule fit_hhl_sweep:
     input:
         raw=rules.hhl_sweep.output.table,
@@ -139,26 +125,6 @@ rule fit_tomography_sweep:
         "../scripts/fit_table.py"
 
 
-rule fit_resource_model:
-    input:
-        curves=rules.resource_model.output.curves,
-        resnets=rules.resource_model.output.resnets,
-    output:
-        table=f"{RESULTS}/quantum/resources_fits.csv",
-        resnets=f"{RESULTS}/quantum/resources_resnets_fits.csv",
-    log:
-        f"{LOGS}/fit_resource_model/fit_resource_model.log",
-    conda:
-        "../../envs/quantum.yaml"
-    params:
-        function="qtrain.quantum.quantum_sweeps:resource_fits",
-        options={"fit_min_n": QUANTUM["resources"]["fit_min_n"]},
-        empty_ok=False,
-        preset=PRESET,
-    script:
-        "../scripts/fit_table.py"
-
-
 rule summarize_quantum_training:
     input:
         steps=rules.quantum_training.output.steps,
@@ -184,8 +150,6 @@ rule claims_quantum:
     input:
         hhl=rules.fit_hhl_sweep.output.table,
         tomography=rules.fit_tomography_sweep.output.table,
-        resources=rules.fit_resource_model.output.table,
-        resources_resnets=rules.fit_resource_model.output.resnets,
         training=rules.summarize_quantum_training.output.table,
     output:
         claims=f"{RESULTS}/claims/quantum.csv",

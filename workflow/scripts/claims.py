@@ -1,4 +1,4 @@
-"""Rule claims: one table, one row per claim C1-C13 (SPEC §3), as CSV, Markdown and HTML (the
+"""Rule claims: one table, one row per claim C1-C14 (SPEC §3), as CSV, Markdown and HTML (the
 form the HTML report shows inline)."""
 
 from qtrain.io import setup_logging

@@ -1,18 +1,18 @@
-"""Rule claims_quantum: claims C9-C12 (SPEC §3) from the quantum stage's fit tables."""
+"""Rule claims_quantum: claims C9, C10 and C12 (SPEC §3) from the quantum stage's fit tables
+(C11 is judged on the cost model: rule claims_costs)."""
 
 from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
 from qtrain.claims import rows_to_frame  # noqa: E402
-from qtrain.claims.quantum import claim_c9, claim_c10, claim_c11, claim_c12  # noqa: E402
+from qtrain.claims.quantum import claim_c9, claim_c10, claim_c12  # noqa: E402
 from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp = snakemake.input
 rows = [
     claim_c9(load_table(inp.hhl)),
     claim_c10(load_table(inp.tomography)),
-    claim_c11(load_table(inp.resources), load_table(inp.resources_resnets)),
     claim_c12(load_table(inp.training)),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)

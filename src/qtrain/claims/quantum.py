@@ -1,9 +1,9 @@
-"""Claims C9-C12 (the quantum track, SPEC §1.5-1.8) from the quantum stage's fit tables.
+"""Claims C9, C10 and C12 (the quantum track, SPEC §1.5, 1.6, 1.8) from the quantum stage's fit
+tables (C11 and C14, the cost model of §1.7: :mod:`qtrain.claims.costs`).
 
-The tables (results/<preset>/quantum/*_fits.csv and training_summary.csv, the same ones
-figS4-figS7 draw): HHL fidelities per clock size (C9), fitted tomography slopes with their
-bootstrap intervals (C10), the cost models' slopes and the ResNet qubits (C11), and one summary
-row per quantum-training run (C12).
+The tables (results/<preset>/quantum/*_fits.csv and training_summary.csv, the same ones figS4,
+figS5 and figS7 draw): HHL fidelities per clock size (C9), fitted tomography slopes with their
+bootstrap intervals (C10), and one summary row per quantum-training run (C12).
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ import numpy as np
 import pandas as pd
 
 from qtrain.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN, ClaimRow
-from qtrain.claims.core import PAPER_RESNETS, combine_verdicts, judge, judged, short_list
+from qtrain.claims.core import combine_verdicts, judge, judged, short_list
 from qtrain.stats import fmt, signed
 
 __all__ = [
     "C10_HISTORY",
-    "RESNET_QUBITS",
     "STATEVECTOR_NOISE",
     "c12_comparisons",
     "claim_c9",
     "claim_c10",
-    "claim_c11",
     "claim_c12",
 ]
 
@@ -117,63 +115,6 @@ def claim_c10(table: pd.DataFrame, target: float = -0.5, tolerance: float = 0.1)
         margin=f"{tolerance} - |slope - ({target})|: {margin}",
         noise="half-width of the 95% percentile interval of the slope, bootstrap over the "
         f"random vectors (repeats, resampled whole): {spread}",
-    )
-
-
-#: Qubits of the parameter register of the paper's two ResNets, by resource-table model name.
-RESNET_QUBITS = {r.key: r.qubits for r in PAPER_RESNETS}
-
-
-def claim_c11(
-    curves: pd.DataFrame,
-    resnets: pd.DataFrame,
-    polylog_max_slope: float = 0.5,
-    linear_tolerance: float = 0.1,
-) -> ClaimRow:
-    """C11 from the figS6 tables (cost MODELS): the parameter register of the two ResNets has
-    23 and 27 qubits; per regime, classical GD's log-log slope in n is 1 within
-    ``linear_tolerance`` while the quantum cost's is below ``polylog_max_slope`` (closer to
-    polylog, slope → 0, than to linear, slope 1) -- for the solver alone and end to end (upload
-    and the tomography repetitions of the configured readout included); both are reported, the
-    verdict needs both."""
-    qubits = {
-        str(r.model_name): int(r.param_qubits)
-        for r in resnets.drop_duplicates("model_name").itertuples(index=False)
-    }
-    qubits_ok = all(qubits.get(k) == v for k, v in RESNET_QUBITS.items())
-    fits = curves.groupby("regime", sort=False).first().reset_index()
-    classical_ok = bool(((fits["slope_classical"] - 1).abs() <= linear_tolerance).all())
-    solver_ok = bool((fits["slope_solver"] < polylog_max_slope).all())
-    total_ok = bool((fits["slope_quantum_total"] < polylog_max_slope).all())
-    first = curves.iloc[0]
-    readout = first["readout_entries"] / first["n"]
-    regimes = "; ".join(
-        f"{r.regime}: classical {fmt(r.slope_classical)}, solver only {fmt(r.slope_solver)}, "
-        f"end to end {fmt(r.slope_quantum_total)}"
-        for r in fits.itertuples(index=False)
-    )
-    value = (
-        f"parameter qubits {qubits}; log-log slopes in n over n >= {fmt(first['fit_min_n'])} "
-        f"(solver {first['solver']}, readout d = {readout:.2g}*n, eps = {first['eps']:g}): "
-        f"{regimes}"
-    )
-    if solver_ok and not total_ok:
-        value += (
-            " | the solver alone is polylog, but reading out d ~ n entries takes d/eps^2 "
-            "samples, each a fresh solve after an upload of s_in ~ n entries, so the end-to-end "
-            f"model grows like n^{fmt(float(fits['slope_quantum_total'].max()))}"
-        )
-    ok = qubits_ok and classical_ok and solver_ok and total_ok
-    return ClaimRow(
-        claim_id="C11",
-        claim=CLAIMS["C11"],
-        quantity="resource MODEL (formulas, not measurements): log-log slope in n of classical "
-        "GD, quantum solver and end-to-end quantum cost; ceil(log2 n) of the two ResNets",
-        value=value,
-        comparison=f"qubits 23 and 27; classical slope within {linear_tolerance} of 1; "
-        f"quantum slopes (solver and end to end) < {polylog_max_slope}",
-        verdict=(HOLDS if ok else NOT_HOLDING) if len(fits) else NOT_RUN,
-        source="figS6.csv, figS6_resnets.csv",
     )
 
 

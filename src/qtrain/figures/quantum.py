@@ -1,5 +1,5 @@
-"""figS4-figS7 (HHL, tomography, resource models, quantum-trained model) as functions of their
-tables, in the project style.
+"""figS4, figS5, figS7 (HHL, tomography and upload, quantum-trained model) as functions of their
+tables, in the project style (figS6 and figS9, the cost model: :mod:`qtrain.figures.costs`).
 
 Each function takes the figure table(s) written beside the figure (see
 :mod:`qtrain.quantum.quantum_sweeps` and :mod:`qtrain.quantum.quantum_training`) and returns a
@@ -24,7 +24,7 @@ from qtrain.figures.style import (
     integer_locator,
 )
 
-__all__ = ["plot_figS4", "plot_figS5", "plot_figS6", "plot_figS7"]
+__all__ = ["plot_figS4", "plot_figS5", "plot_figS7"]
 
 FLOOR = 1e-16  # machine precision: exact results are drawn here
 CAP = 1e3  # relative window errors of diverged runs (and any beyond) are drawn here
@@ -234,140 +234,6 @@ def _upload_panel(ax, upload: pd.DataFrame) -> None:
     ax.set_xlabel("vector dimension n")
     ax.set_ylabel("CX gates (transpiled, u + cx)")
     ax.set_title("(c) sparse upload: measured circuits")
-
-
-# --------------------------------------------------------------------------- figS6
-
-REGIME_TITLES = {"full": "fully dissipative", "almost": "almost dissipative"}
-
-
-def _sci(x: float) -> str:
-    if not np.isfinite(x):
-        return "–"
-    exp = math.floor(math.log10(abs(x))) if x else 0
-    return f"{x / 10**exp:.1f}e{exp}"
-
-
-def _resnet_label(name: str) -> str:
-    return name.replace("resnet", "ResNet-").replace("_", "-")
-
-
-def plot_figS6(curves: pd.DataFrame, resnets: pd.DataFrame, crossovers: pd.DataFrame):
-    """Cost MODELS against n: classical GD (n·T), the quantum solver alone (HHL, CKS, optimal:
-    queries × gates per query) and the end-to-end quantum cost (optimal solver, upload and the
-    tomography repetitions), per regime; the two ResNet sizes; a table at those sizes."""
-    fig, axes = figure(
-        ncols=2,
-        nrows=2,
-        width=2 * COLUMN_WIDTH,
-        aspect=0.62,
-        gridspec_kw={"height_ratios": [1.35, 1]},
-    )
-    regimes = list(dict.fromkeys(curves["regime"]))
-    a = curves.iloc[0]
-    lines = {
-        "classical_ops": ("classical GD, n·T", VARIANT_COLORS["classical"], "-"),
-        "quantum_ops": ("quantum end to end", VARIANT_COLORS["quantum"], "-"),
-        "gates_hhl": ("solver only: HHL", "#9467bd", "--"),
-        "gates_cks": ("solver only: CKS", "#2ca02c", "--"),
-        "gates_optimal": ("solver only: optimal", "#ff7f0e", "--"),
-    }
-    for ax, regime in zip(axes[0], regimes, strict=False):
-        g = curves[curves["regime"] == regime].sort_values("n")
-        slopes = {
-            "classical_ops": g["slope_classical"].iloc[0],
-            "quantum_ops": g["slope_quantum_total"].iloc[0],
-            f"gates_{a['solver']}": g["slope_solver"].iloc[0],
-        }
-        for column, (label, color, style) in lines.items():
-            if column in slopes:
-                label += f" (slope {slopes[column]:.2f})"
-            ax.loglog(g["n"], g[column], style, color=color, label=label)
-        for name, n in resnets[["model_name", "n"]].drop_duplicates().itertuples(index=False):
-            ax.axvline(n, color="0.5", linewidth=0.7, linestyle=":")
-            ax.text(
-                n,
-                0.03,
-                _resnet_label(name),
-                rotation=90,
-                fontsize=5.5,
-                ha="right",
-                va="bottom",
-                color="0.3",
-                transform=ax.get_xaxis_transform(),
-            )
-        cross = crossovers[(crossovers["regime"] == regime) & crossovers["include_io"]]
-        note = ""
-        if len(cross):
-            cx = float(cross["crossover_n"].iloc[0])
-            note = (
-                f"end-to-end crossover at n ≈ {_sci(cx)}"
-                if np.isfinite(cx)
-                else f"no end-to-end crossover for n ≤ {_sci(cross['n_max'].iloc[0])}"
-            )
-        ax.set_title(
-            f"({'ab'[regimes.index(regime)]}) {REGIME_TITLES.get(regime, regime)}, "
-            f"κ = {g['kappa'].iloc[0]:.3g}\n{note}"
-        )
-        ax.set_xlabel("parameters n")
-        ax.legend(loc="upper left", fontsize=5.2)
-    axes[0][0].set_ylabel("operations per window (model)")
-    fit_min = curves["fit_min_n"].iloc[0]
-    for ax in axes[1]:
-        ax.remove()
-    tab = fig.add_subplot(2, 1, 2)
-    tab.axis("off")
-    cols = [
-        "model",
-        "regime",
-        "n",
-        "qubits\nparam / total",
-        "κ",
-        "s(L)",
-        "solver\ngates",
-        "download\nsamples",
-        "quantum\nend to end",
-        "classical\nn·T",
-        "quantum /\nclassical",
-    ]
-    samples_column = (
-        "tomography_samples_kp"
-        if "tomography=kp" in str(resnets["assumptions"].iloc[0])
-        else "tomography_samples_model"
-    )
-    cells = [
-        [
-            _resnet_label(r["model_name"]),
-            {"full": "fully diss.", "almost": "almost diss."}.get(r["regime"], r["regime"]),
-            f"{int(r['n']):,}",
-            f"{int(r['param_qubits'])} / {int(r['total_qubits'])}",
-            f"{r['kappa']:.3g}",
-            _sci(r["sparsity_L"]),
-            _sci(r["solver_gates"]),
-            _sci(r[samples_column]),
-            _sci(r["quantum_ops"]),
-            _sci(r["classical_ops"]),
-            _sci(r["quantum_over_classical"]),
-        ]
-        for _, r in resnets.iterrows()
-    ]
-    widths = [0.1, 0.09, 0.11, 0.09, 0.06, 0.07, 0.08, 0.09, 0.09, 0.08, 0.08]
-    t = tab.table(
-        cellText=cells, colLabels=cols, loc="upper center", cellLoc="center", colWidths=widths
-    )
-    t.auto_set_font_size(False)
-    t.set_fontsize(5.5)
-    t.scale(1.0, 1.45)
-    readout = a["readout_entries"] / a["n"]
-    tab.set_title(
-        f"(c) the two ResNets: T = {int(a['T'])}, ε = {a['eps']:g}, N = {int(a['N'])}, "
-        f"q = {int(a['q'])}, solver {a['solver']}, readout d = {readout:.2g}·n; slopes fitted "
-        f"over n ≥ {_sci(fit_min)}\nCOST MODELS from asymptotic formulas with stated constants,"
-        " not measurements",
-        fontsize=6,
-    )
-    fig.tight_layout(h_pad=2.0)
-    return fig
 
 
 # --------------------------------------------------------------------------- figS7

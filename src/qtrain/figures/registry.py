@@ -23,11 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from qtrain.figures import carleman, quantum, spectra, training
+from qtrain.figures import carleman, costs, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
 from qtrain.figures.style import save_figure
 from qtrain.io import copy_file, load_table, write_provenance, write_table
-from qtrain.quantum.resources import MODEL_NOTE
+from qtrain.quantum.cost_model import MODEL_NOTE, RESNET_SIZES
 
 __all__ = ["FIGURES", "FigureSpec", "make_figure"]
 
@@ -205,9 +205,9 @@ FIGURES: dict[str, FigureSpec] = {
         plot=lambda d, o: quantum.plot_figS5(d["table"], d["upload"]),
     ),
     "figS6": FigureSpec(
-        tables=_stage_tables("table", "resnets", "crossovers"),
-        copies=("table", "resnets"),
-        plot=lambda d, o: quantum.plot_figS6(d["table"], d["resnets"], d["crossovers"]),
+        tables=_stage_tables("table", "summary"),
+        copies=("table", "summary"),
+        plot=lambda d, o: costs.plot_break_even(d["table"], d["summary"], RESNET_SIZES),
         note=MODEL_NOTE,
     ),
     "figS7": FigureSpec(
@@ -222,6 +222,12 @@ FIGURES: dict[str, FigureSpec] = {
         plot=lambda d, o: spectra.plot_figS8(
             d["table"], d["correlations"], list(o["conventions"]), title=o["title"]
         ),
+    ),
+    "figS9": FigureSpec(
+        tables=_stage_tables("table"),
+        copies=("table",),
+        plot=lambda d, o: costs.plot_sensitivity(d["table"]),
+        note=MODEL_NOTE,
     ),
 }
 """Figure id → :class:`FigureSpec`; each id has the rule ``plot_<id>`` in figures.smk."""

@@ -1,11 +1,11 @@
-"""The studies behind figS4-figS7 as small tables (SPEC §1.5-1.8, claims C9-C12).
+"""The studies behind figS4, figS5 and figS7 as small tables (SPEC §1.5, 1.6, 1.8; claims C9, C10,
+C12).
 
 Raw sweeps (one row per system and setting) and the fit tables built from them (the raw rows plus
 the fitted numbers; written by the quantum stage's fit rules, read by figures and claims alike):
 
 - figS4: HHL on discrete-Carleman block systems of random polynomial maps, per clock size;
 - figS5: tomography error against samples, per dimension, with fitted log-log slopes;
-- figS6: resource models against n (both regimes) and at the two ResNet sizes;
 - figS7: quantum-trained against classical GD (per-step records, per-run summaries).
 """
 
@@ -15,7 +15,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
 from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
 from qtrain.quantum.random_maps import random_map
-from qtrain.quantum.resources import CostAssumptions, crossover_n, resnet_table, resource_table
 from qtrain.quantum.tomography import samples_for_precision, tomography
 from qtrain.stats import loglog_fit
 
@@ -37,8 +35,6 @@ __all__ = [
     "carleman_block_system",
     "hhl_fits",
     "hhl_sweep",
-    "resource_fits",
-    "resource_sweep",
     "tomography_fits",
     "tomography_sweep",
 ]
@@ -273,69 +269,6 @@ def tomography_fits(
                 int(d), eps / math.sqrt(7)
             )
     return grouped
-
-
-# --------------------------------------------------------------------------- figS6: resources
-
-
-def resource_sweep(
-    n_values: Sequence[int],
-    *,
-    steps: int,
-    epsilon: float,
-    assumptions: CostAssumptions,
-    regimes: Sequence[str] = ("full", "almost"),
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(curves, ResNet table, crossovers) of the cost models in both regimes.
-
-    curves: one :func:`~qtrain.quantum.resources.resource_row` per regime and n, with the
-    solver-only gates of every solver (``gates_<solver>`` = queries × gates per query);
-    crossovers: the smallest n where the quantum model beats classical GD, with and without the
-    download/upload repetitions, per regime.
-    """
-    frames, cross = [], []
-    for regime in regimes:
-        a = replace(assumptions, regime=regime)
-        frame = resource_table(n_values, [steps], [epsilon], assumptions=a)
-        for solver in ("hhl", "cks", "optimal"):
-            frame[f"gates_{solver}"] = frame[f"queries_{solver}"] * frame["gates_per_query"]
-        frames.append(frame)
-        for io in (True, False):
-            cross.append(
-                {
-                    "regime": regime,
-                    "include_io": io,
-                    **crossover_n(steps, epsilon, a, include_io=io),
-                }
-            )
-    resnets = resnet_table(steps, epsilon, assumptions)
-    for solver in ("hhl", "cks", "optimal"):
-        resnets[f"gates_{solver}"] = resnets[f"queries_{solver}"] * resnets["gates_per_query"]
-    curves = pd.concat(frames, ignore_index=True)
-    curves.attrs["note"] = frames[0].attrs.get("note", "")
-    return curves, resnets, pd.DataFrame(cross)
-
-
-def resource_fits(
-    curves: pd.DataFrame, resnets: pd.DataFrame, fit_min_n: float
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The curves with, per regime, the fitted log-log slopes against n (over n ≥ ``fit_min_n``)
-    of classical GD, the solver alone and the end-to-end quantum model; and the ResNet table."""
-    table = curves.copy()
-    measures = {
-        "classical": "classical_ops",
-        "solver": "solver_gates",
-        "quantum_total": "quantum_ops",
-        "upload": "upload_gates",
-        "download_samples": "tomography_samples_model",
-    }
-    for regime, group in table.groupby("regime", sort=False):
-        fit = group[group["n"] >= fit_min_n]
-        mask = table["regime"] == regime
-        for label, column in measures.items():
-            table.loc[mask, f"slope_{label}"] = loglog_fit(fit["n"], fit[column])[0]
-        table.loc[mask, "fit_min_n"] = fit_min_n
-    return table, resnets.copy()
 
 
 # --------------------------------------------------------------------------- benchmarks

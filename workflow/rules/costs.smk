@@ -1,0 +1,155 @@
+# What quantum training of the paper's ResNets would cost (SPEC §1.7; docs/cost_model.md): the
+# classical FLOP count, the measured inputs of the cost model, the ResNet cost table, break-even,
+# sensitivity and n-scaling tables (cost MODELS, every table says so), read by figS6 and figS9
+# (figures.smk) and by claims_costs (C11, two rows, and C14) below. Every rule runs the generic
+# scripts/fit_table.py on one function of qtrain.quantum.cost_tables (or qtrain.learning.flops).
+COSTS = config["quantum"]["resources"]
+COST_TABLES = "qtrain.quantum.cost_tables"
+
+
+rule classical_flops:
+    output:
+        table=f"{RESULTS}/costs/classical_flops.csv",
+    log:
+        f"{LOGS}/classical_flops/classical_flops.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        function="qtrain.learning.flops:classical_flops_table",
+        options={
+            "batch": COSTS["classical_batch"],
+            "keep_fraction": COSTS["support_fraction"],
+            "sustained_tflops": COSTS["gpu_sustained_tflops"],
+            "steps": [COSTS["steps_per_window"], COSTS["total_steps"]],
+        },
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_measured_inputs:
+    input:
+        unpack(lambda wc: measured_spectra_input()),
+        block_systems=rules.condition_sweep.output.table,
+    output:
+        table=f"{RESULTS}/costs/measured_inputs.csv",
+        kappa_check=f"{RESULTS}/costs/kappa_check.csv",
+    log:
+        f"{LOGS}/cost_measured_inputs/cost_measured_inputs.log",
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:measured_inputs",
+        options={
+            "resources": COSTS,
+            "masses_step": 0,
+            "masses_source": (
+                f"Hessian spectrum of ResNet-{config['model']['depth']}-"
+                f"{config['model']['widen']} at step 0 ({PRESET} run, seed {SEED})"
+            ),
+        },
+        empty_ok=False,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_resnets:
+    input:
+        classical=rules.classical_flops.output.table,
+        measured=rules.cost_measured_inputs.output.table,
+    output:
+        table=f"{RESULTS}/costs/resnets.csv",
+    log:
+        f"{LOGS}/cost_resnets/cost_resnets.log",
+    benchmark:
+        f"{LOGS}/cost_resnets/cost_resnets.benchmark.tsv"
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:cost_resnets",
+        options={"resources": COSTS},
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_break_even:
+    input:
+        classical=rules.classical_flops.output.table,
+        measured=rules.cost_measured_inputs.output.table,
+    output:
+        curves=f"{RESULTS}/costs/break_even.csv",
+        summary=f"{RESULTS}/costs/break_even_summary.csv",
+    log:
+        f"{LOGS}/cost_break_even/cost_break_even.log",
+    benchmark:
+        f"{LOGS}/cost_break_even/cost_break_even.benchmark.tsv"
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:cost_break_even",
+        options={"resources": COSTS},
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_sensitivity:
+    input:
+        classical=rules.classical_flops.output.table,
+        measured=rules.cost_measured_inputs.output.table,
+    output:
+        table=f"{RESULTS}/costs/sensitivity.csv",
+    log:
+        f"{LOGS}/cost_sensitivity/cost_sensitivity.log",
+    benchmark:
+        f"{LOGS}/cost_sensitivity/cost_sensitivity.benchmark.tsv"
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:cost_sensitivity",
+        options={"resources": COSTS},
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_scaling:
+    input:
+        classical=rules.classical_flops.output.table,
+        measured=rules.cost_measured_inputs.output.table,
+    output:
+        table=f"{RESULTS}/costs/scaling.csv",
+    log:
+        f"{LOGS}/cost_scaling/cost_scaling.log",
+    benchmark:
+        f"{LOGS}/cost_scaling/cost_scaling.benchmark.tsv"
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:cost_scaling",
+        options={"resources": COSTS},
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule claims_costs:
+    input:
+        scaling=rules.cost_scaling.output.table,
+        resnets=rules.cost_resnets.output.table,
+        sensitivity=rules.cost_sensitivity.output.table,
+    output:
+        claims=f"{RESULTS}/claims/costs.csv",
+    log:
+        f"{LOGS}/claims_costs/claims_costs.log",
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/claims_costs.py"

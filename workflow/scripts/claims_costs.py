@@ -1,0 +1,20 @@
+"""Rule claims_costs: claims C11 (two rows: the theorem's fixed readout, the paper's 10% of n)
+and C14 (SPEC §3) from the cost stage's tables. They judge a cost MODEL, and say so."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+from qtrain.claims import rows_to_frame  # noqa: E402
+from qtrain.claims.costs import claim_c11_rows, claim_c14  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+
+inp = snakemake.input
+rows = [
+    *claim_c11_rows(load_table(inp.scaling)),
+    claim_c14(load_table(inp.resnets), load_table(inp.sensitivity)),
+]
+write_table(rows_to_frame(rows), snakemake.output.claims)
+write_provenance(snakemake.output.claims, {"inputs": list(inp)}, kind="model")
+for row in rows:
+    log.info("%s", row.describe())
