@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from qtrain import bench_gpu, bench_report, gpu
-from qtrain.spectra import bench
+from qtrain.learning import hessian_bench as bench
 
 
 def test_peak_memory_on_cuda_reads_the_allocator_counters(monkeypatch):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from qtrain.spectra.bench import hvp_vs_gradient
+from qtrain.learning.hessian_bench import hvp_vs_gradient
 from qtrain.spectra.hvp import HessianOperator
 from qtrain.spectra.lanczos import lanczos
 

@@ -180,7 +180,8 @@ def test_changed_config_after_a_finished_run_just_reruns(clean_run, tmp_path):
     assert digest_tree(work / RUN / "prune") == upstream
     # the console (Snakemake's output) got the job's status lines, with an ETA
     status = re.findall(
-        r"^rule sparse_train \(seed=0, variant=sparse\): sparse: (\d+)/30 steps, [\d.]+ s/step, ETA \d+ ",
+        r"^rule sparse_train \(seed=0, variant=sparse\): "
+        r"sparse: (\d+)/30 steps, [\d.]+ s/step, ETA \d+ ",
         result.stdout,
         re.MULTILINE,
     )

@@ -3,14 +3,14 @@
 On one GPU (about 5-8 minutes on an H100/H200-class card) it measures, at the paper's sizes:
 
 1. ``hvp_variants.csv``: ResNet-32-4 at batch 2048 in chunks of 512, every HVP variant of
-   :func:`qtrain.spectra.bench.hvp_variants` beside a gradient (``compile`` unless
+   :func:`qtrain.learning.hessian_bench.hvp_variants` beside a gradient (``compile`` unless
    ``--skip-compile``), with its error against the reference HVP;
 2. ``memory.csv``: the fitted activation copies of :mod:`qtrain.gpu`'s memory model on this GPU
    (train step, HVP in eval- and train-mode BN) and the peak memory of ONE unchunked
    train-mode-BN HVP of ResNet-32-4 at batch 2048 (what ``linearized_window`` needs);
 3. ``sparse_step.csv``: SGD steps of ResNet-32-4 at batch 2048 (dense and masked) and of
    ResNet-56-11 at batch 512 in chunks of 128 (``pretrain_large``);
-4. ``hessian_scale.csv``: :func:`qtrain.spectra.bench.hessian_at_scale` for ResNet-32-4
+4. ``hessian_scale.csv``: :func:`qtrain.learning.hessian_bench.hessian_at_scale` for ResNet-32-4
    (batch 2048, chunks of 512) and ResNet-56-11 (batch 256, chunks of 64), each with a timed
    16-step slice of an M = 256 spectrum, extrapolated to 256 + 64 steps at batch 2048;
 
@@ -105,8 +105,8 @@ def _unchunked_train_bn(case: dict[str, Any], device: Any) -> dict[str, Any]:
     import torch.nn.functional as F
 
     from qtrain.gpu import CUDA_CONTEXT_MB, hvp_memory_mb, resnet_stats
+    from qtrain.learning.hessian_bench import peak_memory
     from qtrain.learning.models import cifar_resnet
-    from qtrain.spectra.bench import peak_memory
     from qtrain.spectra.hvp import HessianOperator
 
     torch.manual_seed(0)
@@ -150,8 +150,13 @@ def run(
     from qtrain.bench_report import TABLES, render_section
     from qtrain.gpu import COSTS_CSV, load_costs, machine_description, write_costs
     from qtrain.learning.bench import sparse_step_throughput
+    from qtrain.learning.hessian_bench import (
+        VARIANTS,
+        activation_copies,
+        hessian_at_scale,
+        hvp_variants,
+    )
     from qtrain.learning.models import cifar_resnet
-    from qtrain.spectra.bench import VARIANTS, activation_copies, hessian_at_scale, hvp_variants
 
     spec = PLANS[plan]
     if device is None:

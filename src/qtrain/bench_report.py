@@ -78,7 +78,7 @@ def _machines(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def hessian_scale_table(rows: Sequence[dict[str, Any]]) -> str:
-    """:func:`qtrain.spectra.bench.hessian_at_scale` rows."""
+    """:func:`qtrain.learning.hessian_bench.hessian_at_scale` rows."""
     body = [
         (
             f"{r['model']} ({r['parameters']:,} params, dim {r['dim']:,}, {r['space']})",
@@ -115,7 +115,7 @@ def hessian_scale_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def hvp_variants_table(rows: Sequence[dict[str, Any]]) -> str:
-    """:func:`qtrain.spectra.bench.hvp_variants` rows (with ``model`` added by the caller)."""
+    """:func:`qtrain.learning.hessian_bench.hvp_variants` rows (``model`` added by the caller)."""
     body = [
         (
             r.get("model", ""),
@@ -145,7 +145,7 @@ def hvp_variants_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def activation_table(rows: Sequence[dict[str, Any]]) -> str:
-    """:func:`qtrain.spectra.bench.activation_copies` rows."""
+    """:func:`qtrain.learning.hessian_bench.activation_copies` rows."""
     body = [
         (
             r["model"],

@@ -11,8 +11,8 @@ import torch  # noqa: E402
 
 from qtrain.gpu import machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.learning.hessian_bench import hessian_at_scale  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
-from qtrain.spectra.bench import hessian_at_scale  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))

@@ -1,5 +1,5 @@
 """Rule bench_hvp_variants: every HVP variant beside a gradient on one batch, side by side, with
-its error against the reference HVP (qtrain.spectra.bench.hvp_variants)."""
+its error against the reference HVP (qtrain.learning.hessian_bench.hvp_variants)."""
 
 from qtrain.io import setup_logging
 
@@ -10,10 +10,10 @@ import torch  # noqa: E402
 
 from qtrain.gpu import machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.learning.hessian_bench import VARIANTS, hvp_variants  # noqa: E402
 from qtrain.learning.models import cifar_resnet  # noqa: E402
 from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
-from qtrain.spectra.bench import VARIANTS, hvp_variants  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))

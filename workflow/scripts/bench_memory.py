@@ -10,8 +10,8 @@ import torch  # noqa: E402
 
 from qtrain.gpu import ACTIVATION_COPIES, machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.learning.hessian_bench import activation_copies  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
-from qtrain.spectra.bench import activation_copies  # noqa: E402
 
 params = snakemake.params
 torch.set_num_threads(snakemake.threads)

@@ -447,8 +447,7 @@ def hessian_at_scale(
     """
     from qtrain.learning.models import cifar_resnet, count_parameters
     from qtrain.learning.pruning import global_magnitude_masks
-
-    from .lanczos import gauss_quadrature, lanczos_tridiagonal
+    from qtrain.spectra.lanczos import gauss_quadrature, lanczos_tridiagonal
 
     device = torch.device(device)
     exact_cpu_rss()
