@@ -253,8 +253,15 @@ def test_readme_results_match_the_committed_smoke_run():
     for image in images:
         assert (REPO / image).stat().st_size > 10_000, image
     committed = pd.read_csv(REPO / "docs/results/smoke/claims.csv", keep_default_na=False)
-    verdicts = dict(zip(committed["claim_id"], committed["verdict"], strict=True))
+    # one README row per claim; a claim judged in several rows (one per convention, premise or
+    # model) lists their verdicts in table order, separated by " / "
+    verdicts: dict[str, list[str]] = {}
+    for claim, verdict in zip(committed["claim_id"], committed["verdict"], strict=True):
+        verdicts.setdefault(claim, []).append(verdict)
     rows = re.findall(r"^\| (C\d+) [^|]*\| ([^|]+) \|", readme, flags=re.MULTILINE)
     assert [claim for claim, _ in rows] == list(verdicts)
-    for claim, verdict in rows:
-        assert verdicts[claim].startswith(verdict.strip()), (claim, verdict, verdicts[claim])
+    for claim, cell in rows:
+        shown = [v.strip() for v in cell.split(" / ")]
+        assert len(shown) == len(verdicts[claim]), (claim, cell, verdicts[claim])
+        for verdict, full in zip(shown, verdicts[claim], strict=True):
+            assert full.startswith(verdict), (claim, cell, verdicts[claim])
