@@ -481,7 +481,9 @@ def stage_hours(
 
     Counts: pretraining epochs × training images (+ the accuracy evaluations, as forwards);
     sparse training steps × batch per variant; spectra × (bounds + probes × M) HVPs × Hessian
-    batch; linearized windows × window steps × (gradient + HVP + a real step) × batch.
+    batch (the checkpoints before the first download are one model in every variant: counted
+    once); linearized windows × learning-rate scales × window steps × (gradient + HVP + a real
+    step) × batch. The network pipeline runs once per training seed (1 + ``noise.extra_seeds``).
     """
     costs = load_costs() if costs is None else costs
     device = device or default_device(costs)
@@ -508,16 +510,19 @@ def stage_hours(
     ) * c(main, "train_step")
     per_spectrum = sp["bounds_steps"] + sp["probes"] * sp["lanczos_steps"]
     checkpoints = st["steps"] // st["checkpoint_every"] + 1
-    n_spectra = len(range(0, checkpoints, sp["every"])) * variants - (variants - 1)
+    spectrum_steps = [k * st["checkpoint_every"] for k in range(0, checkpoints, sp["every"])]
+    shared = sum(step < st["window_steps"] for step in spectrum_steps)
+    n_spectra = len(spectrum_steps) * variants - shared * (variants - 1)
     hvp_main = c(main, "hvp")
     if sp.get("reuse_graph"):
         hvp_main *= 0.7  # the graph kept between HVPs: ~2.2x instead of ~3.2x a gradient
     hours["spectra"] = n_spectra * per_spectrum * data["hessian_batch"] * hvp_main
     hours["spectrum_large"] = per_spectrum * data["hessian_batch"] * c(large, "hvp")
-    lin_steps = len(lin["windows"]) * st["window_steps"]
+    lin_steps = len(lin["windows"]) * len(lin.get("lr_scales", [1.0])) * st["window_steps"]
     per_step = c(main, "hvp") + c(main, "train_step")  # the gradient comes with the HVP
     hours["linearized"] = lin_steps * st["batch_size"] * per_step
-    return {k: v / 3600.0 for k, v in hours.items()}
+    seeds = 1 + int(cfg.get("noise", {}).get("extra_seeds", 0))
+    return {k: seeds * v / 3600.0 for k, v in hours.items()}
 
 
 def default_device(costs: list[dict[str, Any]]) -> str:
