@@ -212,7 +212,11 @@ def plot_fig2b(
     axes[-1].set_xlabel(
         "step (open circles: restart at an upload; dots: a new spectrum, t not restarted)"
     )
-    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    # the legend below the x label: above the top panel it would cover that panel's title
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[-1].legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False
+    )
     if title:
         fig.suptitle(title, fontsize=8)
     return fig
