@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from model_helpers import float64_resnet_with_random_bn
 from torch import nn
 from torch.func import functional_call
 
@@ -343,17 +344,7 @@ def test_backend_and_autocast_options_are_checked_and_bf16_is_approximate() -> N
 
 
 def _resnet_setup(depth: int, seed: int = 0):
-    from qtrain.learning.models import cifar_resnet
-
-    torch.manual_seed(seed)
-    model = cifar_resnet(depth, 1, 10, 3).double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
+    model = float64_resnet_with_random_bn(depth, seed)
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(12, 3, 8, 8, generator=gen, dtype=torch.float64)
     y = torch.randint(10, (12,), generator=gen)

@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from model_helpers import float64_resnet_with_random_bn
 from torch import nn
 from torch.func import functional_call, hessian
 
@@ -125,17 +126,7 @@ def test_invalid_arguments() -> None:
 
 
 def _bn_net_and_batches():
-    from qtrain.learning.models import cifar_resnet
-
-    torch.manual_seed(0)
-    model = cifar_resnet(8, 1, 10, 3).double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
+    model = float64_resnet_with_random_bn(8, seed=0)
     gen = torch.Generator().manual_seed(1)
     data = [
         (torch.randn(32, 3, 8, 8, generator=gen, dtype=torch.float64), torch.randint(10, (32,)))

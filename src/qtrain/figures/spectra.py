@@ -20,6 +20,7 @@ from qtrain.figures.style import (
     VARIANT_COLORS,
     VARIANT_LABELS,
     figure,
+    note_box,
 )
 from qtrain.spectra.density import convention_scale
 
@@ -261,16 +262,7 @@ def plot_fig3(
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
         lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
-    ax.text(
-        0.98,
-        0.97,
-        "\n".join(lines),
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=6.5,
-        bbox={"fc": "white", "ec": "0.8", "lw": 0.5},
-    )
+    note_box(ax, lines, 0.98, ha="right", fontsize=6.5)
     ax.set_xlabel("Hessian eigenvalue λ")
     ax.set_ylabel("spectral density (log)")
     handles = [
@@ -309,16 +301,7 @@ def _corr_box(ax, correlations: pd.DataFrame, measurement: str, conventions: Seq
         over = _median_corr(correlations, measurement, "over_t", conv)
         end = _median_corr(correlations, measurement, "window_end", conv)
         lines.append(f"{CONVENTION_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
-    ax.text(
-        0.02,
-        0.97,
-        "\n".join(lines),
-        transform=ax.transAxes,
-        va="top",
-        fontsize=6,
-        family="monospace",
-        bbox={"fc": "white", "ec": "0.8", "lw": 0.5, "alpha": 0.9},
-    )
+    note_box(ax, lines, 0.02, fontsize=6, family="monospace", alpha=0.9)
 
 
 def _log_limits(ax, values, floor: float = 1e-30, headroom: float = 0.45) -> bool:

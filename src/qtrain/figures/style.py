@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "figure",
     "fmt",
     "integer_locator",
+    "note_box",
     "save_figure",
     "style",
 ]
@@ -134,6 +136,16 @@ def fmt(x: float, digits: int = 2) -> str:
     if not np.isfinite(x):
         return "∞" if x > 0 else "nan"
     return f"{x:.{digits}g}"
+
+
+def note_box(ax, lines: list[str], x: float, y: float = 0.97, **text: Any) -> None:
+    """A boxed block of text lines in axes coordinates, top-aligned at ``(x, y)`` (the masses
+    of Fig. 3, the correlation table of figS8); ``text``: further ``ax.text`` options, and
+    ``alpha`` for the box."""
+    box = {"fc": "white", "ec": "0.8", "lw": 0.5}
+    if "alpha" in text:
+        box["alpha"] = text.pop("alpha")
+    ax.text(x, y, "\n".join(lines), transform=ax.transAxes, va="top", bbox=box, **text)
 
 
 def integer_locator():
