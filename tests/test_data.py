@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from qtrain.io import CheckpointMismatchError
 from qtrain.learning import data as data_mod
 from qtrain.learning.data import (
     CIFAR_MEAN,
@@ -20,6 +21,7 @@ from qtrain.learning.data import (
     load_dataset,
     load_digits,
     load_synthetic,
+    save_prepared,
 )
 
 
@@ -128,6 +130,28 @@ def test_load_dataset_dispatch_and_unknown_name():
     assert load_dataset({"dataset": "digits"}).name == "digits"
     with pytest.raises(ValueError, match=r"data\.dataset"):
         load_dataset({"dataset": "mnist"})
+
+
+def test_prepared_dataset_reads_back_what_was_prepared_and_refuses_another_config(tmp_path):
+    cfg = {"dataset": "digits", "test_fraction": 0.2, "hessian_batch": 256}
+    built = load_dataset(cfg, seed=3)
+    path = tmp_path / "dataset.pt"
+    save_prepared(built, path, cfg, seed=3)
+    read = load_dataset(cfg, seed=3, prepared=path)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        assert torch.equal(getattr(read, name), getattr(built, name))
+    assert (read.name, read.num_classes, read.mean, read.std) == (
+        built.name,
+        built.num_classes,
+        built.mean,
+        built.std,
+    )
+    # no prepared file (the workflow's [] for CIFAR-100): built again, the same tensors
+    assert torch.equal(load_dataset(cfg, seed=3, prepared=[]).x_train, built.x_train)
+    with pytest.raises(CheckpointMismatchError, match=r"dataset\.pt"):
+        load_dataset(cfg, seed=4, prepared=path)  # another split seed
+    with pytest.raises(CheckpointMismatchError):
+        load_dataset({**cfg, "test_fraction": 0.3}, seed=3, prepared=path)
 
 
 def test_fixed_subsets_are_seeded_sorted_and_independent():

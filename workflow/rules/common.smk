@@ -70,6 +70,12 @@ def spectrum_steps():
     return sparse_checkpoint_steps()[:: config["spectra"]["every"]]
 
 
+def prepared_dataset():
+    """The dataset as prepare_data writes it, for the network rules to read back: digits only
+    (rebuilding it imports scikit-learn, seconds per job); [] for CIFAR-100, read from its files."""
+    return f"{RESULTS}/data/dataset.pt" if config["data"]["dataset"] == "digits" else []
+
+
 def spectrum_file(variant, step, seed="{seed}"):
     """The spectrum of one checkpoint. Every variant trains the same way on the same batches
     until the first download (after step `window_steps`), so the checkpoints before it are

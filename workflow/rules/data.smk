@@ -2,6 +2,7 @@ rule prepare_data:
     output:
         summary=f"{RESULTS}/data/summary.json",
         subsets=f"{RESULTS}/data/subsets.npz",
+        dataset=prepared_dataset(),
     log:
         f"{LOGS}/prepare_data/prepare_data.log",
     conda:

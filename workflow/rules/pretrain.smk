@@ -2,6 +2,7 @@ rule pretrain:
     input:
         summary=rules.prepare_data.output.summary,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         model=f"{RUN}/pretrain/model.pt",
         metrics=f"{RUN}/pretrain/metrics.csv",
@@ -11,7 +12,7 @@ rule pretrain:
         f"{LOGS}/pretrain/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: 1  # at smoke sizes a 2nd thread added ~0.2 cores (benchmark mean_load)
     resources:
         gpu=1,
         mem_mb=host_mem_mb("pretrain"),

@@ -2,6 +2,7 @@ rule prune:
     input:
         model=rules.pretrain.output.model,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         masks=f"{RUN}/prune/masks.pt",
         model=f"{RUN}/prune/model.pt",

@@ -3,6 +3,7 @@ rule sparse_train:
         model=rules.prune.output.model,
         masks=rules.prune.output.masks,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         records=f"{RUN}/sparse_train/{{variant}}/records.csv",
         downloads=f"{RUN}/sparse_train/{{variant}}/downloads.csv",
@@ -13,7 +14,7 @@ rule sparse_train:
         f"{LOGS}/sparse_train/seed_{{seed}}_{{variant}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: 1  # at smoke sizes a 2nd thread added ~0.2 cores (benchmark mean_load)
     resources:
         gpu=1,
         mem_mb=host_mem_mb("sparse_train"),

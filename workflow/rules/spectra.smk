@@ -11,6 +11,7 @@ rule spectrum:
         model=rules.prune.output.model,
         checkpoint=f"{RUN}/sparse_train/{{variant}}/checkpoints/step_{{step}}.pt",
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         spectrum=f"{RUN}/spectra/{{variant}}/step_{{step}}.npz",
     log:
@@ -63,6 +64,7 @@ rule pretrain_large:
     input:
         summary=rules.prepare_data.output.summary,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         model=f"{LARGE}/pretrain/model.pt",
         metrics=f"{LARGE}/pretrain/metrics.csv",
@@ -93,6 +95,7 @@ rule prune_large:
     input:
         model=rules.pretrain_large.output.model,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         masks=f"{LARGE}/prune/masks.pt",
         model=f"{LARGE}/prune/model.pt",
@@ -116,6 +119,7 @@ rule spectrum_large:
         model=rules.prune_large.output.model,
         masks=rules.prune_large.output.masks,
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         spectrum=f"{LARGE}/spectrum.npz",
     log:
@@ -149,6 +153,7 @@ rule linearized_window:
         model=rules.prune.output.model,
         checkpoints=lambda wc: linearized_checkpoints(wc.window, wc.seed),
         subsets=rules.prepare_data.output.subsets,
+        dataset=prepared_dataset(),
     output:
         table=f"{RUN}/linearized/{LIN_VARIANT}/window_{{window}}_lr_{{scale}}.csv",
     log:

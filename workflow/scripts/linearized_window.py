@@ -27,7 +27,9 @@ checkpoints = lw.checkpoint_files(inp.checkpoints)
 point = load_training_point(inp.model, checkpoint=checkpoints[window * settings.window_steps])
 table, record = lw.linearized_window(
     point,
-    load_dataset(params.data, seed=params.data_seed).to(device),
+    load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset")).to(
+        device
+    ),
     load_arrays(inp.subsets, keys=["accuracy_subset", "batchnorm_subset"]),
     settings,
     lw.LinearizedSettings(params.linearized),

@@ -1,4 +1,5 @@
-"""Rule prepare_data: fetch/verify the dataset, record its summary, draw the fixed subsets."""
+"""Rule prepare_data: fetch/verify the dataset, record its summary, draw the fixed subsets (and,
+for digits, write the prepared tensors the network rules read back)."""
 
 from qtrain.io import setup_logging, write_json, write_provenance
 
@@ -7,7 +8,7 @@ log = setup_logging(snakemake.log[0])
 import numpy as np  # noqa: E402
 
 from qtrain.io import atomic_write  # noqa: E402
-from qtrain.learning.data import fixed_subsets, load_dataset  # noqa: E402
+from qtrain.learning.data import fixed_subsets, load_dataset, save_prepared  # noqa: E402
 
 cfg, seed = snakemake.params.data, snakemake.params.seed
 data = load_dataset(cfg, seed=seed)
@@ -20,6 +21,8 @@ subsets = fixed_subsets(len(data.y_train), sizes, seed)
 with atomic_write(snakemake.output.subsets, "wb") as handle:
     np.savez(handle, **subsets)
 summary = data.summary() | {f"{k}_size": len(v) for k, v in subsets.items()}
+if snakemake.output.get("dataset"):  # digits: read back by the network rules (no sklearn import)
+    save_prepared(data, snakemake.output.dataset, cfg, seed)
 write_json(summary, snakemake.output.summary)
 write_provenance(snakemake.output.summary, {"data": cfg, "seed": seed})
 log.info("dataset %s: %s", cfg["dataset"], summary)

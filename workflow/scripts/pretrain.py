@@ -41,7 +41,7 @@ torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
 check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
 log.info("device %s, %d threads", device, snakemake.threads)
-data = load_dataset(params.data, seed=params.data_seed)
+data = load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset"))
 accuracy_indices = load_arrays(snakemake.input.subsets, keys=["accuracy_subset"])["accuracy_subset"]
 seed_everything(params.seed)
 model = cifar_resnet(

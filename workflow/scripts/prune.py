@@ -16,7 +16,7 @@ from qtrain.learning.pruning import prune_with_fresh_batchnorm  # noqa: E402
 params = snakemake.params
 state = load_checkpoint(snakemake.input.model)
 model = load_model(snakemake.input.model)
-data = load_dataset(params.data, seed=params.data_seed)
+data = load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset"))
 subsets = np.load(snakemake.input.subsets)
 x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"])]
 acc = torch.as_tensor(subsets["accuracy_subset"])

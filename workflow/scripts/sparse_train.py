@@ -44,7 +44,7 @@ stage_config = {
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))
 check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
-data = load_dataset(params.data, seed=params.data_seed)
+data = load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset"))
 subsets = load_arrays(snakemake.input.subsets, keys=["accuracy_subset", "batchnorm_subset"])
 accuracy_indices = subsets["accuracy_subset"]
 seed_everything(params.seed)

@@ -25,7 +25,7 @@ check_rule_fits(snakemake, device)  # fail before any work if the GPU is too sma
 point = load_training_point(inp.model, checkpoint=inp.get("checkpoint"), masks=inp.get("masks"))
 density, record = point_spectrum(
     point,
-    load_dataset(params.data, seed=params.data_seed),
+    load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset")),
     load_arrays(inp.subsets, keys=["hessian_batch", "batchnorm_subset"]),
     params.spectra,
     sparse_train=params.get("sparse_train"),

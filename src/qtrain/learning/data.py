@@ -18,7 +18,7 @@ import logging
 import os
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_synthetic",
+    "save_prepared",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,31 @@ def load_synthetic(
     )
 
 
-def load_dataset(cfg: Mapping, seed: int = 0) -> ImageData:
-    """The dataset named by a ``data`` config section."""
+def _prepared_source(cfg: Mapping, seed: int) -> dict:
+    """What a prepared dataset file was made from: the ``data`` section and the split seed."""
+    return {"data": dict(cfg), "seed": int(seed)}
+
+
+def save_prepared(data: ImageData, path: str | os.PathLike, cfg: Mapping, seed: int) -> None:
+    """Write ``data``, stamped with the ``cfg`` and ``seed`` it was made from, for
+    :func:`load_dataset` to read back (the workflow's ``prepare_data`` does this for digits)."""
+    from ..io import save_checkpoint
+
+    state = {"fields": {f.name: getattr(data, f.name) for f in fields(data)}}
+    save_checkpoint(state, path, _prepared_source(cfg, seed))
+
+
+def load_dataset(
+    cfg: Mapping, seed: int = 0, prepared: str | os.PathLike | None = None
+) -> ImageData:
+    """The dataset named by a ``data`` config section; from the ``prepared`` file of
+    :func:`save_prepared` where one is given (it must have been made from the same ``cfg`` and
+    ``seed``: otherwise :class:`~qtrain.io.CheckpointMismatchError`)."""
+    if prepared:
+        from ..io import load_checkpoint
+
+        state = load_checkpoint(prepared, _prepared_source(cfg, seed))
+        return ImageData(**state["fields"])
     name = cfg["dataset"]
     if name == "cifar100":
         return load_cifar100(cfg["root"], download=bool(cfg.get("download", False)))
