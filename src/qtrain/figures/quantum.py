@@ -22,6 +22,7 @@ from qtrain.figures.style import (
     VARIANT_COLORS,
     figure,
     integer_locator,
+    legend_below,
 )
 
 __all__ = ["plot_figS4", "plot_figS5", "plot_figS7"]
@@ -256,21 +257,6 @@ def _headroom(ax, lowest: float, highest: float) -> None:
     ax.set_ylim(lowest / 3, highest * 3)
 
 
-def _legend_below(ax, handles=None, ncol: int = 2) -> None:
-    """A legend under the axes (below its x label), out of the data's way."""
-    kwargs = {"handles": handles} if handles is not None else {}
-    ax.legend(
-        **kwargs,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.24),
-        ncol=ncol,
-        fontsize=5,
-        frameon=False,
-        handlelength=1.8,
-        columnspacing=1.0,
-    )
-
-
 def _gap_panel(
     ax,
     windows: pd.DataFrame,
@@ -336,7 +322,7 @@ def _gap_panel(
     if np.isfinite(lowest) and highest > 0:
         _headroom(ax, lowest, max(highest, extra_top))
     ax.set_xlabel("step")
-    _legend_below(ax, handles)
+    legend_below(ax, handles)
 
 
 def plot_figS7(
@@ -400,7 +386,7 @@ def plot_figS7(
             )
         ax.set_xlabel("step")
         if col == "loss":
-            _legend_below(ax)
+            legend_below(ax)
     axes[0].set_yscale("log")
     axes[0].set_ylim(ref["classical_loss"].min() / 1.5, ref["classical_loss"].max() * 1.5)
     axes[1].set_ylim(-0.02, 1.02)
@@ -479,7 +465,7 @@ def plot_figS7(
         drawn = np.clip(np.nan_to_num(hhl_windows[ERROR_COLUMN], nan=CAP), FLOOR, CAP)
         if len(drawn):
             _headroom(ax, float(drawn.min()), max(float(drawn.max()), *targets, 0.0))
-        _legend_below(ax, handles, ncol=1)
+        legend_below(ax, handles, ncol=1)
     ax.set_xlabel("step")
     ax.set_ylabel(gap_label)
     ax.set_title("(f) tiniest instances through\nthe simulated HHL circuit")

@@ -30,6 +30,7 @@ __all__ = [
     "figure",
     "fmt",
     "integer_locator",
+    "legend_below",
     "note_box",
     "save_figure",
     "style",
@@ -153,3 +154,19 @@ def integer_locator():
     from matplotlib.ticker import MaxNLocator
 
     return MaxNLocator(integer=True)
+
+
+def legend_below(ax, handles=None, ncol: int = 2, offset: float = -0.24) -> None:
+    """A legend under the axes (below its x label, ``offset`` in axes heights), out of the
+    data's way."""
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(
+        **kwargs,
+        loc="upper center",
+        bbox_to_anchor=(0.5, offset),
+        ncol=ncol,
+        fontsize=5,
+        frameon=False,
+        handlelength=1.8,
+        columnspacing=1.0,
+    )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from qtrain.figures.style import COLUMN_WIDTH, VARIANT_COLORS, VARIANT_LABELS, figure
+from qtrain.figures.style import (
+    COLUMN_WIDTH,
+    VARIANT_COLORS,
+    VARIANT_LABELS,
+    figure,
+    legend_below,
+)
 
 __all__ = ["plot_fig2c"]
 
@@ -81,7 +87,8 @@ def plot_fig2c(records, downloads, title: str = ""):
     if title:
         axes[0].set_title(title)
     axes[0].plot([], [], marker="v", color="0.3", ls="-", lw=2.2, label="download: before → after")
-    axes[0].legend(loc="lower right", frameon=False)
+    handles, _ = axes[0].get_legend_handles_labels()
+    legend_below(axes[1], handles, offset=-0.32)  # under the axes: never over a curve
     return fig
 
 
