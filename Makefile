@@ -1,5 +1,5 @@
 # Set-up and entry points. Every target creates .venv and installs the project when missing.
-#   make smoke   the smoke reproduction (offline, 2 CPU cores, about 30 minutes)
+#   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
 #   make test    the test suite
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
 #   make lint    ruff, snakefmt --check, snakemake --lint

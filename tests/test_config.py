@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from qtrain.config import ConfigError, check_config, hessian_space_for, merge_config
+from qtrain.config import (
+    ConfigError,
+    check_config,
+    hessian_space_for,
+    merge_config,
+    spectrum_points,
+    spectrum_variant,
+)
 from qtrain.config_files import read_merged_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +36,26 @@ def _config(**sections):
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
 def test_presets_pass(preset):
     check_config(_preset(preset))
+
+
+def test_spectra_before_the_first_download_are_computed_once():
+    cfg = _config(
+        sparse_train={
+            "variants": ["continuous", "sparse", "qram"],
+            "steps": 60,
+            "window_steps": 20,
+            "checkpoint_every": 10,
+        },
+        spectra={"every": 1},
+    )
+    before = [("continuous", 0), ("continuous", 10)]  # one model in every variant
+    after = [(v, s) for v in ("continuous", "sparse", "qram") for s in (20, 30, 40, 50, 60)]
+    assert spectrum_points(cfg) == before + after
+    assert len(spectrum_points(cfg)) == 2 + 3 * 5
+    assert spectrum_variant(cfg, "qram", 10) == "continuous"
+    assert spectrum_variant(cfg, "qram", 20) == "qram"  # the first download closes step 20
+    every_other = merge_config(cfg, {"spectra": {"every": 2}})
+    assert [s for v, s in spectrum_points(every_other) if v == "sparse"] == [20, 40, 60]
 
 
 def test_the_hessian_space_follows_the_windows():

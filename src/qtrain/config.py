@@ -3,7 +3,8 @@
 Standard library only: ``workflow/rules/common.smk`` calls :func:`check_config` once, after the
 schema's validation and before any job runs, and a failure names every key involved and what to
 change. :func:`merge_config` merges config files as Snakemake does (a ``--configfile`` over the
-workflow's ``config/config.yaml``, section by section).
+workflow's ``config/config.yaml``, section by section). :func:`spectrum_points` says which
+checkpoints get a Hessian spectrum, for the workflow's DAG and for the GPU-hour estimate alike.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ __all__ = [
     "hessian_space_for",
     "hhl_qubits",
     "merge_config",
+    "spectrum_points",
+    "spectrum_steps",
+    "spectrum_variant",
 ]
 
 #: Images in the training split of sklearn's digits (the smoke preset's data set).
@@ -163,6 +167,34 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
             "config key quantum.resources.total_steps must be at least "
             "quantum.resources.steps_per_window"
         )
+
+
+def spectrum_steps(cfg: Mapping[str, Any]) -> list[int]:
+    """Checkpoint steps with a Hessian spectrum: every ``spectra.every``-th checkpoint of sparse
+    training (step 0, the pruned start, always)."""
+    st = cfg["sparse_train"]
+    checkpoints = range(0, st["steps"] + 1, st["checkpoint_every"])
+    return list(checkpoints)[:: cfg["spectra"]["every"]]
+
+
+def spectrum_variant(cfg: Mapping[str, Any], variant: str, step: int) -> str:
+    """The variant under which the spectrum of ``variant``'s checkpoint at ``step`` is computed.
+
+    Every variant trains the same way on the same batches until the first download (after step
+    ``sparse_train.window_steps``), so the checkpoints before it are one model: their spectrum
+    is computed once, under the first variant."""
+    st = cfg["sparse_train"]
+    return st["variants"][0] if int(step) < st["window_steps"] else variant
+
+
+def spectrum_points(cfg: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The distinct ``(variant, step)`` spectra of one training seed, in variant then step order."""
+    points = [
+        (spectrum_variant(cfg, variant, step), step)
+        for variant in cfg["sparse_train"]["variants"]
+        for step in spectrum_steps(cfg)
+    ]
+    return list(dict.fromkeys(points))
 
 
 def check_config(cfg: Mapping[str, Any]) -> None:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import spectrum_points
+
 __all__ = [
     "ACTIVATION_COPIES",
     "ASSUMED_TFLOPS",
@@ -509,10 +511,7 @@ def stage_hours(
         steps * st["batch_size"] + steps / acc_every * int(data["accuracy_subset"] or 0) / 3
     ) * c(main, "train_step")
     per_spectrum = sp["bounds_steps"] + sp["probes"] * sp["lanczos_steps"]
-    checkpoints = st["steps"] // st["checkpoint_every"] + 1
-    spectrum_steps = [k * st["checkpoint_every"] for k in range(0, checkpoints, sp["every"])]
-    shared = sum(step < st["window_steps"] for step in spectrum_steps)
-    n_spectra = len(spectrum_steps) * variants - shared * (variants - 1)
+    n_spectra = len(spectrum_points(cfg))  # the shared pre-download spectra once
     hvp_main = c(main, "hvp")
     if sp.get("reuse_graph"):
         hvp_main *= 0.7  # the graph kept between HVPs: ~2.2x instead of ~3.2x a gradient

@@ -66,8 +66,8 @@ def sparse_checkpoints(variant, seed="{seed}"):
 
 
 def spectrum_steps():
-    """Checkpoint steps with a Hessian spectrum: every `spectra.every`-th checkpoint."""
-    return sparse_checkpoint_steps()[:: config["spectra"]["every"]]
+    """Checkpoint steps with a Hessian spectrum (qtrain.config.spectrum_steps)."""
+    return qtrain_config.spectrum_steps(config)
 
 
 def prepared_dataset():
@@ -77,13 +77,10 @@ def prepared_dataset():
 
 
 def spectrum_file(variant, step, seed="{seed}"):
-    """The spectrum of one checkpoint. Every variant trains the same way on the same batches
-    until the first download (after step `window_steps`), so the checkpoints before it are
-    the same model in every variant: their spectra are computed once, under the first variant.
-    """
-    if int(step) < config["sparse_train"]["window_steps"]:
-        variant = config["sparse_train"]["variants"][0]
-    return f"{run_dir(seed)}/spectra/{variant}/step_{int(step):05d}.npz"
+    """The spectrum of one checkpoint; the checkpoints before the first download are one model
+    in every variant, computed once (qtrain.config.spectrum_variant)."""
+    owner = qtrain_config.spectrum_variant(config, variant, step)
+    return f"{run_dir(seed)}/spectra/{owner}/step_{int(step):05d}.npz"
 
 
 def variant_spectra(variant, seed="{seed}"):

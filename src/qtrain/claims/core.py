@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from qtrain.quantum.cost_model import RESNET_SIZES, ceil_log2
 from qtrain.stats import fmt, signed
 
 __all__ = [
@@ -163,7 +164,11 @@ class PaperResNet:
     depth: int
     widen: int
     parameters: int
-    qubits: int
+
+    @property
+    def qubits(self) -> int:
+        """Qubits of the parameter register, ceil(log2 n) (claim C11)."""
+        return ceil_log2(self.parameters)
 
     @property
     def label(self) -> str:
@@ -177,7 +182,11 @@ class PaperResNet:
 
 
 #: The paper's ResNet-32-4 ("7 million") and ResNet-56-11 ("103 million"): claims C1 and C11.
-PAPER_RESNETS = (PaperResNet(32, 4, 7_451_044, 23), PaperResNet(56, 11, 103_703_700, 27))
+#: Their sizes are the cost model's n (one statement of them: C1 checks what the costs use).
+PAPER_RESNETS = tuple(
+    PaperResNet(depth, widen, RESNET_SIZES[f"resnet{depth}_{widen}"])
+    for depth, widen in ((32, 4), (56, 11))
+)
 
 
 CLAIMS = {

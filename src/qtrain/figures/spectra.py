@@ -247,7 +247,7 @@ def plot_fig3(
     floor = max(dens.max() * 1e-7, 1e-300)
     ax.plot(grid, np.maximum(dens, floor), color="0.15", lw=1.0)
     ax.set_yscale("log")
-    ax.set_ylim(floor, dens.max() * 3)
+    ax.set_ylim(floor, dens.max() * 300)  # two empty decades on top: the masses' box
     primary = conventions[0]
     s = convention_scale(primary, lr)
     diss_color, div_color = VARIANT_COLORS["dissipative"], VARIANT_COLORS["divergent"]
