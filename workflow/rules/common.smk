@@ -72,7 +72,8 @@ def spectrum_steps():
 
 def prepared_dataset():
     """The dataset as prepare_data writes it, for the network rules to read back: digits only
-    (rebuilding it imports scikit-learn, seconds per job); [] for CIFAR-100, read from its files."""
+    (rebuilding it imports scikit-learn, seconds per job); [] for CIFAR-100 (its own files).
+    """
     return f"{RESULTS}/data/dataset.pt" if config["data"]["dataset"] == "digits" else []
 
 
