@@ -174,7 +174,8 @@ def test_mass_row_and_claim_c2() -> None:
     (wide,) = claim_c2([row, flipped], [], ["eigenvalue"], "m", "l")
     assert wide.verdict == INCONCLUSIVE
     low = {**row, "dissipative_eigenvalue": 0.05}
-    (bad,) = claim_c2([low, {**low, "divergent_eigenvalue": 0.11}], [], ["eigenvalue"], "m", "l")
+    lows = [low, {**low, "divergent_eigenvalue": 0.11}, {**low, "divergent_eigenvalue": 0.12}]
+    (bad,) = claim_c2(lows, [], ["eigenvalue"], "m", "l")
     assert bad.verdict == NOT_HOLDING
     (single,) = claim_c2([row], [], ["eigenvalue"], "m", "l")
     assert single.verdict == INCONCLUSIVE and "not measured" in single.noise

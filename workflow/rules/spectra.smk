@@ -220,7 +220,7 @@ rule compare_proxy:
     params:
         cutoff=config["spectra"]["cutoff"],
         conventions=config["spectra"]["conventions"],
-        coverage=config["noise"]["coverage"],
+        level=config["noise"]["level"],
     script:
         "../scripts/compare_proxy.py"
 
@@ -247,7 +247,7 @@ rule claims_spectra:
             "lr": config["sparse_train"]["lr"],
             "cutoff": config["spectra"]["cutoff"],
             "conventions": config["spectra"]["conventions"],
-            "coverage": config["noise"]["coverage"],
+            "level": config["noise"]["level"],
             "seeds": SEEDS,
             "main_label": (
                 f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0"

@@ -2,7 +2,7 @@
 linearization error), each judged once per a-convention.
 
 Every comparison has a signed margin (positive = on the claim's side) and is judged against
-the noise of its replicate estimates (coverage x standard error over training seeds x Lanczos
+the noise of its replicate estimates (a t or bootstrap interval over training seeds x Lanczos
 probes, :func:`qtrain.stats.replicate_estimate`); N_c, the mass beyond the cut-off, is shown.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from qtrain.claims.core import INCONCLUSIVE, NOT_RUN, ClaimRow, convention_row, judge
 from qtrain.spectra.density import load_spectrum, mass_row, probe_quadratures
-from qtrain.stats import fmt, replicate_estimate
+from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate
 
 __all__ = ["claim_c2", "claim_c3", "claim_c4", "claim_c13", "spectra_claims"]
 
@@ -28,7 +28,7 @@ def claim_c2(
     conventions: Sequence[str],
     main_label: str,
     large_label: str,
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     noise_source: str = "seeds x probes",
 ) -> list[ClaimRow]:
     """C2, one row per convention: the dissipative mass exceeds the divergent one for the main
@@ -41,11 +41,11 @@ def claim_c2(
             if not estimates:
                 continue
             diff = replicate_estimate(
-                [e[f"dissipative_{conv}"] - e[f"divergent_{conv}"] for e in estimates], coverage
+                [e[f"dissipative_{conv}"] - e[f"divergent_{conv}"] for e in estimates], level
             )
-            diss = replicate_estimate([e[f"dissipative_{conv}"] for e in estimates], coverage)
-            div = replicate_estimate([e[f"divergent_{conv}"] for e in estimates], coverage)
-            n_c = replicate_estimate([e[f"n_c_{conv}"] for e in estimates], coverage)
+            diss = replicate_estimate([e[f"dissipative_{conv}"] for e in estimates], level)
+            div = replicate_estimate([e[f"divergent_{conv}"] for e in estimates], level)
+            n_c = replicate_estimate([e[f"n_c_{conv}"] for e in estimates], level)
             values.append(
                 f"{label}: dissipative {fmt(diss.mean)} vs divergent {fmt(div.mean)} "
                 f"(N_c {fmt(n_c.mean)})"
@@ -108,7 +108,7 @@ def _segment_shape(curve: pd.DataFrame, conv: str) -> tuple[float, float]:
 def claim_c3(
     estimates: Sequence[Mapping[str, pd.DataFrame]],
     conventions: Sequence[str],
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     n_c: Mapping[str, float] | None = None,
     noise_source: str = "seeds x probes",
 ) -> list[ClaimRow]:
@@ -124,8 +124,8 @@ def claim_c3(
     rows = []
     for conv in conventions:
         shapes = [_segment_shape(e[name], conv) for e in estimates if name in e]
-        fall = replicate_estimate([f for f, _ in shapes], coverage)
-        grow = replicate_estimate([g for _, g in shapes], coverage)
+        fall = replicate_estimate([f for f, _ in shapes], level)
+        grow = replicate_estimate([g for _, g in shapes], level)
         nc = math.nan if n_c is None else float(n_c.get(conv, math.nan))
         empty = n_c is not None and not nc > 0
         verdicts = (
@@ -158,7 +158,7 @@ def claim_c3(
 def claim_c4(
     estimates: Sequence[Mapping[str, pd.DataFrame]],
     conventions: Sequence[str],
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     noise_source: str = "seeds x probes",
     n_c: Mapping[str, float] | None = None,
 ) -> list[ClaimRow]:
@@ -193,7 +193,7 @@ def claim_c4(
                 lo, hi = int(q["step"].min()), int(q["step"].max())
                 c = cont[(cont["kind"] != "classical") & cont["step"].between(lo, hi)]
                 diffs.append(float(c[col].max()) - float(q[col].max()))
-            est = replicate_estimate(diffs, coverage)
+            est = replicate_estimate(diffs, level)
             values.append(f"steps {lo}-{hi}")
             margins.append(f"steps {lo}-{hi}: {fmt(est.mean)}")
             noises.append(f"steps {lo}-{hi}: {_noise_text(est, noise_source)}")
@@ -308,7 +308,7 @@ def spectra_claims(
     lr: float,
     cutoff: float,
     conventions: Sequence[str],
-    coverage: float,
+    level: float,
     seeds: Sequence[int],
     main_label: str,
     large_label: str,
@@ -330,10 +330,8 @@ def spectra_claims(
     source = f"{len(seeds)} seed(s) x {probes} probe(s)"
     n_c = {c: float(np.mean([m[f"n_c_{c}"] for m in main_masses])) for c in conventions}
     return [
-        *claim_c2(
-            main_masses, large_masses, conventions, main_label, large_label, coverage, source
-        ),
-        *claim_c3(estimates, conventions, coverage, n_c, source),
-        *claim_c4(estimates, conventions, coverage, source, n_c),
+        *claim_c2(main_masses, large_masses, conventions, main_label, large_label, level, source),
+        *claim_c3(estimates, conventions, level, n_c, source),
+        *claim_c4(estimates, conventions, level, source, n_c),
         *claim_c13(correlations, conventions, n_c=n_c),
     ]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from qtrain.spectra.density import CONVENTIONS, convention_scale, load_spectrum, spectrum_steps
 from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve
-from qtrain.stats import spearman, spearman_interval
+from qtrain.stats import NOISE_LEVEL, spearman, spearman_interval
 
 __all__ = [
     "compare_proxy_tables",
@@ -103,12 +103,13 @@ def window_end_correlations(
     error_column: str,
     conventions: Sequence[str] = CONVENTIONS,
     measurement: str = "",
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
 ) -> pd.DataFrame:
     """``kind = window_end``: across settings (``setting_columns``), the Spearman correlation
     between the proxy and the true error at each setting's last step, per group (e.g. per
     Carleman order): does a larger proxy go with a larger error? With its bootstrap noise
-    (``noise_<convention>``, ``coverage`` standard deviations) and one-sided p-value."""
+    (``noise_<convention>``, the half-width of the ``level`` percentile interval) and one-sided
+    p-value."""
     keys = list(setting_columns) + list(group_columns)
     use = table[table["t"] >= 1]
     last = use.loc[use.groupby(keys)["t"].idxmax()]
@@ -125,7 +126,7 @@ def window_end_correlations(
         }
         for conv in conventions:
             rho, noise, p_value, _ = spearman_interval(
-                group[_proxy_column(group, conv)], group[error_column], coverage
+                group[_proxy_column(group, conv)], group[error_column], level
             )
             row[f"spearman_{conv}"] = rho
             row[f"noise_{conv}"] = noise
@@ -140,7 +141,7 @@ def compare_proxy_tables(
     spectrum_paths: Sequence[str],
     cutoff: float,
     conventions: Sequence[str],
-    coverage: float,
+    level: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table, correlations): the true errors beside the proxy and their rank correlations.
 
@@ -172,7 +173,7 @@ def compare_proxy_tables(
                 "true_error",
                 conventions,
                 "polynomial",
-                coverage,
+                level,
             )
         )
     if len(network):
@@ -184,7 +185,7 @@ def compare_proxy_tables(
         keys = ["window", "lr_scale"]
         corr.append(rank_correlations(n, keys, "true_error", conventions, "network"))
         corr.append(
-            window_end_correlations(n, keys, [], "true_error", conventions, "network", coverage)
+            window_end_correlations(n, keys, [], "true_error", conventions, "network", level)
         )
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     correlations = pd.concat(corr, ignore_index=True) if corr else pd.DataFrame()
