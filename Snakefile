@@ -3,7 +3,7 @@
 #
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
-#   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
+#   snakemake results/smoke/seed_0/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
 import os
 import sys
 
