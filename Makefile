@@ -81,9 +81,10 @@ report: install
 	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_$(PRESET)) --report results/$(PRESET)/report.html
 
+# The target comes before --configfile, which takes several files (`bench` after it is a file).
 bench: install
 	$(call CHECK_CONFIG,$(CONFIG_smoke))
-	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
+	$(SNAKEMAKE) bench --cores $(CORES) $(CONFIG_smoke)
 
 BENCH_CSV := results/bench
 bench-docs: install

@@ -168,6 +168,21 @@ def _program(tokens: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
 COMMANDS = documented_commands()
 
 
+def _make_snakemake_lines(target: str) -> list[str]:
+    """The Snakemake commands `make -n <target>` would run (lint aside: tested on its own)."""
+    plan = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True).stdout
+    return [
+        line
+        for line in plan.splitlines()
+        if line.startswith(".venv/bin/snakemake") and "--lint" not in line
+    ]
+
+
+_PHONY = re.search(r"^\.PHONY:(.*)$", (REPO / "Makefile").read_text(), re.M).group(1).split()
+# Make targets that run Snakemake (their commands are dry-run too).
+MAKE_SNAKEMAKE_TARGETS = [t for t in _PHONY if _make_snakemake_lines(t)]
+
+
 def _ids(command: Command) -> str:
     return f"{command.doc}:{command.line}"
 
@@ -222,6 +237,19 @@ def test_documented_make_target_exists(command):
         pytest.skip(f"a template, not a command: {command}")
     result = _run(["make", "-n", *args], REPO, env)
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("target", MAKE_SNAKEMAKE_TARGETS)
+def test_the_snakemake_command_of_a_make_target_dry_runs(target, scratch):
+    """What `make -n <target>` would run with Snakemake, dry-run (a target after
+    --configfile, say, is read as a config file: `make -n` alone cannot see that)."""
+    for line in _make_snakemake_lines(target):
+        args = shlex.split(line, comments=True)[1:]
+        if "--report" in args:
+            at = args.index("--report")
+            del args[at : at + 2]
+        result = _run([str(BIN / "snakemake"), *args, "-n"], scratch)
+        assert result.returncode == 0, f"make {target}: {line}\n{result.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize(
@@ -321,3 +349,15 @@ def test_every_documented_path_exists_or_is_made_by_the_workflow(dag_paths):
         elif not list(REPO.glob(shown)) and not (REPO / shown).exists():
             problems.append(f"{doc}:{line}: {shown}: no such file in the repository")
     assert not problems, "\n".join(problems)
+
+
+def test_bare_make_lists_the_targets_and_installs_nothing():
+    result = _run(["make"], REPO)
+    assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^\s*make ([\w-]+)", result.stdout, re.M))
+    makefile = (REPO / "Makefile").read_text()
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+    assert phony <= listed, f"targets missing from `make help`: {sorted(phony - listed)}"
+    assert {"install", "smoke", "test", "help", "lock"} <= listed
+    plan = _run(["make", "-n"], REPO).stdout
+    assert "venv" not in plan and "pip" not in plan, plan

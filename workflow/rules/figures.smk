@@ -322,3 +322,27 @@ rule plot_figS7:
         options={},
     script:
         "../scripts/plot_figure.py"
+
+
+# --- Each figure with its full caption on a page of its own: the report shows a figure's caption
+# only behind its (i) button (Snakemake 9), and does not load a page over 2 MB (all figures).
+rule figure_page:
+    input:
+        png=f"{RESULTS}/figures/{{fig}}.png",
+        caption=os.path.join(workflow.basedir, "workflow/report/{fig}.rst"),
+    output:
+        html=report(
+            f"{RESULTS}/figures/{{fig}}.html",
+            caption="../report/figure_page.rst",
+            category="Figures with captions",
+        ),
+    log:
+        f"{LOGS}/figure_page/{{fig}}.log",
+    wildcard_constraints:
+        fig="|".join(FIGURES),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        preset=PRESET,
+    script:
+        "../scripts/figure_page.py"
