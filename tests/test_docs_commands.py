@@ -207,6 +207,7 @@ def test_the_docs_give_commands_of_every_kind():
     assert len([c for c in COMMANDS if "snakemake" in c.text]) >= 8
 
 
+@pytest.mark.slow  # one dry run per documented command: minutes in all
 @pytest.mark.parametrize(
     "command", [c for c in COMMANDS if PROGRAM.match(c.text).group(1) == "snakemake"], ids=_ids
 )
@@ -239,6 +240,7 @@ def test_documented_make_target_exists(command):
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
 
 
+@pytest.mark.slow  # a dry run per target
 @pytest.mark.parametrize("target", MAKE_SNAKEMAKE_TARGETS)
 def test_the_snakemake_command_of_a_make_target_dry_runs(target, scratch):
     """What `make -n <target>` would run with Snakemake, dry-run (a target after

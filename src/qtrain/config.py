@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeVar
 
@@ -246,7 +245,7 @@ def _types(schema: Mapping[str, Any]) -> set[str]:
 def _number_hint(key: str, value: str, kind: str) -> str:
     """Why ``value`` is refused at ``key`` and how to write a number there."""
     example = "100" if kind == "integer" else "0.01"
-    parts = re.sub(r"\[\d+\]$", "", key).split(".")
+    parts = (key.rsplit("[", 1)[0] if key.endswith("]") else key).split(".")
     name = parts[-1]
     shown = f"[{example}]" if key.endswith("]") else example
     nested = shown
