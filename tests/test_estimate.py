@@ -190,3 +190,20 @@ def test_a_dry_run_prints_the_estimate_and_the_warning():
         and "on 2 cores" in out
     )
     assert "qtrain: WARNING: no CUDA device visible" in out
+
+
+def test_an_explicit_gpu_0_warns_too_and_keeps_the_wall_time():
+    lines = startup_report(_preset("paper"), gpu_limit=None, cores=4, gpus=0)
+    assert any("WARNING: --resources gpu=0: the rules that declare a GPU" in x for x in lines)
+    est = next(line for line in lines if "Estimated time" in line)
+    assert "on 4 cores" in est and "GPU rules not counted" not in est
+
+
+def test_an_explicit_gpu_0_on_the_command_line_warns_before_any_job():
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--cores", "2", "--resources", "gpu=0"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert "qtrain: WARNING: --resources gpu=0" in out and "on 2 cores" in out

@@ -275,4 +275,9 @@ if workflow.is_main_process:
     )
     if _profile_problem:
         raise WorkflowError(_profile_problem)
-    qtrain_gpu.startup_report(config, GPU_LIMIT, cores=workflow.resource_settings.cores)
+    qtrain_gpu.startup_report(
+        config,
+        GPU_LIMIT,
+        cores=workflow.resource_settings.cores,
+        gpus=qtrain_gpu.run_gpus(workflow, GPU_LIMIT),
+    )
