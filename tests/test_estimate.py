@@ -21,6 +21,7 @@ from qtrain.estimate import (
     load_reference,
     rule_jobs,
     rule_work,
+    summarize_probe,
 )
 from qtrain.gpu import GPU_RULES, model_stats, startup_report
 
@@ -207,3 +208,15 @@ def test_an_explicit_gpu_0_on_the_command_line_warns_before_any_job():
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert "qtrain: WARNING: --resources gpu=0" in out and "on 2 cores" in out
+
+
+def test_the_probe_log_sums_to_rules(tmp_path):
+    log = tmp_path / "probe.jsonl"
+    jobs = [("spectrum", 1.25), ("claims", 0.5), ("spectrum", 2.0), ("spectrum", 0.75)]
+    log.write_text("".join(json.dumps({"rule": r, "cpu_seconds": c}) + "\n" for r, c in jobs))
+    assert summarize_probe(log) == {
+        "claims": {"jobs": 1, "cpu_seconds": 0.5},
+        "spectrum": {"jobs": 3, "cpu_seconds": 4.0},
+    }
+    # the committed record is such a sum: every rule's jobs and seconds positive
+    assert all(r["jobs"] > 0 and r["cpu_seconds"] > 0 for r in load_reference()["rules"].values())

@@ -47,6 +47,7 @@ __all__ = [
     "rule_jobs",
     "rule_work",
     "startup_cpu_seconds",
+    "summarize_probe",
 ]
 
 REFERENCE = Path(__file__).with_name("cpu_reference.json")
@@ -233,6 +234,18 @@ def full_config(*paths: str | os.PathLike) -> dict[str, Any]:
     return cfg
 
 
+def summarize_probe(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """Per rule, the jobs and their summed CPU seconds, from the probe's log (a JSON line per
+    job), sorted by rule."""
+    rules: dict[str, dict[str, float]] = {}
+    for line in Path(path).read_text().splitlines():
+        job = json.loads(line)
+        entry = rules.setdefault(job["rule"], {"jobs": 0, "cpu_seconds": 0.0})
+        entry["jobs"] += 1
+        entry["cpu_seconds"] = round(entry["cpu_seconds"] + job["cpu_seconds"], 2)
+    return dict(sorted(rules.items()))
+
+
 def record_reference(
     workdir: str | os.PathLike,
     configfile: str,
@@ -258,22 +271,18 @@ def record_reference(
         "-s", str(snakefile or repo / "Snakefile"), "--configfile", configfile,
     ]  # fmt: skip
     subprocess.run(command, cwd=workdir, env=env, check=True)
-    rules: dict[str, dict[str, float]] = {}
-    for line in log.read_text().splitlines():
-        job = json.loads(line)
-        entry = rules.setdefault(job["rule"], {"jobs": 0, "cpu_seconds": 0.0})
-        entry["jobs"] += 1
-        entry["cpu_seconds"] = round(entry["cpu_seconds"] + job["cpu_seconds"], 2)
+    rules = summarize_probe(log)
     config = full_config(workdir / "config/config.yaml", workdir / configfile)
     record = {
         "preset": config["preset"],
         "machine": machine_description(),
         "recorded": time.strftime("%Y-%m-%d"),
-        "command": " ".join(command[1:]),
+        "command": f"snakemake --forceall --cores {cores} --configfile {configfile} (with the "
+        "CPU probe)",
         "note": "CPU seconds (user + system, the job and its children) per rule, summed over "
         "its jobs, measured by qtrain/cpu_probe while the whole workflow ran",
         "network_startup_seconds": startup_cpu_seconds(),
-        "rules": dict(sorted(rules.items())),
+        "rules": rules,
         "config": config,
     }
     Path(out).write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
