@@ -1,4 +1,6 @@
-# Set-up and entry points. Every target creates .venv and installs the project when missing.
+# Set-up and entry points. `make` alone prints this list; every other target creates .venv and
+# installs the locked versions (requirements.lock) when missing.
+#   make install  .venv: the project and the locked versions of its dependencies (3 min, 6 GB)
 #   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
 #   make test    the test suite
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
@@ -8,7 +10,11 @@
 #   make bench-docs  render the CPU benchmark CSVs into docs/benchmarks.md (marked sections)
 #   make bench-gpu   the prepared GPU benchmark: one GPU, about 5-8 minutes; CSVs under
 #                    results/bench/gpu/, GPU rows of src/qtrain/gpu_costs.csv, docs tables
+#   make data    download CIFAR-100 (the paper preset's data)
 #   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
+#   make lock    regenerate requirements.lock and envs/*.yaml (fresh venv, pyproject's ranges)
+#   make clean-smoke  delete results/smoke and logs/smoke
+#   make help    this list
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,14 +27,36 @@ CONFIG_paper :=
 # a YAML error in it: check the file first (qtrain.config_files says file, line and column).
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
-.PHONY: install smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
+.DEFAULT_GOAL := help
+.PHONY: help install lock smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
+
+# The comment block at the top of this file, without its comment marks.
+help:
+	@awk 'NR > 1 && !/^#/ {exit} {sub(/^# ?/, ""); print}' $(firstword $(MAKEFILE_LIST))
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The locked install: exactly the versions of requirements.lock, then the project without
+# resolving anything (pip check: the lock satisfies pyproject.toml). `make lock` regenerates it.
+LOCK := requirements.lock
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
 	touch $@
+
+# A fresh venv installs the project within pyproject.toml's ranges (pip chooses the newest
+# versions it can reach); its pip freeze becomes the lock, and envs/*.yaml are rewritten from it.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(LOCK_VENV)/bin/python -m qtrain.envs lock $(LOCK)
+	$(LOCK_VENV)/bin/python -m qtrain.envs envs $(LOCK)
+	rm -rf $(LOCK_VENV)
+	@echo "$(LOCK) and envs/*.yaml regenerated; make install now installs them into $(VENV)"
 
 smoke: install
 	$(call CHECK_CONFIG,$(CONFIG_smoke))
@@ -53,9 +81,10 @@ report: install
 	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_$(PRESET)) --report results/$(PRESET)/report.html
 
+# The target comes before --configfile, which takes several files (`bench` after it is a file).
 bench: install
 	$(call CHECK_CONFIG,$(CONFIG_smoke))
-	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_smoke) bench
+	$(SNAKEMAKE) bench --cores $(CORES) $(CONFIG_smoke)
 
 BENCH_CSV := results/bench
 bench-docs: install

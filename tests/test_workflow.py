@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,29 +130,7 @@ def test_presets_use_only_schema_keys_and_are_documented():
         assert cfg["preset"] == preset.replace("config.yaml", "paper").replace(".yaml", "")
 
 
-def _pyproject_requirements() -> dict[str, str]:
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    return {re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower(): d for d in deps}
-
-
-def test_conda_envs_match_pyproject():
-    required = _pyproject_requirements()
-    envs = sorted((REPO / "envs").glob("*.yaml"))
-    assert envs, "no conda environments"
-    covered = set()
-    for env_file in envs:
-        env = yaml.safe_load(env_file.read_text())
-        deps = env["dependencies"]
-        pip = next(d["pip"] for d in deps if isinstance(d, dict))
-        conda = [d for d in deps if isinstance(d, str)]
-        assert set(conda) == {"python=3.11", "pip"}, env_file.name
-        for spec in pip:
-            name = re.split(r"[<>=!~\[ ]", spec, maxsplit=1)[0].lower()
-            assert name in required, f"{env_file.name}: {name} is not a pyproject dependency"
-            assert spec == required[name], f"{env_file.name}: {spec} != {required[name]}"
-            covered.add(name)
-    workflow_free = {"snakemake", "snakemake-executor-plugin-slurm"}
-    assert set(required) - covered <= workflow_free
+# The conda envs against the lock and pyproject: tests/test_lock.py.
 
 
 def test_every_rule_has_log_and_conda():

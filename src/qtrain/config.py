@@ -5,6 +5,8 @@ schema's validation and before any job runs, and a failure names every key invol
 change. :func:`merge_config` merges config files as Snakemake does (a ``--configfile`` over the
 workflow's ``config/config.yaml``, section by section). :func:`spectrum_points` says which
 checkpoints get a Hessian spectrum, for the workflow's DAG and for the GPU-hour estimate alike.
+:func:`coerce_config_types` turns the strings that ``--config`` and PyYAML leave where the
+schema wants numbers or booleans into those types, before the Snakefile validates the config.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -26,6 +28,7 @@ __all__ = [
     "check_linearized",
     "check_quantum_config",
     "check_training",
+    "coerce_config_types",
     "from_section",
     "hessian_space_for",
     "hhl_qubits",
@@ -224,3 +227,97 @@ def from_section(cls: type[T], section: Mapping[str, Any]) -> T:
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
     return cls(**values)
+
+
+# ---------------------------------------------------------------- strings where numbers belong
+#: PyYAML's booleans (YAML 1.1), as Snakemake's nested ``--config`` values leave them: strings.
+_BOOLEANS = {
+    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
+
+
+def _types(schema: Mapping[str, Any]) -> set[str]:
+    kind = schema.get("type", ())
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _number_hint(key: str, value: str, kind: str) -> str:
+    """Why ``value`` is refused at ``key`` and how to write a number there."""
+    example = "100" if kind == "integer" else "0.01"
+    parts = (key.rsplit("[", 1)[0] if key.endswith("]") else key).split(".")
+    name = parts[-1]
+    shown = f"[{example}]" if key.endswith("]") else example
+    nested = shown
+    for part in reversed(parts[1:]):
+        nested = f"{{{part}: {nested}}}"
+    where = f"--config '{parts[0]}={nested}'" if len(parts) > 1 else f"--config {name}={shown}"
+    words = "a whole number, e.g. 100" if kind == "integer" else "a number, e.g. 0.01 or 1.0e-2"
+    return (
+        f"config key {key} = {value!r} is not {'an' if kind == 'integer' else 'a'} {kind}: "
+        f"write {words} (YAML: `{name}: {shown}`; command line: {where})"
+    )
+
+
+def _coerce_scalar(value: str, schema: Mapping[str, Any], key: str) -> Any:
+    """``value`` as the schema's number, integer or boolean (unchanged when the schema allows a
+    string, or wants none of these); :class:`ConfigError` when it cannot be one."""
+    types = _types(schema)
+    if "string" in types:
+        return value
+    text = value.strip()
+    if "null" in types and text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if types & {"number", "integer"}:
+        kind = "number" if "number" in types else "integer"
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(_number_hint(key, value, kind)) from None
+        if not math.isfinite(number):
+            raise ConfigError(_number_hint(key, value, kind) + "; it must be finite")
+        if kind == "integer":
+            if not number.is_integer():
+                raise ConfigError(_number_hint(key, value, kind))
+            return int(number)
+        return number
+    if "boolean" in types and text in _BOOLEANS:
+        return _BOOLEANS[text]
+    return value
+
+
+def _coerce(value: Any, schema: Mapping[str, Any], key: str, changed: list[str]) -> Any:
+    if isinstance(value, str):
+        new = _coerce_scalar(value, schema, key)
+        if new is not value:
+            changed.append(key)
+        return new
+    if isinstance(value, MutableMapping):
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                value[name] = _coerce(value[name], sub, f"{key}.{name}" if key else name, changed)
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_coerce(v, schema["items"], f"{key}[{i}]", changed) for i, v in enumerate(value)]
+    return value
+
+
+def coerce_config_types(cfg: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Turn strings into the numbers, integers and booleans ``schema`` (the workflow's JSON
+    schema) asks for, in place, and return the dotted keys changed.
+
+    Snakemake passes nested ``--config`` values as strings (``--config 'prune={keep_fraction:
+    0.2}'`` gives ``'0.2'``) and PyYAML reads ``1e-2`` (no dot) as a string. A string that parses
+    as a finite number where the schema says ``number`` (or as a whole number where it says
+    ``integer``) becomes that number; ``true``/``false`` (YAML 1.1 spellings) become booleans
+    where it says ``boolean``. A string where a number belongs that is not one raises
+    :class:`ConfigError` naming the key and how to write it; anything else is left as it is for
+    the schema's validation.
+    """
+    changed: list[str] = []
+    _coerce(cfg, schema, "", changed)
+    return changed

@@ -58,6 +58,7 @@ __all__ = [
     "resnet_stats",
     "rule_gpu_mem_mb",
     "rule_host_mem_mb",
+    "run_gpus",
     "stage_hours",
     "startup_report",
     "train_memory_mb",
@@ -588,25 +589,55 @@ GPU_RULES = (
 )
 
 
+def run_gpus(workflow: Any, gpu_limit: int | None) -> int | None:
+    """GPUs a run's GPU jobs get: ``gpu_limit`` (set by :func:`limit_local_gpus`), else the
+    ``--resources gpu=N`` of a local run; ``None`` for cluster executors (each job its own)."""
+    if gpu_limit is not None:
+        return gpu_limit
+    if workflow.global_resources["_nodes"].value is not None:
+        return None
+    if "gpu" in workflow.global_resources:
+        value = workflow.global_resources["gpu"].value
+        return int(value) if isinstance(value, (int, float)) else None
+    return None
+
+
 def startup_report(
-    cfg: Mapping[str, Any], gpu_limit: int | None, env: Mapping[str, str] | None = None
+    cfg: Mapping[str, Any],
+    gpu_limit: int | None,
+    env: Mapping[str, str] | None = None,
+    cores: int | None = None,
+    gpus: int | None = None,
 ) -> list[str]:
-    """Lines printed (to stderr) when the workflow starts: the GPU limit of a local run, GPU
-    rules that will not fit the visible GPU, and, for the paper preset, the estimated GPU hours
-    per stage. Returns the lines."""
+    """Lines printed (to stderr) when the workflow starts: the GPU limit of a local run, a
+    warning when the GPU rules will run on the CPU (``gpus`` = 0, from :func:`run_gpus`; by
+    default ``gpu_limit``) with their CPU time, GPU rules that will not fit the visible GPU,
+    the estimated GPU hours per stage for the paper preset, and for every preset the estimated
+    CPU time of its jobs (:mod:`qtrain.estimate`; the wall time on ``cores`` for a local run,
+    ``gpus`` not None). Returns the lines."""
     import sys
 
+    from qtrain.estimate import estimate, format_duration, format_estimate
+
+    try:
+        est = estimate(cfg)
+    except (OSError, KeyError, ValueError, ZeroDivisionError) as err:  # never stops a run
+        est, why = None, err
+    gpus = gpu_limit if gpus is None else gpus
     lines = []
+    if gpus == 0:
+        cpu = f" (about {format_duration(est.of(GPU_RULES))} of CPU time)" if est else ""
+        why = "no CUDA device visible" if gpu_limit == 0 else "--resources gpu=0"
+        lines.append(
+            f"qtrain: WARNING: {why}: the rules that declare a GPU "
+            f"({', '.join(GPU_RULES)}) will run on the CPU{cpu} "
+            "(override: --resources gpu=N or QTRAIN_GPUS=N)"
+        )
     if gpu_limit is not None:
         if gpu_limit:
             lines.append(
                 f"qtrain: {gpu_limit} CUDA device(s) visible: at most {gpu_limit} GPU job(s) at "
                 "a time (override: --resources gpu=N or QTRAIN_GPUS=N)"
-            )
-        else:
-            lines.append(
-                "qtrain: no CUDA device visible: GPU rules run on the CPU "
-                "(override: --resources gpu=N or QTRAIN_GPUS=N)"
             )
         device_mb = gpu_memory_mb(env) if gpu_limit else None
         if device_mb:
@@ -614,6 +645,7 @@ def startup_report(
                 need, key = rule_gpu_mem_mb(rule, cfg)
                 if need > device_mb:
                     lines.append("qtrain: WARNING " + fit_message(rule, need, device_mb, key))
+    on_gpu = gpus is None or gpus > 0  # cluster executors give GPU jobs a GPU
     if cfg.get("preset") == "paper":
         try:
             costs = load_costs()
@@ -628,8 +660,19 @@ def startup_report(
                 else "extrapolated from CPU measurements and FLOP counts: no GPU measurement yet"
             )
             lines.append("qtrain: " + format_hours(hours, device, source))
+            if not on_gpu:
+                lines.append(
+                    "qtrain: those GPU hours apply on a GPU; here the GPU rules run on the CPU "
+                    "(the warning above)"
+                )
         except (OSError, KeyError, ValueError) as err:  # an estimate must never stop a run
             lines.append(f"qtrain: no time estimate ({err})")
+    if est is not None:
+        local_cores = cores if gpus is not None else None
+        paper_on_gpu = on_gpu and cfg.get("preset") == "paper"
+        lines.append("qtrain: " + format_estimate(est, local_cores, paper_on_gpu))
+    else:
+        lines.append(f"qtrain: no CPU time estimate ({why})")
     for line in lines:
         print(line, file=sys.stderr)
     return lines

@@ -224,8 +224,10 @@ def write_html_table(
 
 _HTML_STYLE = (
     "body{font-family:sans-serif;font-size:13px;margin:1em;color:#111;background:#fff}"
-    "h1{font-size:16px}table{border-collapse:collapse}"
-    "th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}"
+    "h1{font-size:16px}table{border-collapse:collapse;width:100%}"
+    # long cells wrap anywhere, so the table fits its frame (no horizontal scrolling)
+    "th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top;"
+    "overflow-wrap:anywhere}"
     "th{background:#eee}"
 )
 

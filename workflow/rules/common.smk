@@ -210,6 +210,7 @@ def final_targets():
         *result_targets(),
         rules.claims.output.csv,
         rules.provenance_summary.output.csv,
+        *expand(rules.figure_page.output.html, fig=FIGURES),
     ]
 
 
@@ -265,4 +266,18 @@ def bench_gpu_mem_mb(cases, kind="hvp_eval"):
 
 
 if workflow.is_main_process:
-    qtrain_gpu.startup_report(config, GPU_LIMIT)
+    # This workflow's own profiles (profiles/slurm) are workflow profiles: with --profile,
+    # profiles/default would silently take precedence over them (qtrain.profiles).
+    from qtrain.profiles import profile_problem
+
+    _profile_problem = profile_problem(
+        sys.argv, os.environ, workflow.basedir, os.getcwd()
+    )
+    if _profile_problem:
+        raise WorkflowError(_profile_problem)
+    qtrain_gpu.startup_report(
+        config,
+        GPU_LIMIT,
+        cores=workflow.resource_settings.cores,
+        gpus=qtrain_gpu.run_gpus(workflow, GPU_LIMIT),
+    )

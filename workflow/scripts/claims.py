@@ -5,7 +5,7 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-from qtrain.claims import assemble_claims, claims_markdown  # noqa: E402
+from qtrain.claims import assemble_claims, claims_for_html, claims_markdown  # noqa: E402
 from qtrain.io import (  # noqa: E402
     atomic_write,
     load_table,
@@ -19,7 +19,7 @@ write_table(table, snakemake.output.csv)
 with atomic_write(snakemake.output.md) as handle:
     handle.write(claims_markdown(table, f"Claims of the paper, `{snakemake.params.preset}` preset"))
 write_html_table(
-    table,
+    claims_for_html(table),
     snakemake.output.html,
     f"Claims of the paper, {snakemake.params.preset} preset",
     "One row per claim: what was measured, its value, the comparison and the verdict.",

@@ -22,6 +22,7 @@ __all__ = [
     "CLAIMS",
     "CONVENTION_LABELS",
     "HOLDS",
+    "HTML_COLUMNS",
     "INCONCLUSIVE",
     "NOT_HOLDING",
     "NOT_RUN",
@@ -30,6 +31,7 @@ __all__ = [
     "ClaimRow",
     "PaperResNet",
     "assemble_claims",
+    "claims_for_html",
     "claims_markdown",
     "combine_verdicts",
     "convention_row",
@@ -261,3 +263,24 @@ def claims_markdown(table: Any, title: str = "Claims") -> str:
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: Column order of the HTML claims table (the report's view): the verdict with its margin and
+#: noise right after the claim, so they are on screen first; the rest after them.
+HTML_COLUMNS = (
+    "claim_id",
+    "claim",
+    "verdict",
+    "margin",
+    "noise",
+    "value",
+    "comparison",
+    "quantity",
+    "source",
+)
+
+
+def claims_for_html(table: Any) -> Any:
+    """The claims table in :data:`HTML_COLUMNS` order (any other columns after them)."""
+    first = [c for c in HTML_COLUMNS if c in table.columns]
+    return table[first + [c for c in table.columns if c not in first]]

@@ -149,7 +149,12 @@ def _figS8_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
 
 FIGURES: dict[str, FigureSpec] = {
     "fig1": FigureSpec(
-        plot=lambda d, o: plot_fig1(o["stage_rules"]),
+        plot=lambda d, o: plot_fig1(
+            o["stage_rules"],
+            window_steps=o.get("window_steps", 100),
+            keep_fraction=o.get("keep_fraction", 0.1),
+            download_fraction=o.get("download_fraction", 0.1),
+        ),
         provenance=lambda i, o: {"stages": [list(stage) for stage in o["stage_rules"]]},
     ),
     "fig2a": FigureSpec(
@@ -177,6 +182,7 @@ FIGURES: dict[str, FigureSpec] = {
             o["lr"],
             cutoff=o["cutoff"],
             title=o["title"],
+            note=o.get("note", ""),
         ),
     ),
     "figS1": FigureSpec(

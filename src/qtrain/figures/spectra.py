@@ -238,10 +238,12 @@ def plot_fig3(
     lr: float,
     cutoff: float = 0.4,
     title: str = "",
+    note: str = "",
 ):
     """The large model's smoothed Hessian density right after pruning (log scale), the
     dissipative (a < −c) and divergent (a > c) regions shaded for the first convention, the
-    other conventions' boundaries dashed, and all masses printed."""
+    other conventions' boundaries dashed, and all masses printed (``note``: a last line of the
+    box, e.g. which training seed the masses are of)."""
     fig, ax = figure(width=COLUMN_WIDTH * 1.3, aspect=0.62)
     grid, dens = np.asarray(spec["grid"]), np.asarray(spec["density"])
     floor = max(dens.max() * 1e-7, 1e-300)
@@ -262,6 +264,8 @@ def plot_fig3(
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
         lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+    if note:
+        lines.append(note)
     note_box(ax, lines, 0.98, ha="right", fontsize=6.5)
     ax.set_xlabel("Hessian eigenvalue λ")
     ax.set_ylabel("spectral density (log)")
