@@ -266,3 +266,11 @@ def bench_gpu_mem_mb(cases, kind="hvp_eval"):
 
 if workflow.is_main_process:
     qtrain_gpu.startup_report(config, GPU_LIMIT)
+
+# Results made with other settings are made again, and results edited after their rule wrote
+# them stop the run, also where Snakemake's metadata is missing (copied results): each
+# result's provenance record is compared before any job runs (qtrain.run.startup).
+if workflow.is_main_process:
+    from qtrain.run import startup as qtrain_startup
+
+    qtrain_startup.install(workflow)
