@@ -118,7 +118,18 @@ def params_changes(recorded: Any, current: Any, prefix: str = "") -> list[tuple[
             else:
                 changes += params_changes(recorded[key], current[key], name)
         return changes
-    return [] if recorded == current else [(prefix or "params", recorded, current)]
+    return [] if _same(recorded, current) else [(prefix or "params", recorded, current)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values, a NaN equal to a NaN (JSON keeps NaN; NaN != NaN)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
 
 
 def content_change(

@@ -118,9 +118,9 @@ def stale_message(findings: list[Finding]) -> list[str]:
     lines = []
     for job, items in by_job.items():
         changes = "; ".join(f"{key}: {old!r} -> {new!r}" for key, old, new in items[0].changes)
-        more = f" and {len(items) - 1} more" if len(items) > 1 else ""
+        more = f" and {len(items) - 1} more were" if len(items) > 1 else " was"
         lines.append(
-            f"{_label(job)}: {items[0].output}{more} were made with other settings "
+            f"{_label(job)}: {items[0].output}{more} made with other settings "
             f"({changes}); they are made again, as with --forcerun"
         )
     return lines
@@ -159,6 +159,12 @@ def install(workflow: Any) -> None:
         async def check_then_review() -> None:
             await check_incomplete()  # incomplete files (rerun-incomplete) are forced first
             found = review_jobs(list(dag.jobs), forced)
+            if found.compared:
+                logger.info(
+                    f"qtrain: compared {found.compared} results with their provenance records "
+                    f"({found.seconds:.1f} s): {len(found.stale)} made with other settings, "
+                    f"{len(found.edited)} changed since"
+                )
             if found.edited:
                 raise WorkflowError(edited_message(found.edited))
             for line in stale_message(found.stale):
