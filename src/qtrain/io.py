@@ -60,6 +60,7 @@ __all__ = [
     "provenance_path",
     "read_json",
     "remove_resume_state",
+    "remove_temporaries",
     "rerun_hint",
     "resume_key",
     "resume_key_change",
@@ -765,7 +766,7 @@ def load_resume_state(
     with a warning that says what changed, None; the job then starts over. Never reused.
     """
     path = Path(path)
-    _remove_temporaries(path)
+    remove_temporaries(path)
     if not path.exists():
         return None
     try:
@@ -929,7 +930,7 @@ def _start_job(job: Any) -> None:
     _Job.wildcards = _items(getattr(job, "wildcards", {}))
     _Job.params = _items(getattr(job, "params", {}))
     for output in outputs:
-        _remove_temporaries(output)
+        remove_temporaries(output)
     _remove_output_provenance()
     set_job_label(label)
     if sys.excepthook is not _excepthook:
@@ -969,7 +970,7 @@ def _finish_job() -> None:
             _Job.lock = None
 
 
-def _remove_temporaries(path: str | os.PathLike) -> None:
+def remove_temporaries(path: str | os.PathLike) -> None:
     """Remove the temporary files that an interrupted writer of ``path`` left beside it
     (``.<name>.*.tmp`` of :func:`atomic_write`, ``.<name>.tmp``): only this job writes them."""
     path = Path(path)
