@@ -173,7 +173,7 @@ def test_checkpoints_and_resume_give_identical_records(digits, tmp_path):
     pd.testing.assert_frame_equal(records, ref)
     pd.testing.assert_frame_equal(downloads, ref_dl)
     for step in (0, 4, 8):
-        state = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=False)
+        state = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=True)
         assert state["step"] == step
 
 

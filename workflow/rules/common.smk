@@ -281,3 +281,11 @@ if workflow.is_main_process:
         cores=workflow.resource_settings.cores,
         gpus=qtrain_gpu.run_gpus(workflow, GPU_LIMIT),
     )
+
+# Results made with other settings are made again, and results edited after their rule wrote
+# them stop the run, also where Snakemake's metadata is missing (copied results): each
+# result's provenance record is compared before any job runs (qtrain.run.startup).
+if workflow.is_main_process:
+    from qtrain.run import startup as qtrain_startup
+
+    qtrain_startup.install(workflow)
