@@ -133,7 +133,9 @@ def _cost_stage_target(target):
     if target in COST_STAGE_RULES:
         return True
     path = os.path.normpath(str(target))
-    figures = tuple(f"{RESULTS}/figures/{fig}" for fig in ("figS6.", "figS6_", "figS9."))
+    figures = tuple(
+        f"{RESULTS}/figures/{fig}" for fig in ("figS6.", "figS6_", "figS9.")
+    )
     return (
         path.startswith(f"{RESULTS}/costs/")
         or path == f"{RESULTS}/claims/costs.csv"
