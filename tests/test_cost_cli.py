@@ -98,6 +98,8 @@ def test_main_prints_the_table_and_writes_csv(tmp_path, capsys):
         main(["--params", "20000", "--set", "readout"])
     with pytest.raises(SystemExit, match="solver"):
         main(["--params", "20000", "--set", "solver=optimal"])
+    with pytest.raises(SystemExit, match="unknown model"):
+        main(["--model", "not_a_model"])
 
 
 def test_params_alone_uses_resnet32_4s_counted_flops(capsys):

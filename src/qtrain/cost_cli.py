@@ -88,7 +88,10 @@ def _model(args: argparse.Namespace) -> tuple[str, int, float, str]:
     if args.model:
         from qtrain.learning.flops import model_flops
 
-        counts = model_flops(args.model, args.image_size, args.classes)
+        try:
+            counts = model_flops(args.model, args.image_size, args.classes)
+        except ValueError as err:
+            raise SystemExit(f"qtrain-cost: {err}") from err
         source = f"{counts['label']}, {counts['image_size']}x{counts['image_size']} inputs, counted"
         return args.model, int(counts["parameters"]), counts["flops_per_sample"], source
     from qtrain.paper import FLOPS_PER_SAMPLE, RESNET_SIZES
