@@ -159,11 +159,12 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
         raise ConfigError(
             "config key quantum.resources.n_min must be below quantum.resources.n_max"
         )
-    shares = [res.get(f"error_share_{k}") for k in ("truncation", "solver", "tomography")]
+    parts = ("truncation", "solver", "tomography", "physical")
+    shares = [res.get(f"error_share_{k}") for k in parts]
     if all(v is not None for v in shares) and abs(sum(shares) - 1) > 1e-9:
         raise ConfigError(
-            "config keys quantum.resources.error_share_{truncation,solver,tomography} must sum "
-            f"to 1, got {sum(shares):g}"
+            "config keys quantum.resources.error_share_{truncation,solver,tomography,physical} "
+            f"must sum to 1, got {sum(shares):g}"
         )
     if res.get("total_steps", 0) < res.get("steps_per_window", 0):
         raise ConfigError(

@@ -304,6 +304,24 @@ rule plot_figS9:
         "../scripts/plot_figure.py"
 
 
+rule plot_figS10:
+    input:
+        table=rules.cost_decomposition.output.waterfall,
+        decomposition=rules.cost_decomposition.output.decomposition,
+    output:
+        **figure_outputs("figS10", tables=("table", "decomposition")),
+    log:
+        figure_log("figS10"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS10",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
 rule plot_figS7:
     input:
         table=rules.summarize_quantum_training.output.table,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from qtrain.quantum.cost_model import RESNET_SIZES, ceil_log2
+from qtrain.paper import RESNET_SIZES
 from qtrain.stats import fmt, signed
 
 __all__ = [
@@ -170,7 +170,7 @@ class PaperResNet:
     @property
     def qubits(self) -> int:
         """Qubits of the parameter register, ceil(log2 n) (claim C11)."""
-        return ceil_log2(self.parameters)
+        return math.ceil(math.log2(self.parameters))
 
     @property
     def label(self) -> str:

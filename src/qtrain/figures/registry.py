@@ -27,7 +27,7 @@ from qtrain.figures import carleman, costs, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
 from qtrain.figures.style import save_figure
 from qtrain.io import copy_file, load_table, write_provenance, write_table
-from qtrain.quantum.cost_model import MODEL_NOTE, RESNET_SIZES
+from qtrain.paper import RESNET_SIZES
 
 __all__ = ["FIGURES", "FigureSpec", "make_figure"]
 
@@ -214,7 +214,7 @@ FIGURES: dict[str, FigureSpec] = {
         tables=_stage_tables("table", "summary"),
         copies=("table", "summary"),
         plot=lambda d, o: costs.plot_break_even(d["table"], d["summary"], RESNET_SIZES),
-        note=MODEL_NOTE,
+        note=costs.COST_MODEL_NOTE,
     ),
     "figS7": FigureSpec(
         tables=_figS7_tables,
@@ -233,7 +233,13 @@ FIGURES: dict[str, FigureSpec] = {
         tables=_stage_tables("table"),
         copies=("table",),
         plot=lambda d, o: costs.plot_sensitivity(d["table"]),
-        note=MODEL_NOTE,
+        note=costs.COST_MODEL_NOTE,
+    ),
+    "figS10": FigureSpec(
+        tables=_stage_tables("table", "decomposition"),
+        copies=("table", "decomposition"),
+        plot=lambda d, o: costs.plot_waterfall(d["table"], d["decomposition"]),
+        note=costs.COST_MODEL_NOTE,
     ),
 }
 """Figure id → :class:`FigureSpec`; each id has the rule ``plot_<id>`` in figures.smk."""
