@@ -219,6 +219,12 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
     diverged = _summary([{"run_id": "x", "epsilon": 0.1, "errors": (0.0, 0.0, 0.0)}])
     diverged.loc[1, "diverged"] = True
     assert claim_c12(diverged).verdict == NOT_HOLDING
+    # the HHL study's forward-substitution twin shares its run id with a grid run: two runs
+    twin = _summary([{"run_id": "a", "epsilon": 0.01, "errors": (0.0039, 0.004, 0.0041)}])
+    both = pd.concat([twin.assign(study="grid"), twin.assign(study="hhl", features=1)])
+    comps = c12_comparisons(both)
+    assert list(comps["replicates"]) == [3, 3]
+    assert list(comps["run_id"]) == ["a", "a (hhl study, p = 1)"]
     nan_error = [{"run_id": "y", "epsilon": 0.1, "errors": (0.01, np.nan, 0.01)}]
     assert claim_c12(_summary(nan_error)).verdict == NOT_HOLDING
     assert claim_c12(_summary(rows[2:])).verdict == NOT_RUN

@@ -288,6 +288,7 @@ def test_dry_run_has_the_spectra_stage(preset) -> None:
         "linearized_window",
         "proxy_vs_carleman",
         "compare_proxy",
+        "claims_proxy",
         "claims_spectra",
         "plot_fig2a",
         "plot_fig2b",

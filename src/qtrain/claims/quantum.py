@@ -142,8 +142,11 @@ def c12_comparisons(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> pd.Dat
     comps["error"] = comps["max_relative_window_error"].where(
         tracking, comps["max_relative_pipeline_error"]
     )
+    if "study" not in comps:
+        comps["study"] = "grid"
     rows = []
-    for _, g in comps.groupby("run_id", sort=False):
+    # the HHL study's forward-substitution twins share run ids with grid runs (other sizes)
+    for _, g in comps.groupby(["study", "run_id"], sort=False):
         first = g.iloc[0]
         est = replicate_estimate(g["error"].to_numpy(dtype=float), level)
         errors = g["error"].to_numpy(dtype=float)
@@ -154,7 +157,10 @@ def c12_comparisons(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> pd.Dat
         worst = g.loc[g["error"].fillna(np.inf).idxmax()]
         rows.append(
             {
-                **{k: first[k] for k in ("run_id", "solver", "features", "order", "degree")},
+                "run_id": first["run_id"]
+                if first["study"] == "grid"
+                else f"{first['run_id']} ({first['study']} study, p = {int(first['features'])})",
+                **{k: first[k] for k in ("study", "solver", "features", "order", "degree")},
                 "epsilon": float(first["epsilon"]),
                 "criterion": first["criterion"],
                 "replicates": len(g),
