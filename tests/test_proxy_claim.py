@@ -75,6 +75,11 @@ def test_c13_does_not_hold_when_the_proxy_is_only_eta_t():
     rows = _rows(_settings(proxy, TRUTH, ETA_T))
     assert all(r.verdict == NOT_HOLDING for r in rows)
     assert "function of the trivial predictors" in rows[0].value
+    # 36 settings detect a partial correlation of 0.29 < 0.3: decisive. Nine could only
+    # detect 0.67: the same "nothing beyond" is then inconclusive
+    few = _settings(np.exp(2.0 * ETA_T[::4]), TRUTH[::4], ETA_T[::4])
+    row = _rows(few)[0]
+    assert row.verdict == INCONCLUSIVE and "detects partial correlations from 0.669" in row.value
 
 
 def test_c13_does_not_hold_or_is_inconclusive_for_eta_t_plus_unrelated_noise():

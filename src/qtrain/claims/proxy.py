@@ -68,12 +68,18 @@ def _comparison(r: pd.Series, conv: str, min_partial: float) -> tuple[str, float
     if not n_c > 0:
         return INCONCLUSIVE, math.nan, math.nan, "premise absent: no mass beyond the cut-off"
     if residual <= RESIDUAL_FLOOR:
+        # nothing beyond the trivial predictors at these settings: a partial correlation of 0,
+        # decisive only where the run could have detected one of min_partial (its noise is the
+        # smallest detectable partial correlation: no bootstrap resample has a residual either)
+        detectable = float(r.get("detectable_partial", math.nan))
+        verdict = judge(-min_partial, detectable)
         return (
-            NOT_HOLDING,
+            verdict,
             -min_partial,
-            0.0,
-            "does not hold: the proxy is, in rank, a function of the trivial predictors "
-            "(nothing beyond them)",
+            detectable,
+            f"{'does not hold' if verdict == NOT_HOLDING else 'inconclusive'}: the proxy is, in "
+            "rank, a function of the trivial predictors at these settings (nothing beyond "
+            f"them; this run detects partial correlations from {fmt(detectable)})",
         )
     if not math.isfinite(partial):
         return (
@@ -98,8 +104,11 @@ def claim_c13(
     correlation of E(T) and the true error at the window end, controlling for the trivial
     predictors (``controls``, η·T and η·T·λ_max), exceeds ``min_partial`` by more than its
     bootstrap noise over the settings (margin ``partial − min_partial``). A proxy that is, in
-    rank, a function of the trivial predictors does not hold; no mass beyond the cut-off is an
-    absent premise (inconclusive); a missing measurement is not run. ``correlations``: the
+    rank, a function of the trivial predictors has a partial correlation of 0 (margin
+    ``−min_partial``) against the smallest partial correlation the settings could detect (no
+    bootstrap resample has a residual to measure a spread): it does not hold where that is
+    below ``min_partial``, else it is inconclusive; no mass beyond the cut-off is an absent
+    premise (inconclusive); a missing measurement is not run. ``correlations``: the
     ``window_end`` rows of :func:`qtrain.spectra.proxy_vs_truth.window_end_correlations`."""
     claim = CLAIMS["C13"] + " beyond eta*T and eta*T*lambda_max"
     source = "proxy_check/correlations.csv"
