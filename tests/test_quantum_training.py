@@ -109,20 +109,30 @@ def test_window_error_columns_are_taken_on_the_downloaded_vector(quadratic, expa
     u_exact = classical_gd(problem, theta0, eta, W)[-1] - theta0  # θ̄ = θ(0) in both at first
     first = windows.iloc[0]
     assert first["exact_download_norm"] == pytest.approx(np.linalg.norm(u_exact))
+    # the first window starts at θ̄ in both expansions: the increment is the download
+    assert first["exact_increment_norm"] == pytest.approx(np.linalg.norm(u_exact))
+    second = windows.iloc[1]
+    if expansion == "window":
+        assert second["exact_increment_norm"] == pytest.approx(second["exact_download_norm"])
+        assert second["readout_precision"] == pytest.approx(0.1)
+    else:  # θ̄ = θ(0): the download is the displacement, ε stays on the increment
+        assert second["exact_increment_norm"] < 0.9 * second["exact_download_norm"]
+        assert second["readout_precision"] < 0.9 * 0.1
     for _, w in windows.iterrows():
-        # ε's vector (the exact download) in the denominator of the tracking error
+        # ε's vector (the exact window increment) in the denominator of the tracking error
         assert w["relative_window_error"] == pytest.approx(
-            w["window_error"] / w["exact_download_norm"]
+            w["window_error"] / w["exact_increment_norm"]
         )
         assert w["relative_truncation_error"] == pytest.approx(
-            w["truncation_error"] / w["exact_download_norm"]
+            w["truncation_error"] / w["exact_increment_norm"]
         )
         # forward substitution: no HHL error, the pipeline error is the readout's
         assert np.isnan(w["hhl_error"]) and np.isnan(w["relative_hhl_error"])
         assert w["pipeline_error"] == pytest.approx(w["tomography_error"])
-        assert w["relative_tomography_error"] == pytest.approx(
-            w["tomography_error"] / w["downloaded_norm"]
-        )
+        if expansion == "window":
+            assert w["relative_tomography_error"] == pytest.approx(
+                w["tomography_error"] / w["downloaded_norm"]
+            )
         # the parts: truncation (exact vs solved) and readout (solved vs read) bound the whole
         assert w["window_error"] <= w["truncation_error"] + w["tomography_error"] + 1e-15
         assert w["truncation_error"] > 1e-8

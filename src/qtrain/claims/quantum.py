@@ -129,10 +129,11 @@ def c12_comparisons(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> pd.Dat
     is inconclusive.
 
     Runs with N ≥ q promise to track GD: the error is the largest relative window error
-    ‖θ_q(end) − Φ_W(θ_q(start))‖ / ‖Φ_W(θ_q(start)) − θ̄‖ (truncation, solver and readout).
-    Runs with N < q truncate even a single step and promise only the download: the error is the
-    largest relative pipeline error ‖ũ − u_fs‖ / ‖u_fs‖ against the forward-substitution
-    solution of the same truncated system (for HHL runs: HHL error plus readout). A run that
+    ‖θ_q(end) − Φ_W(θ_q(start))‖ / ‖Φ_W(θ_q(start)) − θ_q(start)‖ (truncation, solver and
+    readout). Runs with N < q truncate even a single step and promise only the download: the
+    error is the largest relative pipeline error ‖ũ − u_fs‖ / ‖u_fs − u(0)‖ against the
+    forward-substitution solution of the same truncated system (for HHL runs: HHL error plus
+    readout). A run that
     diverged or has a non-finite error in any replicate does not hold."""
     comps = summary[summary["epsilon"] > 0].copy()
     if "replicate" not in comps:
@@ -193,8 +194,9 @@ def c12_comparisons(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> pd.Dat
 def claim_c12(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> ClaimRow:
     """C12 from the figS7 table (one row per quantum-training run and replicate,
     :func:`c12_comparisons`): every run with ε > 0 is one comparison against ε, on the vector ε
-    is defined on (the downloaded vector u(W) = θ(end) − θ̄: the window's increment for the
-    ``window`` expansion, the displacement from θ(0) for ``initial``). N ≥ q runs are judged on
+    is defined on, the window's increment θ(end) − θ(start) (the downloaded vector u(W) itself
+    for the ``window`` expansion; ``initial`` runs download θ(end) − θ(0) at the precision
+    that puts ε on the increment). N ≥ q runs are judged on
     tracking GD, N < q runs on the download they can promise, HHL runs with their HHL error
     included (their clock budgeted from their share of ε); the noise is the interval of the mean
     over reruns with other seeds. ε = 0 runs (exact readout, the truncation error alone) set no
@@ -266,12 +268,12 @@ def claim_c12(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> ClaimRow:
     return ClaimRow(
         claim_id="C12",
         claim=CLAIMS["C12"],
-        quantity="largest error per window relative to the downloaded vector u(W) = theta(end) "
-        "- theta_bar, the window's increment (what eps is defined on), mean over replicate "
-        "seeds: N >= q runs ||theta_q(end) - GD_W(theta_q(start))|| / ||GD_W(theta_q(start)) - "
-        "theta_bar|| (truncation + solver + readout); N < q runs ||u_read - u_fs|| / ||u_fs|| "
-        "against the forward-substitution solution of the same truncated system (solver + "
-        "readout)",
+        quantity="largest error per window relative to the window's increment theta(end) - "
+        "theta(start), the one vector eps is defined on (the downloaded vector itself for the "
+        "window expansion), mean over replicate seeds: N >= q runs ||theta_q(end) - "
+        "GD_W(theta_q(start))|| / ||GD_W(theta_q(start)) - theta_q(start)|| (truncation + solver "
+        "+ readout); N < q runs ||u_read - u_fs|| / ||u_fs - u(0)|| against the "
+        "forward-substitution solution of the same truncated system (solver + readout)",
         value=value,
         comparison="mean error <= eps for every run with eps > 0 (mean error/eps: max "
         f"{fmt(float(ratio.max()))}); HHL runs split eps: solver share for the budgeted clock, "

@@ -28,10 +28,12 @@ and δ = ε_r/√7, i.e. ``‖ũ − u‖ ≤ ε_r‖u‖`` with high probabilit
 give ``solver_share``·ε to the solver, whose clock is budgeted from it: :func:`hhl_clock`);
 its norm is estimated from the same number of Bernoulli trials of the post-selection that lands
 on that block (probability ``q`` = its share of ‖Y‖²). ε = 0 reads u(W) exactly. An optional
-top-k readout keeps the k largest entries of the downloaded vector. ε is thus the relative ℓ2
-precision of the downloaded vector u(W) = θ(end) − θ̄ (the window's increment for ``window``, the
-displacement from θ(0) for ``initial``), and every window records its errors on that vector,
-split into truncation, HHL and readout (:func:`window_errors`).
+top-k readout keeps the k largest entries of the downloaded vector. ε is the relative ℓ2
+precision of one vector, the window's increment u(W) − u(0) = θ(end) − θ(start): the downloaded
+vector u(W) = θ(end) − θ̄ itself for ``window`` (u(0) = 0); ``initial`` downloads the displacement
+from θ(0) at the relative precision ε_r·‖u(W) − u(0)‖/‖u(W)‖ (more samples as the displacement
+outgrows the increment). Every window records its errors relative to that increment, split into
+truncation, HHL and readout (:func:`window_errors`).
 
 A run whose weights turn non-finite or grow beyond ``DIVERGENCE_FACTOR`` times the classical ones
 (a truncated Carleman system can blow up where the map is not dissipative enough) is recorded as
@@ -158,18 +160,20 @@ def hhl_clock(L, y_fs: np.ndarray, n: int, spec: RunSpec) -> tuple[int, dict[str
     """The HHL clock of one window and what it was chosen from.
 
     A fixed ``spec.clock_qubits`` is used as given. Otherwise the clock is budgeted
-    (:func:`qtrain.quantum.hhl.clock_for_precision`): the downloaded vector u(W), the final
-    block's first level of the solution Y, carries a share q of ‖Y‖², so a relative error
-    ε_solver on u is guaranteed by a relative error ε_solver·√q on Y (‖δu‖ ≤ ‖δY‖ ≤
-    ε_solver√q‖Y‖ = ε_solver‖u‖); κ is that of L (= of its Hermitian dilation, which needs a
-    signed clock). A budget above ``spec.max_clock_qubits`` is capped there (``clock_capped``).
+    (:func:`qtrain.quantum.hhl.clock_for_precision`): ε is defined on the window's increment
+    u(W) − u(0) (u(W) the final block's first level of the solution Y; u(0) = 0 for the window
+    expansion), whose norm² is a share q of ‖Y‖², so an error ε_solver relative to it is
+    guaranteed by a relative error ε_solver·√q on Y (‖δu‖ ≤ ‖δY‖ ≤ ε_solver√q‖Y‖); κ is that
+    of L (= of its Hermitian dilation, which needs a signed clock). A budget above
+    ``spec.max_clock_qubits`` is capped there (``clock_capped``).
     """
     from qtrain.quantum.hhl import clock_for_precision
 
     singular = np.linalg.svd(L.toarray(), compute_uv=False)
     kappa = float(singular[0] / singular[-1])
     total = float(np.sum(y_fs**2))
-    q = float(np.sum(y_fs[-1, :n] ** 2)) / total if total > 0 else math.nan
+    increment = y_fs[-1, :n] - y_fs[0, :n]  # u(W) − u(0): ε's vector
+    q = float(np.sum(increment**2)) / total if total > 0 else math.nan
     info: dict[str, float | bool] = {"kappa_L": kappa, "budget_share": q}
     if spec.clock_qubits:
         info.update(clock_budget=math.nan, clock_capped=False)
@@ -273,9 +277,13 @@ def quantum_train(
             u, u_fs = Y[-1, :n], y_fs[-1, :n]
             total = float(np.sum(Y**2))
             share = float(np.sum(u**2)) / total if total > 0 else math.nan
+            # ε is defined on the window's increment u(W) − u(0) (u(0) = 0 for the window
+            # expansion): the readout of u(W) gets the relative precision that is on u(W)
+            u_in = y_fs[0, :n]
+            precision = spec.readout_precision * _increment_ratio(u_fs, u_in)
             samples = 0
             if spec.epsilon > 0 and np.any(u):
-                samples = samples_for_precision(n, spec.readout_precision / math.sqrt(7))
+                samples = samples_for_precision(n, precision / math.sqrt(7))
                 u_read = tomography(
                     u,
                     samples,
@@ -328,9 +336,10 @@ def quantum_train(
                     / (share * hhl_info.get("hhl_success_probability", 1.0))
                     if samples
                     else 0.0,
-                    **window_errors(u_read, u, u_fs, exact[-1] - theta_bar, spec.solver),
-                    "tomography_bound": spec.readout_precision * float(np.linalg.norm(u)),
-                    "sampling_scale": sampling_scale(n, samples, share),
+                    **window_errors(u_read, u, u_fs, exact[-1] - theta_bar, spec.solver, u_in),
+                    "readout_precision": precision if samples else 0.0,
+                    "tomography_bound": precision * float(np.linalg.norm(u)) if samples else 0.0,
+                    "sampling_scale": sampling_scale(n, samples, share) / _increment_ratio(u, u_in),
                     "gap": float(np.linalg.norm(theta - reference[start + length])),
                     "gap_over_theta_c": float(
                         np.linalg.norm(theta - reference[start + length])
@@ -358,29 +367,46 @@ def quantum_train(
     return pd.DataFrame(step_rows), pd.DataFrame(window_rows)
 
 
+def _increment_ratio(u: np.ndarray, u_in: np.ndarray) -> float:
+    """‖u − u_in‖/‖u‖: a relative precision on the increment u − u_in as one on u (1 when
+    u_in = 0, the window expansion)."""
+    norm = float(np.linalg.norm(u))
+    if not np.any(u_in) or norm == 0:
+        return 1.0
+    return float(np.linalg.norm(u - u_in)) / norm
+
+
 def window_errors(
-    u_read: np.ndarray, u: np.ndarray, u_fs: np.ndarray, u_exact: np.ndarray, solver: str
+    u_read: np.ndarray,
+    u: np.ndarray,
+    u_fs: np.ndarray,
+    u_exact: np.ndarray,
+    solver: str,
+    u_in: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The errors of one window's download, each in its own column.
 
     ``u_read``: the downloaded vector; ``u``: the solver's output (the first Carleman level of
     the final block); ``u_fs``: the forward-substitution solution of the same truncated system;
-    ``u_exact``: the exact GD map over the window from the same start, minus θ̄. ε is the
-    relative ℓ2 precision of the readout of u(W) = θ(end) − θ̄, so every relative column is
-    taken on that vector:
+    ``u_exact``: the exact GD map over the window from the same start, minus θ̄; ``u_in``: the
+    uploaded u(0) = θ(start) − θ̄ (0 for the window expansion, the default). ε is the relative
+    ℓ2 precision of the window's increment u(W) − u(0), so every relative column is taken on
+    an increment (for the window expansion: on u(W) itself):
 
     - ``truncation_error`` ‖u_fs − u_exact‖ (the Carleman truncation alone),
     - ``hhl_error`` ‖u − u_fs‖ (HHL runs; nan for forward substitution),
     - ``tomography_error`` ‖u_read − u‖ (the readout),
     - ``pipeline_error`` ‖u_read − u_fs‖ (solver + readout against the truncated system),
     - ``window_error`` ‖u_read − u_exact‖ = ‖θ_q(end) − GD_W(θ_q(start))‖ (everything),
-    - ``downloaded_norm`` ‖u‖, ``exact_download_norm`` ‖u_exact‖, and the relative ones:
-      ``relative_truncation_error``, ``relative_window_error`` (over ‖u_exact‖),
-      ``relative_hhl_error``, ``relative_pipeline_error`` (over ‖u_fs‖),
-      ``relative_tomography_error`` (over ‖u‖).
+    - ``downloaded_norm`` ‖u‖, ``exact_download_norm`` ‖u_exact‖, ``exact_increment_norm``
+      ‖u_exact − u_in‖, and the relative ones: ``relative_truncation_error``,
+      ``relative_window_error`` (over ‖u_exact − u_in‖), ``relative_hhl_error``,
+      ``relative_pipeline_error`` (over ‖u_fs − u_in‖), ``relative_tomography_error`` (over
+      ‖u − u_in‖).
     """
+    u_in = np.zeros_like(u) if u_in is None else np.asarray(u_in, dtype=float)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        norm_u, norm_fs, norm_exact = (float(np.linalg.norm(v)) for v in (u, u_fs, u_exact))
+        norm_u, norm_fs, norm_exact = (float(np.linalg.norm(v - u_in)) for v in (u, u_fs, u_exact))
         errors = {
             "truncation_error": float(np.linalg.norm(u_fs - u_exact)),
             "hhl_error": float(np.linalg.norm(u - u_fs)) if solver == "hhl" else math.nan,
@@ -390,8 +416,9 @@ def window_errors(
         }
         return {
             **errors,
-            "downloaded_norm": norm_u,
-            "exact_download_norm": norm_exact,
+            "downloaded_norm": float(np.linalg.norm(u)),
+            "exact_download_norm": float(np.linalg.norm(u_exact)),
+            "exact_increment_norm": norm_exact,
             "relative_truncation_error": errors["truncation_error"] / norm_exact,
             "relative_hhl_error": errors["hhl_error"] / norm_fs,
             "relative_tomography_error": errors["tomography_error"] / norm_u,
