@@ -147,12 +147,22 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
             )
     tr = q["training"]
     for i, r in enumerate(tr["hhl_runs"]):
+        clock = r.get("clock_qubits") or tr.get("hhl_max_clock_qubits", 16)
+        if not r.get("clock_qubits") and not r["epsilon"] > 0:
+            raise ConfigError(
+                f"config key quantum.training.hhl_runs[{i}]: epsilon = 0 sets no precision to "
+                "budget the HHL clock from; give clock_qubits"
+            )
+        if tr.get("hhl_backend", "statevector") != "statevector":
+            continue  # the eigenbasis backend holds no 2^qubits state
         n = 2 * r["features"] + 1 if tr["model"] == "quadratic" else r["features"] + 1
-        qubits = hhl_qubits(n, r["order"], r["window"], r["clock_qubits"])
+        qubits = hhl_qubits(n, r["order"], r["window"], clock)
         if qubits > MAX_STATEVECTOR_QUBITS:
             raise ConfigError(
-                f"config key quantum.training.hhl_runs[{i}] needs {qubits} qubits "
-                f"(> {MAX_STATEVECTOR_QUBITS}): lower features, order, window or clock_qubits"
+                f"config key quantum.training.hhl_runs[{i}] needs up to {qubits} qubits "
+                f"(> {MAX_STATEVECTOR_QUBITS}) with the statevector backend: lower features, "
+                "order, window, clock_qubits or quantum.training.hhl_max_clock_qubits, or use "
+                "hhl_backend: eigenbasis"
             )
     res = q["resources"]
     if res["n_min"] >= res["n_max"]:

@@ -252,6 +252,7 @@ def claim_tables():
     return [
         rules.claims_training.output.claims,
         rules.claims_spectra.output.claims,
+        rules.claims_proxy.output.claims,
         rules.claims_carleman.output.claims,
         rules.claims_quantum.output.claims,
         rules.claims_costs.output.claims,

@@ -157,5 +157,7 @@ rule claims_quantum:
         f"{LOGS}/claims_quantum/claims_quantum.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        level=config["noise"]["level"],
     script:
         "../scripts/claims_quantum.py"

@@ -1,5 +1,5 @@
-"""Claims C2, C3, C4 (Hessian spectra and the error proxy) and C13 (proxy against the true
-linearization error), each judged once per a-convention.
+"""Claims C2, C3 and C4 (Hessian spectra and the error proxy), each judged once per
+a-convention (C13, the proxy against the true linearization error: :mod:`qtrain.claims.proxy`).
 
 Every comparison has a signed margin (positive = on the claim's side) and is judged against
 the noise of its replicate estimates (a t or bootstrap interval over training seeds x Lanczos
@@ -19,7 +19,7 @@ from qtrain.claims.core import INCONCLUSIVE, NOT_RUN, ClaimRow, convention_row, 
 from qtrain.spectra.density import load_spectrum, mass_row, probe_quadratures
 from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate
 
-__all__ = ["claim_c2", "claim_c3", "claim_c4", "claim_c13", "spectra_claims"]
+__all__ = ["claim_c2", "claim_c3", "claim_c4", "spectra_claims"]
 
 
 def claim_c2(
@@ -221,69 +221,6 @@ def claim_c4(
     return rows
 
 
-def claim_c13(
-    correlations: pd.DataFrame,
-    conventions: Sequence[str],
-    min_correlation: float = 0.5,
-    n_c: Mapping[str, float] | None = None,
-) -> list[ClaimRow]:
-    """C13, one row per convention: in each measurement (``polynomial``: exact Carleman error of
-    small polynomial models, per Carleman order; ``network``: N = 1 linearized windows × learning
-    rates) the Spearman correlation across settings between the proxy and the true error at the
-    window end exceeds ``min_correlation`` by more than its bootstrap noise. Correlations over t
-    inside one window are reported, not judged (both curves rise from 0 by construction)."""
-    claim = "the error proxy predicts the true linearization error"
-    source = "proxy_check/correlations.csv"
-    rows = []
-    for conv in conventions:
-        values, margins, noises, verdicts = [], [], [], []
-        for measurement in ("polynomial", "network"):
-            sub = correlations[
-                (correlations["measurement"] == measurement)
-                & (correlations["kind"] == "window_end")
-            ]
-            if sub.empty:
-                values.append(f"{measurement}: not run")
-                verdicts.append(NOT_RUN)
-                continue
-            for r in sub.itertuples(index=False):
-                rho = float(getattr(r, f"spearman_{conv}"))
-                noise = float(getattr(r, f"noise_{conv}"))
-                p_value = float(getattr(r, f"p_value_{conv}"))
-                label = f"{measurement} ({r.setting}, {int(r.points)} points)"
-                values.append(f"{label}: rho {fmt(rho)}, p {fmt(p_value, 2)}")
-                margins.append(f"{label}: {fmt(rho - min_correlation)}")
-                noises.append(f"{label}: {fmt(noise)} (bootstrap over settings)")
-                verdicts.append(judge(rho - min_correlation, noise))
-            over = correlations[
-                (correlations["measurement"] == measurement) & (correlations["kind"] == "over_t")
-            ][f"spearman_{conv}"].to_numpy(dtype=float)
-            over = over[np.isfinite(over)]
-            if over.size:
-                values.append(
-                    f"{measurement} over t (not judged): median {fmt(float(np.median(over)))}"
-                )
-        if n_c is not None:
-            values.append(f"N_c at the window starts: {fmt(float(n_c.get(conv, math.nan)))}")
-        present = [v for v in verdicts if v != NOT_RUN]
-        rows.append(
-            convention_row(
-                "C13",
-                claim,
-                conv,
-                "Spearman correlation across settings of E(T) and the true error at the window "
-                "end (T = window length), with a bootstrap interval",
-                "; ".join(values),
-                f"rho - {min_correlation} > noise in every measurement",
-                verdicts if len(present) == len(verdicts) else [*present, INCONCLUSIVE],
-                margins,
-                noises,
-                source,
-            )
-        )
-    return rows
-
-
 def _seed_of(path: str) -> int:
     return int(re.search(r"seed_(\d+)/", str(path)).group(1))
 
@@ -303,7 +240,6 @@ def spectra_claims(
     curves: Mapping[str, pd.DataFrame],
     main: Sequence[str],
     large: Sequence[str],
-    correlations: pd.DataFrame,
     *,
     lr: float,
     cutoff: float,
@@ -313,10 +249,9 @@ def spectra_claims(
     main_label: str,
     large_label: str,
 ) -> list[ClaimRow]:
-    """C2, C3, C4 and C13 (one row per convention each): ``curves`` maps each variant's per-probe
+    """C2, C3 and C4 (one row per convention each): ``curves`` maps each variant's per-probe
     error-proxy table path (every seed) to its table; ``main`` and ``large`` are the spectrum
-    files of the main model at step 0 and the large model (every seed); ``correlations`` is the
-    proxy check's table."""
+    files of the main model at step 0 and the large model (every seed)."""
     conventions = list(conventions)
     by_estimate: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
     for path, table in curves.items():
@@ -333,5 +268,4 @@ def spectra_claims(
         *claim_c2(main_masses, large_masses, conventions, main_label, large_label, level, source),
         *claim_c3(estimates, conventions, level, n_c, source),
         *claim_c4(estimates, conventions, level, source, n_c),
-        *claim_c13(correlations, conventions, n_c=n_c),
     ]

@@ -130,6 +130,9 @@ def _figS7_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
     data = _stage_tables("table", "steps", "windows", "hhl_windows", empty_ok=("hhl_windows",))(
         inputs, options
     )
+    for key, frame in data.items():  # the figure draws the first seed; C12 reads every replicate
+        if "replicate" in frame:
+            data[key] = frame[frame["replicate"] == 0].reset_index(drop=True)
     table = data["table"]
     data["grid"] = table[table["study"] == "grid"].reset_index(drop=True)
     data["hhl"] = table[table["study"] == "hhl"].reset_index(drop=True)
