@@ -50,6 +50,7 @@ UNDECLARED = [
     "results/smoke/seed_0/sparse_train/sparse/checkpoints/resume/step_00010.pt",  # kept steps
     "results/smoke/seed_0/spectra/sparse/partial/step_00020/run_0.npz",  # spectra.smk state_dir
     "results/smoke/seed_0/large_model/partial/run_0.npz",  # spectra.smk spectrum_large state_dir
+    "results/smoke/seed_0/sparse_train/sparse/records.csv.lock",  # qtrain.run.locks writer lock
     "results/smoke/report.html",  # make report (snakemake --report)
     "results/paper/report.html",
     "results/bench/gpu/hvp.csv",  # make bench-gpu (python -m qtrain.bench_gpu --out ...)
