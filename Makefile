@@ -2,6 +2,8 @@
 #   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
 #   make test    the test suite
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
+#   make rehearsal  the paper preset rehearsed on the CPU: the paper's models in full, synthetic
+#                CIFAR-100-format data, tiny counts (results/rehearsal/, not a result)
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
 #   make bench   benchmarks (CSV under results/bench/)
@@ -17,11 +19,12 @@ PRESET ?= smoke
 SNAKEMAKE := $(BIN)/snakemake
 CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
+CONFIG_rehearsal := --configfile config/rehearsal.yaml
 # Snakemake parses a --configfile before the workflow and names neither the file nor the line of
 # a YAML error in it: check the file first (qtrain.config_files says file, line and column).
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
-.PHONY: install smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
+.PHONY: install smoke paper rehearsal test lint report bench bench-docs bench-gpu data clean-smoke clean-rehearsal results-page
 
 install: $(VENV)/.installed
 
@@ -36,6 +39,10 @@ smoke: install
 
 paper: install
 	$(SNAKEMAKE) --cores all
+
+rehearsal: install
+	$(call CHECK_CONFIG,$(CONFIG_rehearsal))
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_rehearsal)
 
 data: install
 	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
@@ -69,6 +76,9 @@ bench-gpu: install
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke
+
+clean-rehearsal:
+	rm -rf results/rehearsal logs/rehearsal
 
 # The README's "Results" section shows these files: a real smoke run's figures and claims.
 results-page: smoke

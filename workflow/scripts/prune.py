@@ -8,6 +8,7 @@ log = setup_logging(snakemake.log[0])
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.gpu import job_usage  # noqa: E402
 from qtrain.io import load_checkpoint, save_checkpoint, write_provenance, write_table  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import load_model, model_record  # noqa: E402
@@ -51,6 +52,7 @@ for path in snakemake.output:
         density=masks.density,
         never_pruned_parameters=report.attrs.get("never_pruned_parameters"),
         threshold=masks.threshold,
+        **job_usage(),
     )
 log.info(
     "kept %d of %d prunable weights (density %.6f, |w| threshold %.4g)",
