@@ -3,6 +3,7 @@
 #
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
+#   snakemake --cores 2 --configfile config/rehearsal.yaml  # the paper preset rehearsed (CPU)
 #   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
 import os
 import sys

@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from qtrain import config as qconfig
 from qtrain import gpu
@@ -323,7 +325,7 @@ def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
     cfg = rehearsal_config()
     parts = gpu.rule_memory_parts("spectrum_large", cfg)
     baseline = 500.0
-    predicted = baseline + parts["model"]
+    predicted = baseline + parts["model"]  # an HVP rule holds nothing more on the host
     jobs = [
         ("spectrum_large", "ok", {"device": "cpu", "peak_rss_mb": predicted * 1.09}),
         ("spectrum_large", "over", {"device": "cpu", "peak_rss_mb": predicted * 1.11}),
@@ -332,17 +334,29 @@ def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
             "gpu",
             {"device": "cuda:0", "peak_rss_mb": 9e9, "peak_gpu_reserved_mb": parts["model"]},
         ),
+        ("sparse_train", "download", {"device": "cpu", "peak_rss_mb": 900.0}),
         ("prune_large", "cpu rule", {"device": "cpu", "peak_rss_mb": 1234.0}),
+        ("prepare_data", "no model", {"device": "cpu", "peak_rss_mb": 700.0}),
     ]
     rows = gpu.memory_rows(jobs, baseline, cfg, margin=0.1)
-    ok, over, on_gpu, prune = rows
+    ok, over, on_gpu, download, prune, data = rows
     assert ok["predicted_mb"] == pytest.approx(predicted, abs=0.1)
     assert ok["within"] is True and over["within"] is False
     assert ok["model"] == "ResNet-56-11" and ok["chunk"] == 1
     assert ok["key"] == "large_model.micro_batch"
     assert on_gpu["measured_mb"] == pytest.approx(parts["model"], abs=0.1)
     assert on_gpu["baseline_mb"] == 0 and on_gpu["within"] is True
-    assert prune["measured_mb"] == 1234.0 and math.isnan(prune["predicted_mb"])
+    # a download's top-k of |w| is on the host: 26 bytes per parameter beside the device model
+    host = 7_451_044 * 26 / 1e6
+    assert download["host_mb"] == pytest.approx(host, abs=0.1)
+    train = gpu.rule_memory_parts("sparse_train", cfg)["model"]
+    assert download["predicted_mb"] == pytest.approx(baseline + train + host, abs=0.2)
+    # prune runs on the CPU: parameters (12 + 26 bytes each) and a 4-image evaluation chunk
+    stats = gpu.resnet_stats(56, 11)
+    prune_mb = (stats.parameters * 38 + 0.25 * stats.activations * 4 * 4) * 1.15 / 1e6
+    assert prune["predicted_mb"] == pytest.approx(baseline + prune_mb, abs=0.2)
+    assert prune["within"] is True
+    assert data["predicted_mb"] == baseline and data["within"] is False  # 700 > 500 x 1.1
     assert list(rows[0]) == list(gpu.MEMORY_COLUMNS)
 
 
@@ -373,3 +387,70 @@ def test_job_usage_reads_the_kernels_high_water_mark():
     assert peak == pytest.approx(hwm_kb * 1024 / 1e6, rel=0.01)
     assert peak > 50
     assert set(gpu.job_usage("cpu")) == {"peak_rss_mb", "cpu_seconds"}
+
+
+# ------------------------------------------------------------------ e2e: a trimmed rehearsal
+#: The rehearsal trimmed to fit the end-to-end tier's share of CI (about 8 minutes on 2 idle
+#: cores): the paper's models and every rule stay; fewer Lanczos steps and one learning rate.
+E2E_TRIM = {
+    "spectra": {"lanczos_steps": 2},
+    "linearized": {"lr_scales": [1.0]},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
+    import json
+    import os
+    import shutil
+
+    workdir = tmp_path / "rehearsal"
+    shutil.copytree(REPO / "config", workdir / "config")
+    (workdir / "trim.yaml").write_text(yaml.safe_dump(E2E_TRIM))
+    configs = ["--configfile", "config/rehearsal.yaml", "trim.yaml"]
+    result = subprocess.run(
+        [SNAKEMAKE, "--cores", "2", "-s", str(REPO / "Snakefile"), *configs],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-5000:]
+    results, logs = workdir / "results/rehearsal", workdir / "logs/rehearsal"
+    # every rule of the paper preset ran (each job logs under logs/<preset>/<rule>/)
+    ran = {p.name for p in logs.iterdir() if p.is_dir()}
+    assert ran == _rules() | REHEARSAL_ONLY, ran ^ (_rules() | REHEARSAL_ONLY)
+    assert "qtrain: Estimated" in out  # the start-up estimate, printed
+
+    def record(path: Path) -> dict:
+        return json.loads(path.with_name(path.name + ".provenance.json").read_text())
+
+    # the paper's models in full, through the Hessian of every coordinate
+    large = record(results / "seed_0/large_model/spectrum.npz")
+    assert large["dim"] == 103_703_700
+    for spectrum in (results / "seed_0/spectra").glob("*/step_*.npz"):
+        assert record(spectrum)["dim"] == 7_451_044
+    assert record(results / "seed_0/pretrain/metrics.csv")["parameters"] == 7_451_044
+    assert record(results / "seed_0/large_model/pretrain/metrics.csv")["parameters"] == (
+        103_703_700
+    )
+    summary = json.loads((results / "data/summary.json").read_text())
+    assert summary["dataset"] == "cifar100" and summary["synthetic"] is True
+    assert summary["num_classes"] == 100 and summary["image_shape"] == [3, 32, 32]
+    # every network job's peak memory within the model's margin
+    memory = pd.read_csv(results / "memory/memory.csv")
+    modelled = memory[memory["rule"].isin(gpu.GPU_RULES)]
+    assert set(modelled["rule"]) == set(gpu.GPU_RULES)
+    over = modelled[~modelled["within"].astype(bool)]
+    assert over.empty, over[["rule", "job", "predicted_mb", "measured_mb", "ratio"]].to_string()
+    # labelled, never judged
+    claims = pd.read_csv(results / "claims.csv")
+    assert set(claims["verdict"]) == {NOT_JUDGED}
+    figures = sorted((results / "figures").glob("*.pdf"))
+    assert len(figures) == 14
+    assert all(record(f)["label"] == qconfig.REHEARSAL_LABEL for f in figures)
+    estimate = pd.read_csv(results / "estimate/gpu_hours.csv")
+    assert set(estimate["config"]) == {"rehearsal", "paper"}

@@ -206,8 +206,9 @@ def rehearsal_memory_table(rows: Sequence[dict[str, Any]]) -> str:
                 rule,
                 len(jobs),
                 worst.get("model", ""),
-                worst.get("chunk", ""),
+                int(worst["chunk"]) if _finite(worst.get("chunk")) else "",
                 worst.get("model_mb", ""),
+                worst.get("host_mb", ""),
                 worst.get("baseline_mb", ""),
                 worst.get("predicted_mb", ""),
                 max(float(r["measured_mb"]) for r in jobs),
@@ -218,7 +219,8 @@ def rehearsal_memory_table(rows: Sequence[dict[str, Any]]) -> str:
             )
         )
     header = (
-        "rule", "jobs", "model", "chunk", "model MB", "baseline MB", "predicted MB",
+        "rule", "jobs", "model", "chunk", "device model MB", "host MB", "baseline MB",
+        "predicted MB",
         "measured MB (max)", "ratio (max)", "within margin", "CPU s (all jobs)", "device",
     )  # fmt: skip
     margin = {r.get("margin") for r in rows} - {None, ""}

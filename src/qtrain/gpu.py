@@ -42,7 +42,9 @@ __all__ = [
     "ASSUMED_TFLOPS",
     "COSTS_CSV",
     "DATA_ON_DEVICE_RULES",
+    "EVAL_ACTIVATION_COPIES",
     "GPU_RULES",
+    "HOST_BYTES_PER_PARAMETER",
     "MEMORY_COLUMNS",
     "MEMORY_KEYS",
     "GpuMemoryError",
@@ -69,6 +71,7 @@ __all__ = [
     "resnet_stats",
     "rule_gpu_mem_mb",
     "rule_host_mem_mb",
+    "rule_host_parts",
     "rule_memory_parts",
     "stage_hours",
     "startup_report",
@@ -428,6 +431,47 @@ def rule_memory_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+EVAL_ACTIVATION_COPIES = 0.25
+"""Bytes held per image by a forward pass without gradients (evaluation, BatchNorm refresh), in
+units of the float32 activation elements of one image: measured 0.16 (ResNet-56-11) and 0.21
+(ResNet-32-4) on the CPU from the peak resident set at 2 and 6 images (docs/benchmarks.md, "The
+rehearsal at the paper's sizes"), rounded up."""
+
+HOST_BYTES_PER_PARAMETER = {"selection": 26, "prune": 12}
+"""Host bytes per parameter, counted from the code: ``selection``, the global top-k of |w| that
+pruning and every download compute on the host (|w| as float32, its stable argsort's int64
+indices and sort buffers, boolean masks); ``prune``'s own copies (the checkpoint it loaded, the
+model, the copy evaluated with batch statistics)."""
+
+EVAL_CHUNK = 1024
+"""Images per forward pass of :func:`qtrain.learning.training.evaluate`."""
+
+
+def rule_host_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
+    """Host memory (MB) of a network rule beyond the baseline of a job (imports and dataset) and
+    beyond its device memory: ``model`` (copies that live on the host in a GPU run too, and the
+    whole footprint of a CPU rule), with the config key that sets it. ``prune`` and
+    ``prune_large`` run on the CPU (their parameters, the top-k selection and an evaluation
+    chunk of the fixed subsets); ``sparse_train`` selects each download's top-k on the host;
+    the other rules hold nothing on the host beyond the baseline (0)."""
+    if rule == "prepare_data":
+        return {"model": 0.0, "key": ""}
+    data = cfg["data"]
+    section = cfg["large_model"] if rule.endswith("_large") else cfg["model"]
+    stats = model_stats(section, data)
+    per_param = HOST_BYTES_PER_PARAMETER
+    if rule in ("prune", "prune_large"):
+        n_train = train_size(data)[0]
+        subsets = [int(data[k]) or n_train for k in ("accuracy_subset", "batchnorm_subset")]
+        chunk = min(EVAL_CHUNK, max(min(s, n_train) for s in subsets))
+        fixed = stats.parameters * (per_param["prune"] + per_param["selection"])
+        activations = EVAL_ACTIVATION_COPIES * stats.activations * 4 * chunk
+        return {"model": (fixed + activations) * SAFETY / MB, "key": "data.accuracy_subset"}
+    if rule == "sparse_train":
+        return {"model": stats.parameters * per_param["selection"] / MB, "key": ""}
+    return {"model": 0.0, "key": ""}
+
+
 def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
     """``(MB of device memory, config key that sets it)`` for one GPU rule under ``cfg``: the
     parts of :func:`rule_memory_parts` added up."""
@@ -531,8 +575,9 @@ def baseline_memory(data: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
 
 
 MEMORY_COLUMNS = (
-    "rule", "job", "device", "model", "chunk", "key", "model_mb", "dataset_mb", "baseline_mb",
-    "predicted_mb", "measured_mb", "measured", "ratio", "margin", "within", "cpu_seconds",
+    "rule", "job", "device", "model", "chunk", "key", "model_mb", "dataset_mb", "host_mb",
+    "baseline_mb", "predicted_mb", "measured_mb", "measured", "ratio", "margin", "within",
+    "cpu_seconds",
 )  # fmt: skip
 """Columns of the rehearsal's memory table (:func:`memory_rows`)."""
 
@@ -572,9 +617,11 @@ def memory_rows(
     prediction the model's ``model + dataset`` parts (the CUDA context is neither). On the CPU
     everything lives in the process: the measurement is the peak resident set and the
     prediction ``baseline_mb`` (imports and the dataset, :func:`baseline_memory`) plus the
-    model part (the dataset is already in the baseline, and a CPU tensor moved "to the device"
-    is not copied). ``within``: measured ≤ predicted × (1 + ``margin``). Rules without a
-    device-memory model (CPU rules: ``prepare_data``, ``prune``) get their measurement only."""
+    device model's ``model`` part (the dataset is already in the baseline, and a CPU tensor
+    moved "to the device" is not copied) plus what the rule holds on the host
+    (:func:`rule_host_parts`; the whole of the CPU rules ``prune``, ``prune_large``).
+    ``within``: measured ≤ predicted × (1 + ``margin``). ``prepare_data`` holds the dataset
+    and nothing more: its prediction is the baseline."""
     rows = []
     for rule, label, record in jobs:
         device = str(record.get("device", "cpu"))
@@ -591,20 +638,28 @@ def memory_rows(
             row["model"] = model_stats(section, cfg["data"]).name
         if rule in GPU_RULES:
             parts = rule_memory_parts(rule, cfg)
+            host = rule_host_parts(rule, cfg)["model"]
             if on_gpu:
-                predicted, baseline = parts["model"] + parts["dataset"], 0.0
+                device_mb, host, baseline = parts["model"] + parts["dataset"], 0.0, 0.0
             else:
-                predicted, baseline = baseline_mb + parts["model"], baseline_mb
-            row.update(
-                chunk=_chunk_of(rule, cfg),
-                key=parts["key"],
-                model_mb=round(parts["model"], 1),
-                dataset_mb=round(parts["dataset"], 1),
-                baseline_mb=round(baseline, 1),
-                predicted_mb=round(predicted, 1),
-                ratio=round(measured / predicted, 3),
-                within=bool(measured <= predicted * (1 + margin)),
-            )
+                device_mb, baseline = parts["model"], baseline_mb
+            row.update(chunk=_chunk_of(rule, cfg), key=parts["key"], dataset_mb=parts["dataset"])
+        elif rule in ("prune", "prune_large", "prepare_data") and not on_gpu:
+            host_parts = rule_host_parts(rule, cfg)
+            device_mb, host, baseline = 0.0, host_parts["model"], baseline_mb
+            row.update(key=host_parts["key"], dataset_mb=0.0)
+        else:
+            rows.append(row)
+            continue
+        predicted = baseline + device_mb + host
+        row.update(
+            model_mb=round(device_mb, 1),
+            host_mb=round(host, 1),
+            baseline_mb=round(baseline, 1),
+            predicted_mb=round(predicted, 1),
+            ratio=round(measured / predicted, 3),
+            within=bool(measured <= predicted * (1 + margin)),
+        )
         rows.append(row)
     return rows
 
