@@ -389,6 +389,17 @@ def test_job_usage_reads_the_kernels_high_water_mark():
     assert set(gpu.job_usage("cpu")) == {"peak_rss_mb", "cpu_seconds"}
 
 
+def test_gpu_check_never_waits_for_a_gpu():
+    script = REPO / "tools/gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    result = subprocess.run(
+        [str(script)], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": ""},
+    )  # fmt: skip
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "no CUDA device" in result.stdout and "never waits" in result.stdout
+
+
 # ------------------------------------------------------------------ e2e: a trimmed rehearsal
 #: The rehearsal trimmed to fit the end-to-end tier's share of CI (about 8 minutes on 2 idle
 #: cores): the paper's models and every rule stay; fewer Lanczos steps and one learning rate.

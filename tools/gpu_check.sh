@@ -20,12 +20,17 @@
 # Usage:
 #   tools/gpu_check.sh --wheels       here: fill .whl/ (git-ignored) with snakemake's wheels for
 #                                     the GPU machine's Python (PY_VERSION, default 3.12)
-#   tools/gpu_check.sh                on the GPU machine, from the repository root; with $OUT
-#                                     set (the device tool) the results are copied there too
+#   tools/gpu_check.sh [STAGE]        on the GPU machine, from the repository root: STAGE is
+#                                     rehearsal, bench or all (default: the rehearsal first,
+#                                     then bench-gpu); with $OUT set (the device tool) the
+#                                     results are copied there too (at most 8 files)
 #   tools/gpu_check.sh --collect DIR  here: put the files a GPU run returned (DIR) in place,
 #                                     ready for `git add` (gpu_costs.csv, docs/benchmarks.md,
 #                                     docs/results/rehearsal_gpu/)
-# Time limits (seconds, environment): BENCH_LIMIT (default 420), REHEARSAL_LIMIT (default 300).
+# Time limits (seconds, environment): REHEARSAL_LIMIT (default 240), BENCH_LIMIT (default 300):
+# with the start-up both fit one 10-minute command of the device tool. bench-gpu writes each
+# step's CSV as it goes; cut off, the finished steps come back (--collect renders them).
+# With the device tool: run(command="tools/gpu_check.sh", carry=[".whl"], timeout_s=600).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -86,6 +91,16 @@ collect() {
     [ -f "$dir/gpu_costs.csv" ] && cp "$dir/gpu_costs.csv" src/qtrain/gpu_costs.csv
     [ -f "$dir/benchmarks.md" ] && cp "$dir/benchmarks.md" docs/benchmarks.md
     [ -f "$dir/bench_gpu.tar.gz" ] && tar -xzf "$dir/bench_gpu.tar.gz"
+    # the tables of whatever came back (a bench-gpu cut off by its limit rendered nothing)
+    local py=.venv/bin/python csv kind
+    PYTHONPATH=src "$py" -m qtrain.bench_report --section gpu-rehearsal-memory \
+        --kind rehearsal-memory docs/results/rehearsal_gpu/memory.csv
+    for csv in hvp_variants:hvp-variants memory:memory-model sparse_step:sparse-step \
+        hessian_scale:hessian-scale; do
+        kind=${csv#*:} csv=results/bench/gpu/${csv%%:*}.csv
+        [ -f "$csv" ] && PYTHONPATH=src "$py" -m qtrain.bench_report --section "gpu-${kind/memory-model/memory}" \
+            --kind "$kind" "$csv"
+    done
     git status --short src/qtrain/gpu_costs.csv docs/benchmarks.md docs/results/rehearsal_gpu
 }
 
@@ -110,11 +125,13 @@ find_snakemake() {
     echo python3
 }
 
+STAGE=all
 case "${1:-}" in
     --wheels) wheels; exit 0 ;;
     --collect) collect "${2:?directory}"; exit 0 ;;
-    "") ;;
-    *) sed -n '2,30p' "$0"; exit 2 ;;
+    ""|all) ;;
+    rehearsal|bench) STAGE=$1 ;;
+    *) sed -n '2,36p' "$0"; exit 2 ;;
 esac
 
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
@@ -128,32 +145,36 @@ nvidia-smi -L || true
 mkdir -p logs/gpu_check
 status=0
 
-# 1. make bench-gpu (without the install step: the GPU machine has no package index)
-echo "== bench-gpu $(date -u +%T)"
-timeout "${BENCH_LIMIT:-420}" "$PY" -m qtrain.bench_gpu --out results/bench/gpu \
-    --costs src/qtrain/gpu_costs.csv --skip-compile 2>&1 | tee logs/gpu_check/bench_gpu.log ||
-    status=$?
-
-# 2. the rehearsal's network rules on the GPU, their memory against the model
-echo "== rehearsal $(date -u +%T)"
-find_snakemake >/tmp/qtrain-smk-python
-SMK_PY=$(cat /tmp/qtrain-smk-python)
-targets=(results/rehearsal/memory/memory.csv results/rehearsal/estimate/gpu_hours.csv)
-timeout "${REHEARSAL_LIMIT:-300}" "$SMK_PY" -m snakemake "${targets[@]}" --cores 8 \
-    --resources gpu=2 --configfile config/rehearsal.yaml 2>&1 |
-    tee logs/gpu_check/rehearsal.log || status=$?
-if [ -f results/rehearsal/memory/memory.csv ]; then
-    "$PY" -m qtrain.bench_report --section gpu-rehearsal-memory --kind rehearsal-memory \
-        results/rehearsal/memory/memory.csv
-    "$PY" - <<'PYEOF'
+# 1. the rehearsal's network rules on the GPU, their memory against the model
+if [ "$STAGE" != bench ]; then
+    echo "== rehearsal $(date -u +%T)"
+    find_snakemake >/tmp/qtrain-smk-python
+    SMK_PY=$(cat /tmp/qtrain-smk-python)
+    targets=(results/rehearsal/memory/memory.csv results/rehearsal/estimate/gpu_hours.csv)
+    timeout "${REHEARSAL_LIMIT:-240}" "$SMK_PY" -m snakemake "${targets[@]}" --cores 8 \
+        --resources gpu=2 --configfile config/rehearsal.yaml 2>&1 |
+        tee logs/gpu_check/rehearsal.log || status=$?
+    if [ -f results/rehearsal/memory/memory.csv ]; then
+        "$PY" -m qtrain.bench_report --section gpu-rehearsal-memory --kind rehearsal-memory \
+            results/rehearsal/memory/memory.csv
+        "$PY" - <<'PYEOF'
 import csv
 rows = list(csv.DictReader(open("results/rehearsal/memory/memory.csv")))
-over = [r for r in rows if r["within"] == "False"]
 for r in rows:
     print(f"{r['rule']:<18} {r['model']:<13} measured {r['measured_mb']:>9} MB "
           f"predicted {r['predicted_mb']:>9} MB ({r['measured']}, {r['device']})")
+over = [r for r in rows if r["within"] == "False"]
 print(f"{len(over)} job(s) above the memory model's margin")
 PYEOF
+    fi
+fi
+
+# 2. make bench-gpu (without its install step: the GPU machine has no package index)
+if [ "$STAGE" != rehearsal ]; then
+    echo "== bench-gpu $(date -u +%T)"
+    timeout "${BENCH_LIMIT:-300}" "$PY" -m qtrain.bench_gpu --out results/bench/gpu \
+        --costs src/qtrain/gpu_costs.csv --skip-compile 2>&1 | tee logs/gpu_check/bench_gpu.log ||
+        status=$?
 fi
 
 # what comes back: at most 8 files (the device tool's limit)
