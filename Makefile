@@ -43,6 +43,7 @@ paper: install
 rehearsal: install
 	$(call CHECK_CONFIG,$(CONFIG_rehearsal))
 	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_rehearsal)
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_rehearsal) --report results/rehearsal/report.html
 
 data: install
 	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
@@ -55,6 +56,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(SNAKEMAKE) --lint
+	$(SNAKEMAKE) --lint $(CONFIG_rehearsal)  # the rules only a rehearsal defines
 
 report: install
 	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))

@@ -465,3 +465,23 @@ def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
     assert all(record(f)["label"] == qconfig.REHEARSAL_LABEL for f in figures)
     estimate = pd.read_csv(results / "estimate/gpu_hours.csv")
     assert set(estimate["config"]) == {"rehearsal", "paper"}
+    # and the HTML report, as make rehearsal builds it: every caption says what it is
+    report = workdir / "report.html"
+    result = subprocess.run(
+        [
+            SNAKEMAKE,
+            "--cores",
+            "2",
+            "-s",
+            str(REPO / "Snakefile"),
+            *configs,
+            "--report",
+            str(report),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert report.read_text().count(qconfig.REHEARSAL_LABEL) >= 15  # 14 figures, claims, front
