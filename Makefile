@@ -4,6 +4,8 @@
 #   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
 #   make test    the test suite
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
+#   make rehearsal  the paper preset rehearsed on the CPU: the paper's models in full, synthetic
+#                CIFAR-100-format data, tiny counts (results/rehearsal/, not a result)
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
 #   make bench   benchmarks (CSV under results/bench/)
@@ -23,12 +25,13 @@ PRESET ?= smoke
 SNAKEMAKE := $(BIN)/snakemake
 CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
+CONFIG_rehearsal := --configfile config/rehearsal.yaml
 # Snakemake parses a --configfile before the workflow and names neither the file nor the line of
 # a YAML error in it: check the file first (qtrain.config_files says file, line and column).
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
+.PHONY: help install lock smoke paper rehearsal test lint report bench bench-docs bench-gpu data clean-smoke clean-rehearsal results-page
 
 # The comment block at the top of this file, without its comment marks.
 help:
@@ -65,6 +68,11 @@ smoke: install
 paper: install
 	$(SNAKEMAKE) --cores all
 
+rehearsal: install
+	$(call CHECK_CONFIG,$(CONFIG_rehearsal))
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_rehearsal)
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIG_rehearsal) --report results/rehearsal/report.html
+
 data: install
 	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
 
@@ -76,6 +84,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(SNAKEMAKE) --lint
+	$(SNAKEMAKE) --lint $(CONFIG_rehearsal)  # the rules only a rehearsal defines
 
 report: install
 	$(call CHECK_CONFIG,$(CONFIG_$(PRESET)))
@@ -98,6 +107,9 @@ bench-gpu: install
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke
+
+clean-rehearsal:
+	rm -rf results/rehearsal logs/rehearsal
 
 # The README's "Results" section shows these files: a real smoke run's figures and claims.
 results-page: smoke

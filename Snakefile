@@ -3,6 +3,7 @@
 #
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
+#   snakemake --cores 2 --configfile config/rehearsal.yaml  # the paper preset rehearsed (CPU)
 #   snakemake results/smoke/seed_0/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
 import os
 import sys
@@ -52,6 +53,7 @@ include: "workflow/rules/spectra.smk"
 include: "workflow/rules/quantum.smk"
 include: "workflow/rules/carleman.smk"
 include: "workflow/rules/costs.smk"
+include: "workflow/rules/rehearsal.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/bench.smk"

@@ -22,20 +22,24 @@ T = TypeVar("T")
 __all__ = [
     "DIGITS_TRAIN_SIZE",
     "MAX_STATEVECTOR_QUBITS",
+    "REHEARSAL_LABEL",
     "ConfigError",
     "check_config",
     "check_hessian_operator",
     "check_linearized",
     "check_quantum_config",
+    "check_rehearsal",
     "check_training",
     "coerce_config_types",
     "from_section",
     "hessian_space_for",
     "hhl_qubits",
     "merge_config",
+    "rehearsal_label",
     "spectrum_points",
     "spectrum_steps",
     "spectrum_variant",
+    "synthetic_archive_files",
 ]
 
 #: Images in the training split of sklearn's digits (the smoke preset's data set).
@@ -43,6 +47,10 @@ DIGITS_TRAIN_SIZE = 1437
 
 #: A statevector run of the HHL circuit must stay within minutes on a few CPU cores.
 MAX_STATEVECTOR_QUBITS = 20
+
+
+#: What every output of a rehearsal (config/rehearsal.yaml) says it is: figures, captions, claims.
+REHEARSAL_LABEL = "rehearsal: synthetic data, not a result"
 
 
 class ConfigError(ValueError):
@@ -183,6 +191,54 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
         )
 
 
+def rehearsal_label(cfg: Mapping[str, Any]) -> str | None:
+    """:data:`REHEARSAL_LABEL` for a rehearsal's config, else ``None``."""
+    return REHEARSAL_LABEL if cfg.get("rehearsal", {}).get("enabled", False) else None
+
+
+def synthetic_archive_files(root: str) -> list[str]:
+    """The files of a generated CIFAR-100-format archive under ``root``: the ``train``, ``test``
+    and ``meta`` pickles torchvision reads, then the generator's record of their digests."""
+    root = str(root).rstrip("/")
+    return [
+        f"{root}/cifar-100-python/{name}" for name in ("train", "test", "meta", "synthetic.json")
+    ]
+
+
+def check_rehearsal(cfg: Mapping[str, Any]) -> None:
+    """A rehearsal and its synthetic data go together, and never into the paper's result tree:
+    ``rehearsal.enabled`` and ``data.synthetic`` agree; the generated archive is CIFAR-100's
+    format under ``results/<preset>/`` (never beside real data)."""
+    data, preset = cfg["data"], cfg["preset"]
+    enabled = bool(cfg.get("rehearsal", {}).get("enabled", False))
+    synthetic = bool(data.get("synthetic", False))
+    if enabled != synthetic:
+        raise ConfigError(
+            f"config keys rehearsal.enabled = {str(enabled).lower()} and data.synthetic = "
+            f"{str(synthetic).lower()} disagree: a rehearsal runs on the generated archive, and "
+            "synthetic data is never a result (set both, as config/rehearsal.yaml does)"
+        )
+    if not enabled:
+        return
+    if preset == "paper":
+        raise ConfigError(
+            "config key preset = 'paper' with rehearsal.enabled: a rehearsal writes its own "
+            "result tree (preset: rehearsal), never results/paper/"
+        )
+    if data["dataset"] != "cifar100":
+        raise ConfigError(
+            f"config key data.synthetic needs data.dataset = 'cifar100' (CIFAR-100's file "
+            f"format), got {data['dataset']!r}"
+        )
+    root = str(data.get("root", "")).rstrip("/")
+    if not root.startswith(f"results/{preset}/"):
+        raise ConfigError(
+            f"config key data.root = {root!r} with data.synthetic: the generated archive goes "
+            f"under results/{preset}/ (e.g. results/{preset}/data/synthetic), never beside real "
+            "CIFAR-100"
+        )
+
+
 def spectrum_steps(cfg: Mapping[str, Any]) -> list[int]:
     """Checkpoint steps with a Hessian spectrum: every ``spectra.every``-th checkpoint of sparse
     training (step 0, the pruned start, always)."""
@@ -214,6 +270,7 @@ def spectrum_points(cfg: Mapping[str, Any]) -> list[tuple[str, int]]:
 def check_config(cfg: Mapping[str, Any]) -> None:
     """Every cross-key check, in the order of the pipeline; the first failure is raised."""
     check_training(cfg)
+    check_rehearsal(cfg)
     check_linearized(cfg)
     check_hessian_operator(cfg)
     check_quantum_config(cfg["quantum"])

@@ -70,6 +70,14 @@ def spectrum_steps():
     return qtrain_config.spectrum_steps(config)
 
 
+def synthetic_archive():
+    """A rehearsal's generated archive in CIFAR-100's format (data.synthetic; rule
+    generate_synthetic_cifar100), which prepare_data reads; [] for real data."""
+    if not config["data"]["synthetic"]:
+        return []
+    return qtrain_config.synthetic_archive_files(config["data"]["root"])
+
+
 def prepared_dataset():
     """The dataset as prepare_data writes it, for the network rules to read back: digits only
     (rebuilding it imports scikit-learn, seconds per job); [] for CIFAR-100 (its own files).
@@ -272,13 +280,23 @@ def result_targets():
     ]
 
 
+def rehearsal_targets():
+    """A rehearsal's own results (workflow/rules/rehearsal.smk): the memory table and the
+    GPU-hour estimate; [] in every other preset."""
+    if not config["rehearsal"]["enabled"]:
+        return []
+    return [rules.compare_memory.output.table, rules.estimate_gpu_hours.output.table]
+
+
 def final_targets():
-    """What `all` builds: every result, the claims table and the provenance summary."""
+    """What `all` builds: every result, the claims table and the provenance summary (and a
+    rehearsal's memory table and estimate)."""
     return [
         *result_targets(),
         rules.claims.output.csv,
         rules.provenance_summary.output.csv,
         *expand(rules.figure_page.output.html, fig=FIGURES),
+        *rehearsal_targets(),
     ]
 
 

@@ -7,6 +7,7 @@ log = setup_logging(snakemake.log[0])
 
 import torch  # noqa: E402
 
+from qtrain.gpu import job_usage  # noqa: E402
 from qtrain.io import (  # noqa: E402
     load_arrays,
     load_checkpoint,
@@ -56,6 +57,7 @@ for path in snakemake.output:
         density=masks.density,
         never_pruned_parameters=report.attrs.get("never_pruned_parameters"),
         threshold=masks.threshold,
+        **job_usage(),
     )
 log.info(
     "kept %d of %d prunable weights (density %.6f, |w| threshold %.4g)",

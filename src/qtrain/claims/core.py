@@ -25,6 +25,7 @@ __all__ = [
     "HTML_COLUMNS",
     "INCONCLUSIVE",
     "NOT_HOLDING",
+    "NOT_JUDGED",
     "NOT_RUN",
     "PAPER_RESNETS",
     "VERDICTS",
@@ -46,6 +47,8 @@ NOT_HOLDING = "does not hold at this scale"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run in this preset"
 VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
+#: The verdict of every row of a rehearsal's table (synthetic data: nothing to judge).
+NOT_JUDGED = "not judged: rehearsal"
 
 
 def judge(margin: float, noise: float) -> str:
@@ -220,11 +223,14 @@ def _with_text_margins(frame: Any) -> Any:
     return frame
 
 
-def assemble_claims(frames: Iterable[Any]) -> Any:
+def assemble_claims(frames: Iterable[Any], not_judged: str | None = None) -> Any:
     """One table with a row per claim C1-C14 from the stages' claim tables.
 
     Claims no stage measured get the verdict ``not run in this preset``; a claim measured twice
-    keeps every row (e.g. one per model size). Rows are ordered by claim number.
+    keeps every row (e.g. one per model size). Rows are ordered by claim number. With
+    ``not_judged`` (a rehearsal's label, :data:`qtrain.config.REHEARSAL_LABEL`) every verdict
+    is :data:`NOT_JUDGED` and the source names the label: the numbers show that each claim's
+    code ran, on synthetic data, and nothing is judged from them.
     """
     import pandas as pd
 
@@ -237,6 +243,9 @@ def assemble_claims(frames: Iterable[Any]) -> Any:
         for c in missing
     ]
     table = pd.concat([table, rows_to_frame(filler)], ignore_index=True)
+    if not_judged:
+        table["verdict"] = NOT_JUDGED
+        table["source"] = f"{not_judged}; " + table["source"].astype(str)
     order = table["claim_id"].str[1:].astype(int)
     return table.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from qtrain.figures import carleman, costs, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
-from qtrain.figures.style import save_figure
+from qtrain.figures.style import save_figure, stamp
 from qtrain.io import copy_file, load_table, write_provenance, write_table
 from qtrain.paper import RESNET_SIZES
 
@@ -254,10 +254,12 @@ def make_figure(
     outputs: Mapping[str, str],
     options: Options,
     preset: str | None = None,
+    label: str | None = None,
 ) -> str:
     """Build the figure ``figure_id`` of the rule ``plot_<figure_id>``: write its CSV tables
     (copied or built), its PDF and PNG (``outputs["pdf"]``, the PNG beside it) and each
-    output's provenance record; returns a one-line summary for the log."""
+    output's provenance record; returns a one-line summary for the log. ``label``: text
+    stamped across the figure and kept in the records (a rehearsal's "not a result")."""
     spec = FIGURES[figure_id]
     data = spec.tables(inputs, options)
     rows = {}
@@ -269,9 +271,14 @@ def make_figure(
         else:
             write_table(data[name], path)
         rows[name] = len(data[name]) if name in data else None
-    save_figure(spec.plot(data, options), outputs["pdf"])
+    fig = spec.plot(data, options)
+    if label:
+        stamp(fig, label)
+    save_figure(fig, outputs["pdf"])
     record = spec.provenance(inputs, options)
     extra = {"note": spec.note} if spec.note else {}
+    if label:
+        extra["label"] = label
     for path in outputs.values():
         write_provenance(path, record, preset=preset, **extra)
     return f"{figure_id}: " + (
