@@ -80,6 +80,18 @@ def check_hessian_operator(cfg: Mapping[str, Any]) -> None:
         )
 
 
+def check_conventions(cfg: Mapping[str, Any]) -> None:
+    """The multiplier convention decides claims C2-C4 and C13 (SPEC §2.5): it comes first in
+    ``spectra.conventions``; the others are shown for comparison."""
+    conventions = list(cfg.get("spectra", {}).get("conventions", ["multiplier"]))
+    if not conventions or conventions[0] != "multiplier":
+        raise ConfigError(
+            f"config key spectra.conventions = {conventions} must start with 'multiplier': "
+            "the multiplier convention decides the claims (SPEC §2.5); list 'eigenvalue' and "
+            "'lr_scaled' after it to show them for comparison"
+        )
+
+
 def check_training(cfg: Mapping[str, Any]) -> None:
     """The data and training sections: crop padding below the image size, checkpoints within
     the run, a pretraining batch no larger than the digits training split."""
@@ -202,6 +214,7 @@ def check_config(cfg: Mapping[str, Any]) -> None:
     check_training(cfg)
     check_linearized(cfg)
     check_hessian_operator(cfg)
+    check_conventions(cfg)
     check_quantum_config(cfg["quantum"])
 
 

@@ -3,9 +3,11 @@
 Claims of SPEC §3 as measured table rows: the claim, the number, the verdict. A claim that
 fails is reported as failing: the table is a measurement, not a scoreboard. Every comparison
 has a signed margin (positive = on the claim's side) and the noise it is judged against
-(:func:`judge`); the domain modules (:mod:`~qtrain.claims.training`,
-:mod:`~qtrain.claims.spectra`, :mod:`~qtrain.claims.carleman`, :mod:`~qtrain.claims.quantum`)
-turn each stage's tables into rows.
+(:func:`judge`). A row's ``role`` says whether its verdict decides the claim (``decides``) or is
+shown beside it (``for comparison``: the printed a-conventions of C2-C4 and C13, SPEC §2.5);
+a claim's decision is the verdict of its deciding rows. The domain modules
+(:mod:`~qtrain.claims.training`, :mod:`~qtrain.claims.spectra`, :mod:`~qtrain.claims.carleman`,
+:mod:`~qtrain.claims.quantum`) turn each stage's tables into rows.
 """
 
 from __future__ import annotations
@@ -16,16 +18,24 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qtrain.quantum.cost_model import RESNET_SIZES, ceil_log2
+from qtrain.spectra.error_proxy import DECIDING_CONVENTION
 from qtrain.stats import fmt, signed
 
 __all__ = [
     "CLAIMS",
     "CONVENTION_LABELS",
+    "DECIDES",
+    "DECISIVE",
+    "DOES_NOT_HOLD",
+    "FAILING",
+    "FOR_COMPARISON",
     "HOLDS",
     "INCONCLUSIVE",
     "NOT_HOLDING",
     "NOT_RUN",
     "PAPER_RESNETS",
+    "PREMISE_ABSENT",
+    "ROLES",
     "VERDICTS",
     "ClaimRow",
     "PaperResNet",
@@ -40,35 +50,52 @@ __all__ = [
 ]
 
 HOLDS = "holds"
-NOT_HOLDING = "does not hold at this scale"
+DOES_NOT_HOLD = "does not hold"
+NOT_HOLDING = "does not hold at this scale"  # only where the scale is the reason (SPEC §3)
 INCONCLUSIVE = "inconclusive"
+PREMISE_ABSENT = "premise absent: no mass beyond the cut-off"
 NOT_RUN = "not run in this preset"
-VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
+VERDICTS = (HOLDS, DOES_NOT_HOLD, NOT_HOLDING, INCONCLUSIVE, PREMISE_ABSENT, NOT_RUN)
+"""Every verdict a row may carry: three values (holds / does not hold / inconclusive), the
+failing one worded by its reason, an absent premise (not decisive) and "not run"."""
+FAILING = (DOES_NOT_HOLD, NOT_HOLDING)
+DECISIVE = (HOLDS, *FAILING)
+
+DECIDES = "decides"
+FOR_COMPARISON = "for comparison"
+ROLES = (DECIDES, FOR_COMPARISON)
 
 
-def judge(margin: float, noise: float) -> str:
+def judge(margin: float, noise: float, failing: str = NOT_HOLDING) -> str:
     """Three-valued verdict of one comparison.
 
     ``margin`` is signed so that a positive value is on the claim's side (e.g. dissipative mass
     minus divergent mass); ``noise`` (≥ 0) is the spread it was measured against (Lanczos
-    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin that is not finite) is
-    :data:`INCONCLUSIVE`: a rerun could land on either side.
+    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin or noise that is not
+    finite, e.g. one estimate) is :data:`INCONCLUSIVE`: a rerun could land on either side. A
+    clear negative margin gives ``failing`` (a wording from :data:`FAILING`).
     """
+    if failing not in FAILING:
+        raise ValueError(f"failing must be one of {FAILING}, got {failing!r}")
     if not math.isfinite(margin) or not (noise >= 0):
         return INCONCLUSIVE
     if abs(margin) <= noise:
         return INCONCLUSIVE
-    return HOLDS if margin > 0 else NOT_HOLDING
+    return HOLDS if margin > 0 else failing
 
 
 def combine_verdicts(verdicts: Iterable[str]) -> str:
-    """The verdict of a claim that needs every comparison: any decisive failure fails it;
-    otherwise any inconclusive one makes it inconclusive; no comparison at all is NOT_RUN."""
+    """The verdict of a claim that needs every comparison: any decisive failure fails it (the
+    first one's wording); otherwise an absent premise, then any inconclusive comparison, makes
+    it undecided; no comparison at all is NOT_RUN."""
     verdicts = list(verdicts)
     if not verdicts or all(v == NOT_RUN for v in verdicts):
         return NOT_RUN
-    if NOT_HOLDING in verdicts:
-        return NOT_HOLDING
+    failures = [v for v in verdicts if v in FAILING]
+    if failures:
+        return failures[0]
+    if PREMISE_ABSENT in verdicts:
+        return PREMISE_ABSENT
     if INCONCLUSIVE in verdicts or NOT_RUN in verdicts:
         return INCONCLUSIVE
     return HOLDS
@@ -87,16 +114,20 @@ class ClaimRow:
     source: str
     margin: str = ""
     noise: str = ""
+    role: str = DECIDES
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
 
     def describe(self) -> str:
-        """One log line: id, claim, verdict, margin and noise."""
+        """One log line: id, claim, verdict (and role when not deciding), margin and noise."""
+        role = "" if self.role == DECIDES else f" ({self.role})"
         return (
-            f"{self.claim_id} {self.claim}: {self.verdict} (margin {self.margin or 'none'}; "
-            f"noise {self.noise or 'none'})"
+            f"{self.claim_id} {self.claim}: {self.verdict}{role} (margin "
+            f"{self.margin or 'none'}; noise {self.noise or 'none'})"
         )
 
 
@@ -126,8 +157,12 @@ def short_list(names: Iterable[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + more
 
 
-#: How the claim rows name the two conventions for a (SPEC §2.5).
-CONVENTION_LABELS = {"eigenvalue": "a = -lambda", "lr_scaled": "a = -eta*lambda"}
+#: How the claim rows name the conventions for a (SPEC §2.5).
+CONVENTION_LABELS = {
+    "multiplier": "multiplier |1 - eta*lambda|, |lambda| > c",
+    "eigenvalue": "a = -lambda",
+    "lr_scaled": "a = -eta*lambda",
+}
 
 
 def convention_row(
@@ -142,7 +177,8 @@ def convention_row(
     noises: Sequence[str],
     source: str,
 ) -> ClaimRow:
-    """One row of a claim that is judged once per a-convention (``claim [a = ...]``)."""
+    """One row of a claim that is judged once per a-convention (``claim [a = ...]``); the
+    multiplier convention's row decides, the others are ``for comparison``."""
     return ClaimRow(
         claim_id=claim_id,
         claim=f"{claim} [{CONVENTION_LABELS.get(conv, conv)}]",
@@ -153,6 +189,7 @@ def convention_row(
         source=source,
         margin="; ".join(margins),
         noise="; ".join(noises),
+        role=DECIDES if conv == DECIDING_CONVENTION else FOR_COMPARISON,
     )
 
 
@@ -215,6 +252,7 @@ def _with_text_margins(frame: Any) -> Any:
     frame = frame.copy()
     for column in ("margin", "noise"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    frame["role"] = frame["role"].astype(object).where(frame["role"].notna(), DECIDES)
     return frame
 
 
@@ -240,7 +278,8 @@ def assemble_claims(frames: Iterable[Any]) -> Any:
 
 
 def claims_markdown(table: Any, title: str = "Claims") -> str:
-    """The claims table as Markdown: id, claim, value, comparison, verdict, source."""
+    """The claims table as Markdown: id, claim, value, comparison, verdict, source. A verdict
+    that decides is set in bold; one shown for comparison is marked so and not bold."""
     lines = [
         f"# {title}",
         "",
@@ -256,7 +295,9 @@ def claims_markdown(table: Any, title: str = "Claims") -> str:
             row.comparison,
             row.margin,
             row.noise,
-            f"**{row.verdict}**",
+            f"{row.verdict} ({row.role}, not deciding)"
+            if getattr(row, "role", DECIDES) == FOR_COMPARISON
+            else f"**{row.verdict}**",
             row.source,
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")

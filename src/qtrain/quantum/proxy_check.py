@@ -24,7 +24,7 @@ from qtrain.config import from_section
 from qtrain.quantum.carleman import carleman_trajectory, exact_trajectory
 from qtrain.quantum.digits import digits_features, quadratic_network_map
 from qtrain.quantum.polymaps import spectral_radius
-from qtrain.spectra.error_proxy import error_proxy_curve
+from qtrain.spectra.error_proxy import convention, error_proxy_curve
 
 __all__ = ["ProxyCheckSettings", "proxy_check_table", "proxy_vs_carleman"]
 
@@ -68,8 +68,8 @@ def proxy_vs_carleman(
             weights = np.full(n, 1.0 / n)
             proxies = {}
             for conv in conventions:
-                scale = 1.0 if conv == "eigenvalue" else eta
-                proxies[conv] = error_proxy_curve(lam, weights, t, cutoff, scale)
+                p = convention(conv, eta, cutoff)
+                proxies[conv] = error_proxy_curve(lam, weights, t, p.cutoff, p.scale)
             u0 = np.zeros(n)
             exact = exact_trajectory(F, u0, window_steps)
             finite = bool(np.isfinite(exact).all())

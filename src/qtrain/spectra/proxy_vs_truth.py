@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.spectra.density import CONVENTIONS, convention_scale, load_spectrum, spectrum_steps
-from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve
+from qtrain.spectra.density import CONVENTIONS, load_spectrum, spectrum_steps
+from qtrain.spectra.error_proxy import convention, error_proxy_curve, log_error_proxy_curve
 from qtrain.stats import NOISE_LEVEL, spearman, spearman_interval
 
 __all__ = [
@@ -55,10 +55,10 @@ def network_proxy_table(
         for conv in conventions:
             if before.size:
                 nodes, weights = spectra[int(before.max())]
-                scale = convention_scale(conv, lr)
-                frame[f"proxy_{conv}"] = error_proxy_curve(nodes, weights, ts, cutoff, scale)
+                p = convention(conv, lr, cutoff)
+                frame[f"proxy_{conv}"] = error_proxy_curve(nodes, weights, ts, p.cutoff, p.scale)
                 frame[f"log_proxy_{conv}"] = log_error_proxy_curve(
-                    nodes, weights, ts, cutoff, scale
+                    nodes, weights, ts, p.cutoff, p.scale
                 )
             else:
                 frame[f"proxy_{conv}"] = math.nan
