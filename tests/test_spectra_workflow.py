@@ -207,22 +207,26 @@ def test_claim_c2_holds_fails_inconclusive_or_premise_absent() -> None:
         return row
 
     good = c2(
-        masses_frame("main", [0.30, 0.28, 0.31], [0.05, 0.06, 0.04]),
-        masses_frame("large", [0.20, 0.22, 0.21], [0.02, 0.03, 0.02]),
+        masses_frame("main", [0.30, 0.28, 0.31, 0.29, 0.30, 0.32], [0.05, 0.06, 0.04] * 2),
+        masses_frame("large", [0.20, 0.22, 0.21] * 2, [0.02, 0.03, 0.02] * 2),
     )
     assert good.verdict == HOLDS and good.role == DECIDES and "multiplier" in good.claim
-    assert "3 estimates: 2 seed(s) x 2 probe(s); t(k-1) 95%" in good.noise
-    bad = c2(masses_frame("main", [0.05, 0.04, 0.06], [0.30, 0.31, 0.29]))
+    assert "6 estimates: 3 seed(s) x 2 probe(s); t(k-1) over" in good.noise
+    bad = c2(masses_frame("main", [0.05, 0.04, 0.06] * 2, [0.30, 0.31, 0.29] * 2))
     assert bad.verdict == DOES_NOT_HOLD
-    spread = c2(masses_frame("main", [0.30, 0.05, 0.20], [0.05, 0.30, 0.10]))
+    spread = c2(masses_frame("main", [0.30, 0.05, 0.20] * 2, [0.05, 0.30, 0.10] * 2))
     assert spread.verdict == INCONCLUSIVE
+    # probes that agree within each seed while the seeds disagree: the seed means decide
+    seeds_apart = masses_frame("main", [0.30, 0.30, 0.06, 0.06, 0.20, 0.20], [0.05] * 6)
+    (row,) = claim_c2(seeds_apart, ["multiplier"], labels)
+    assert row.verdict == INCONCLUSIVE and "3 group means (wider than over all)" in row.noise
     single = c2(masses_frame("main", [0.30], [0.05]))
     assert single.verdict == INCONCLUSIVE and "not measured" in single.noise
-    empty = c2(masses_frame("main", [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]))
+    empty = c2(masses_frame("main", [0.0] * 4, [0.0] * 4))
     assert empty.verdict == PREMISE_ABSENT
     # a printed convention is a row for comparison, never the deciding one
     (cmp_row,) = claim_c2(
-        masses_frame("main", [0.30, 0.28, 0.31], [0.05, 0.06, 0.04], conv="eigenvalue"),
+        masses_frame("main", [0.30, 0.28, 0.31] * 2, [0.05, 0.06, 0.04] * 2, conv="eigenvalue"),
         ["eigenvalue"],
         labels,
     )

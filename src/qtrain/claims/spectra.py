@@ -5,7 +5,8 @@ decides, the ``eigenvalue`` and ``lr_scaled`` rows are shown for comparison.
 Every comparison has a signed margin (positive = on the claim's side) and is judged against the
 noise of its replicate estimates (:func:`qtrain.stats.replicate_estimate`: a Student-t interval
 below 8 replicates, a bootstrap from 8). The replicates are what a rerun changes (SPEC §3):
-training seeds × Lanczos probes for C2 (the spectra stage's masses table), training seeds for C3
+training seeds × Lanczos probes for C2 (the spectra stage's masses table; the probes of a seed
+share its training, so the noise is never narrower than over the seed means), training seeds for C3
 and C4 (each seed's error-proxy curve from its spectra's pooled probes). N_c, the mass beyond
 the cut-off, is shown; with none the premise of the claim is absent.
 """
@@ -27,7 +28,7 @@ from qtrain.claims.core import (
     convention_row,
     judge,
 )
-from qtrain.stats import NOISE_LEVEL, Estimate, fmt, replicate_estimate
+from qtrain.stats import NOISE_LEVEL, Estimate, fmt, nested_estimate, replicate_estimate
 
 __all__ = ["claim_c2", "claim_c3", "claim_c4", "claim_c13", "spectra_claims"]
 
@@ -66,8 +67,9 @@ def claim_c2(
 
     ``masses``: the spectra stage's masses table (:func:`qtrain.spectra.density.masses_table`),
     one row per model (``main``/``large``), training seed and Lanczos probe: each row is one
-    replicate estimate. ``labels`` names the models. A model with no mass beyond the cut-off in
-    any estimate makes the row "premise absent"."""
+    replicate estimate, and the noise is :func:`qtrain.stats.nested_estimate`'s (probes nested
+    in seeds: never narrower than over the seed means). ``labels`` names the models. A model
+    with no mass beyond the cut-off in any estimate makes the row "premise absent"."""
     rows = []
     for conv in conventions:
         values, margins, noises, verdicts = [], [], [], []
@@ -78,7 +80,7 @@ def claim_c2(
             label = labels.get(model, model)
             diss = estimates[f"dissipative_{conv}"].to_numpy(dtype=float)
             div = estimates[f"divergent_{conv}"].to_numpy(dtype=float)
-            diff = replicate_estimate(diss - div, level)
+            diff = nested_estimate(diss - div, estimates["seed"].tolist(), level)
             n_c = estimates[f"n_c_{conv}"].to_numpy(dtype=float)
             worst = estimates[f"max_divergent_multiplier_{conv}"].to_numpy(dtype=float)
             worst_text = (
