@@ -254,7 +254,7 @@ rule claims_spectra:
     input:
         curves=expand(
             rules.error_proxy.output.curve,
-            variant=config["sparse_train"]["variants"],
+            variant=claim_variants(),
             seed=SEEDS,
         ),
         masses=rules.spectrum_masses.output.masses,

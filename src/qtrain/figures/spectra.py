@@ -58,8 +58,8 @@ def plot_fig2a(
     Each ridge is the Gaussian-smoothed density on a log scale between a floor of 10⁻⁶ of
     its peak and its peak (shapes, not heights, are compared); the smoothing is re-done on a
     common λ grid with each spectrum's own σ. Steps right after a download are drawn dashed.
-    The grey band is |λ| ≤ c (outside it, a = −λ is dissipative for λ > c and divergent for
-    λ < −c).
+    The grey band is |λ| ≤ c, the modes the deciding multiplier convention leaves out (outside
+    it a mode is dissipative iff 0 < ηλ < 2).
     """
     variants = [v for v in ("continuous", "sparse", "qram") if any(k[0] == v for k in spectra)]
     downloads = downloads or {}
