@@ -60,7 +60,7 @@ def test_fig3_box_and_caption_say_whose_masses_they_are():
     assert "training seed 0; claim C2: x" in _texts(fig)
     smoke = _preset("smoke")
     seeds = 1 + smoke["noise"]["extra_seeds"]
-    assert seeds == 2
+    assert seeds == 3  # three training seeds (docs/decisions.md, "Replicates")
     text = " ".join(render_caption((REPORT / "fig3.rst").read_text(), smoke).split())
     assert "training seed 0 only" in text and f"mean over all {seeds} training seed(s)" in text
 

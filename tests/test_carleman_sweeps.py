@@ -105,11 +105,11 @@ def test_divergent_maps_are_judged_on_the_relative_error_in_log_space_never_on_a
     assert "nan" not in row.value and "divergent_q2_s0 +0.301" in row.margin
     assert "reaches 1/2 at step" in row.value and "not an overflow" in row.value
     # judged with a threshold above the divergent factor, the same table fails decisively
-    assert carleman_claims.claim_c6(table, max_factor=2.0).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(table, max_factor=2.0).verdict == claims.DOES_NOT_HOLD
     # over a horizon before the blow-up, the divergent maps' error still falls geometrically:
     # the "not otherwise" half then does not hold (a C6 verdict that can fail on real maps)
     short = cs.error_vs_order_fits(cs.error_vs_order_table(maps, 10, [1, 2, 3, 4]))
-    assert carleman_claims.claim_c6(short).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(short).verdict == claims.DOES_NOT_HOLD
 
 
 def test_variant_and_condition_tables():
@@ -186,10 +186,10 @@ def test_claim_c6_verdicts():
     assert "beyond float64 from step 45" in row.value and "reaches 1/2 at step 30" in row.value
     # does not hold: a divergent map whose error falls geometrically ...
     bad = _s1({"d": (0.2, 0.8, 0.1, 0.01), "v": (np.inf, 1.1, 0.3, 0.01)})
-    assert carleman_claims.claim_c6(bad).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(bad).verdict == claims.DOES_NOT_HOLD
     # ... or an R < 1 map whose error falls too slowly
     slow = _s1({"d": (0.2, 0.8, 0.7, 0.01), "v": (np.inf, 1.1, 3.0, 0.01)})
-    assert carleman_claims.claim_c6(slow).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c6(slow).verdict == claims.DOES_NOT_HOLD
     # factor 0.4 is below 0.5 by 0.097 decades, inside a half-width of 4.3 * 0.05 = 0.22
     unsure = _s1({"d": (0.2, 0.8, 0.4, 0.05), "v": (np.inf, 1.1, 3.0, 0.01)})
     assert carleman_claims.claim_c6(unsure).verdict == claims.INCONCLUSIVE
@@ -201,11 +201,14 @@ def test_claim_c6_verdicts():
     assert carleman_claims.claim_c6(noisy).verdict == claims.INCONCLUSIVE
     # only one half of the claim measured: not a pass, and the missing premise is named
     half = _s1({"d": (0.2, 0.8, 0.1, 0.01)})
-    assert carleman_claims.claim_c6(half).verdict == claims.INCONCLUSIVE
+    assert carleman_claims.claim_c6(half).verdict == "premise absent: no divergent map"
     assert "premise absent: no divergent map" in carleman_claims.claim_c6(half).value
+    # an absent premise never hides a decisive failure of the other half
+    failing_half = _s1({"d": (0.2, 0.8, 0.9, 0.01)})
+    assert carleman_claims.claim_c6(failing_half).verdict == claims.DOES_NOT_HOLD
     no_premise = _s1({"v": (np.inf, 1.1, 3.0, 0.01), "a": (np.inf, 1, 0.2, 0.01)})
     row = carleman_claims.claim_c6(no_premise)
-    assert row.verdict == claims.INCONCLUSIVE
+    assert row.verdict == "premise absent: no map with R < 1"
     assert row.value.startswith("premise absent: no map with R < 1")
     assert carleman_claims.claim_c6(half.iloc[:0]).verdict == claims.NOT_RUN
 
@@ -232,7 +235,7 @@ def test_claim_c7_verdicts():
     assert row.verdict == claims.HOLDS
     assert "m/one_step +0.15" in row.margin
     s2["one_step"] = eta**1.5
-    assert carleman_claims.claim_c7(s2).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c7(s2).verdict == claims.DOES_NOT_HOLD
     # slope 2.2 (margin 0.05) with scatter: the 95% half-width is wider than the margin
     wobble = np.exp(0.3 * np.array([1, -1, 1, -1, 1]))
     s2["one_step"] = eta**2.2 * wobble
@@ -259,7 +262,7 @@ def test_claim_c8_verdicts():
     row = carleman_claims.claim_c8(_s3([0.05, 0.97, 1.5]))
     assert row.verdict == claims.HOLDS
     assert "d/N=2 +0.2" in row.margin and "a/N=2 +0.22" in row.margin
-    assert carleman_claims.claim_c8(_s3([0.05, 1.5, 1.5])).verdict == claims.NOT_HOLDING
+    assert carleman_claims.claim_c8(_s3([0.05, 1.5, 1.5])).verdict == claims.DOES_NOT_HOLD
     # 0.2 is inside 0.25 by 0.05, less than 4.3 * 0.02
     assert carleman_claims.claim_c8(_s3([0.2, 0.97, 1.5], se=0.02)).verdict == claims.INCONCLUSIVE
     s3 = _s3([0.05, 0.97, 1.5])

@@ -118,6 +118,14 @@ def test_linearized_window_checks_name_their_keys():
         check_config(_config(sparse_train={"checkpoint_every": 15}))
 
 
+def test_the_multiplier_convention_comes_first():
+    check_config(_config(spectra={"conventions": ["multiplier"]}))
+    with pytest.raises(ConfigError, match=r"spectra\.conventions = \['eigenvalue', 'multiplier'\]"):
+        check_config(_config(spectra={"conventions": ["eigenvalue", "multiplier"]}))
+    with pytest.raises(ConfigError, match=r"must start with 'multiplier'"):
+        check_config(_config(spectra={"conventions": ["lr_scaled"]}))
+
+
 def test_quantum_checks_run_with_the_rest():
     with pytest.raises(ConfigError, match=r"quantum\.resources\.n_min"):
         check_config(_config(quantum={"resources": {"n_min": 1e12, "n_max": 1e3}}))

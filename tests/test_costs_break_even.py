@@ -10,7 +10,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN, rows_to_frame
+from qtrain.claims import COST_MODEL_FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, rows_to_frame
 from qtrain.claims.costs import claim_c11_rows, claim_c14
 from qtrain.quantum.costs.analysis import (
     decomposition_table,
@@ -259,11 +259,11 @@ def test_claim_c11_one_row_per_premise_with_three_verdicts():
     rows = claim_c11_rows(_scaling(0.1, 0.05))
     assert [r.claim_id for r in rows] == ["C11", "C11"]
     assert "theorem's premise" in rows[0].claim and "measured ResNet" in rows[1].claim
-    assert rows[0].verdict == HOLDS and rows[1].verdict == NOT_HOLDING
+    assert rows[0].verdict == HOLDS and rows[1].verdict == COST_MODEL_FAILS
     assert rows[0].margin.startswith("0.4") and rows[0].noise.startswith("0.1")
     assert "QROM" in rows[0].value and "0.9" in rows[0].value
     assert claim_c11_rows(_scaling(0.4, 0.3))[0].verdict == INCONCLUSIVE
-    assert claim_c11_rows(_scaling(3.0, 0.5))[0].verdict == NOT_HOLDING
+    assert claim_c11_rows(_scaling(3.0, 0.5))[0].verdict == COST_MODEL_FAILS
     assert claim_c11_rows(_scaling(0.1, 0.05, measured_slope=0.2))[1].verdict == HOLDS
     empty = claim_c11_rows(_scaling(0.1, 0.05).iloc[0:0])
     assert [r.verdict for r in empty] == [NOT_RUN, NOT_RUN]
@@ -331,7 +331,7 @@ def _c14_tables(log_ratio: float, spread: float) -> tuple[pd.DataFrame, pd.DataF
 def test_claim_c14_is_judged_on_the_favourable_bound():
     assert claim_c14(*_c14_tables(-3.0, -1.0)).verdict == HOLDS  # a variant 10x worse
     row = claim_c14(*_c14_tables(7.0, 5.0))  # 10^7 slower; the best variant gains 10^5
-    assert row.verdict == NOT_HOLDING
+    assert row.verdict == COST_MODEL_FAILS
     assert "10^7 times slower" in row.value and "epsilon = 0.1" in row.value
     assert "10^7.3 on slow" in row.value  # the other qubit model beside
     assert "base case" in row.value and "10^30" in row.value  # the base beside

@@ -59,7 +59,7 @@ UNDECLARED = [
 # Paths the docs tell the user to make themselves (not the workflow).
 USER_MADE = {"profiles/mysite"}  # README: cp -r profiles/slurm profiles/mysite
 # The presets whose DAGs documented result paths may come from (tiny: the tests' preset).
-PRESETS = ("paper", "smoke", "tiny")
+PRESETS = ("paper", "smoke", "rehearsal", "tiny")
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,8 @@ def test_documented_python_command_names_real_modules_and_markers(command):
 
 def _dag_paths(preset: str, scratch: Path) -> set[str]:
     args = [str(BIN / "snakemake"), "all", "bench", "-n", "--forceall", "--cores", "1"]
-    if preset == "smoke":
-        args += ["--configfile", "config/smoke.yaml"]
+    if preset in ("smoke", "rehearsal"):
+        args += ["--configfile", f"config/{preset}.yaml"]
     if preset == "tiny":
         import yaml
         from workflow_helpers import tiny_config

@@ -41,10 +41,10 @@ SMOKE = _preset("smoke")
 def _reference(cfg: dict) -> dict:
     """A hand-made record of ``cfg``: every network rule, two per-run rules, one other rule."""
     rules = {
-        "pretrain": {"jobs": 2, "cpu_seconds": 44.0},
-        "sparse_train": {"jobs": 6, "cpu_seconds": 120.0},
-        "spectrum": {"jobs": 20, "cpu_seconds": 200.0},
-        "prune": {"jobs": 2, "cpu_seconds": 10.0},
+        "pretrain": {"jobs": 3, "cpu_seconds": 44.0},
+        "sparse_train": {"jobs": 9, "cpu_seconds": 120.0},
+        "spectrum": {"jobs": 24, "cpu_seconds": 200.0},
+        "prune": {"jobs": 3, "cpu_seconds": 15.0},
         "hhl_sweep": {"jobs": 1, "cpu_seconds": 30.0},
         "plot_fig1": {"jobs": 1, "cpu_seconds": 4.0},  # the cheapest job: 4 s of start-up
     }
@@ -53,10 +53,11 @@ def _reference(cfg: dict) -> dict:
 
 def test_job_counts_of_the_smoke_preset_by_hand():
     jobs = rule_jobs(SMOKE)
-    # 2 seeds; 3 variants; spectra at steps 0, 20, 40, 60 of each variant, step 0 shared
-    assert jobs["pretrain"] == 2 and jobs["sparse_train"] == 6 and jobs["error_proxy"] == 6
-    assert len(spectrum_points(SMOKE)) == 1 + 3 * 3 and jobs["spectrum"] == 20
-    assert jobs["linearized_window"] == 2 * 3 * 3  # seeds x windows x learning-rate scales
+    # 3 seeds train 3 variants each; spectra at steps 0, 20, 40, 60 of each variant, step 0
+    # shared: 10 for the first seed, 7 (continuous and sparse, what C3-C4 read) for the others
+    assert jobs["pretrain"] == 3 and jobs["sparse_train"] == 9 and jobs["error_proxy"] == 3 + 2 * 2
+    assert len(spectrum_points(SMOKE)) == 1 + 3 * 3 and jobs["spectrum"] == 10 + 2 * 7
+    assert jobs["linearized_window"] == 3 * 3  # windows x learning-rate scales, first seed only
 
 
 def test_work_scales_with_steps_seeds_and_model_flops():
@@ -65,7 +66,10 @@ def test_work_scales_with_steps_seeds_and_model_flops():
     assert longer["sparse_train"] == pytest.approx(2 * base["sparse_train"])
     assert longer["pretrain"] == base["pretrain"]
     one_seed = rule_work(merge_config(SMOKE, {"noise": {"extra_seeds": 0}}))
-    assert all(one_seed[r] == pytest.approx(base[r] / 2) for r in base)
+    for rule in ("pretrain", "pretrain_large", "sparse_train", "spectrum_large"):
+        assert one_seed[rule] == pytest.approx(base[rule] / 3), rule
+    assert one_seed["spectrum"] == pytest.approx(base["spectrum"] * 10 / 24)
+    assert one_seed["linearized_window"] == base["linearized_window"]  # the first seed only
     wider = rule_work(merge_config(SMOKE, {"model": {"widen": 2}}))
     ratio = (
         model_stats({"depth": 8, "widen": 2}, SMOKE["data"]).forward_flops
@@ -83,14 +87,14 @@ def test_the_estimate_of_the_recorded_config_is_the_record():
 
 
 def test_scaling_keeps_the_start_up_cost_per_job():
-    """Twice the steps: sparse_train's compute doubles, its 6 jobs' start-up (4 s each, the
+    """Twice the steps: sparse_train's compute doubles, its 9 jobs' start-up (4 s each, the
     cheapest recorded job) does not; a rule outside the network pipeline stays as recorded."""
     cfg = merge_config(SMOKE, {"sparse_train": {"steps": 120}})
     est = estimate(cfg, _reference(SMOKE))
-    assert est.seconds["sparse_train"] == pytest.approx(6 * 4 + 2 * (120 - 6 * 4))
+    assert est.seconds["sparse_train"] == pytest.approx(9 * 4 + 2 * (120 - 9 * 4))
     assert est.seconds["hhl_sweep"] == 30.0 and est.seconds["pretrain"] == 44.0
     one_seed = estimate(merge_config(SMOKE, {"noise": {"extra_seeds": 0}}), _reference(SMOKE))
-    assert one_seed.seconds["prune"] == pytest.approx(5.0)  # per-run rule: half the jobs
+    assert one_seed.seconds["prune"] == pytest.approx(5.0)  # per-run rule: a third of the jobs
 
 
 def test_differing_quantum_settings_are_named_not_guessed():

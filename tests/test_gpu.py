@@ -119,13 +119,14 @@ def test_stage_hours_are_costs_times_counts():
         for m in ("ResNet-32-4", "ResNet-56-11")
         for k, s in (("train_step", 1e-3), ("gradient", 1e-3), ("hvp", 3e-3))
     ]
+    cfg["noise"]["extra_seeds"] = 0
     hours = gpu.stage_hours(cfg, costs, "X")
     # independent count: 17 checkpoints x 3 variants, the 4 before the first download (steps
-    # 0, 25, 50, 75) once: 43 spectra; 64 bound steps + 2 probes x 256 = 576 HVPs each
-    assert cfg["spectra"]["probes"] == 2 and not cfg["spectra"]["reuse_graph"]
-    spectra = 43 * 576 * 2048 * 3e-3 / 3600
+    # 0, 25, 50, 75) once: 43 spectra; 64 bound steps + 1 probe x 256 = 320 HVPs each
+    assert cfg["spectra"]["probes"] == 1 and not cfg["spectra"]["reuse_graph"]
+    spectra = 43 * 320 * 2048 * 3e-3 / 3600
     assert hours["spectra"] == pytest.approx(spectra)
-    assert hours["spectrum_large"] == pytest.approx(576 * 2048 * 3e-3 / 3600)
+    assert hours["spectrum_large"] == pytest.approx(320 * 2048 * 3e-3 / 3600)
     assert hours["pretrain"] == pytest.approx(50 * (50_000 + 20_000 / 3) * 1e-3 / 3600)
     # 4 windows x 3 learning rates x 100 steps
     assert hours["linearized"] == pytest.approx(12 * 100 * 2048 * 4e-3 / 3600)
@@ -134,10 +135,15 @@ def test_stage_hours_are_costs_times_counts():
     cfg["large_model"].update(depth=56, widen=1)
     scaled = gpu.stage_hours(cfg, costs, "X")["spectrum_large"]
     ratio = gpu.resnet_stats(56, 1).forward_flops / gpu.resnet_stats(32, 4).forward_flops
-    assert scaled == pytest.approx(576 * 2048 * 3e-3 * ratio / 3600)
-    # each extra training seed repeats the network pipeline
-    cfg["noise"]["extra_seeds"] = 1
-    assert gpu.stage_hours(cfg, costs, "X")["spectrum_large"] == pytest.approx(2 * scaled)
+    assert scaled == pytest.approx(320 * 2048 * 3e-3 * ratio / 3600)
+    # each extra training seed repeats the network pipeline, except the QRAM variant's spectra
+    # (17 + 13 of continuous and sparse per extra seed) and the linearized windows
+    cfg["noise"]["extra_seeds"] = 2
+    more = gpu.stage_hours(cfg, costs, "X")
+    assert more["spectrum_large"] == pytest.approx(3 * scaled)
+    assert more["pretrain"] == pytest.approx(3 * hours["pretrain"])
+    assert more["spectra"] == pytest.approx((43 + 2 * 30) * 320 * 2048 * 3e-3 / 3600)
+    assert more["linearized"] == pytest.approx(hours["linearized"])
 
 
 def test_committed_cost_table_and_extrapolation():

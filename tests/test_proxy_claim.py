@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims import (
+    DECIDES,
+    DOES_NOT_HOLD,
+    FOR_COMPARISON,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_RUN,
+    PREMISE_ABSENT,
+)
 from qtrain.claims.proxy import claim_c13, convention_label
 from qtrain.spectra.error_proxy import error_proxy
 from qtrain.spectra.proxy_vs_truth import (
@@ -59,8 +67,8 @@ def test_c13_holds_when_the_proxy_carries_information_beyond_eta_t():
     rows = _rows(_settings(proxy, TRUTH, ETA_T))
     assert [r.verdict for r in rows] == [HOLDS] * 4
     first = rows[0]
-    assert "multiplier" in first.claim and "decides" in first.claim
-    assert "for comparison" in rows[1].claim
+    assert "multiplier" in first.claim and first.role == DECIDES
+    assert [r.role for r in rows[1:]] == [FOR_COMPARISON, DECIDES, FOR_COMPARISON]
     assert "36 settings" in first.value
     assert f"detectable partial at this n {detectable_correlation(36, 0.05, 2):.3g}" in first.value
 
@@ -73,7 +81,7 @@ def test_c13_does_not_hold_when_the_proxy_is_only_eta_t():
     # ... but the proxy is a function of eta*T: nothing beyond it
     assert corr["proxy_residual_share_multiplier"].iloc[0] == pytest.approx(0.0, abs=1e-12)
     rows = _rows(_settings(proxy, TRUTH, ETA_T))
-    assert all(r.verdict == NOT_HOLDING for r in rows)
+    assert all(r.verdict == DOES_NOT_HOLD for r in rows)
     assert "function of the trivial predictors" in rows[0].value
     # 36 settings detect a partial correlation of 0.29 < 0.3: decisive. Nine could only
     # detect 0.67: the same "nothing beyond" is then inconclusive
@@ -91,10 +99,10 @@ def test_c13_does_not_hold_or_is_inconclusive_for_eta_t_plus_unrelated_noise():
     assert corr["spearman_multiplier"].iloc[0] > 0.3  # confounded raw correlation
     assert abs(partial) < noise  # nothing beyond eta*T
     verdict = _rows(_settings(blind, TRUTH, ETA_T))[0].verdict
-    assert verdict == (NOT_HOLDING if partial + noise < 0.3 else INCONCLUSIVE)
+    assert verdict == (DOES_NOT_HOLD if partial + noise < 0.3 else INCONCLUSIVE)
     # with a clear negative partial correlation, decisively not
     anti = np.exp(ETA_T - 1.5 * OWN)
-    assert _rows(_settings(anti, TRUTH, ETA_T))[0].verdict == NOT_HOLDING
+    assert _rows(_settings(anti, TRUTH, ETA_T))[0].verdict == DOES_NOT_HOLD
 
 
 def test_c13_is_inconclusive_with_few_settings_and_without_mass_beyond_the_cut_off():
@@ -106,7 +114,9 @@ def test_c13_is_inconclusive_with_few_settings_and_without_mass_beyond_the_cut_o
     assert _rows(table)[0].verdict in (INCONCLUSIVE, HOLDS)  # never "does not hold" here
     empty = _settings(np.full(36, np.nan), TRUTH, ETA_T, n_c=0.0)
     row = _rows(empty)[0]
-    assert row.verdict == INCONCLUSIVE and "premise absent: no mass beyond the cut-off" in row.value
+    assert (
+        row.verdict == PREMISE_ABSENT and "premise absent: no mass beyond the cut-off" in row.value
+    )
 
 
 def test_a_missing_measurement_is_not_run():
@@ -120,7 +130,7 @@ def test_the_multiplier_convention_is_a_eta_lambda_with_the_cut_off_at_c_eta():
     assert proxy_parameters("multiplier", 0.05, 0.4) == (0.05, pytest.approx(0.02))
     assert proxy_parameters("lr_scaled", 0.05, 0.4) == (0.05, 0.4)
     assert proxy_parameters("eigenvalue", 0.05, 0.4) == (1.0, 0.4)
-    assert convention_label("multiplier").endswith("decides")
+    assert convention_label("multiplier") == "multiplier |1 - eta*lambda|, |lambda| > c"
     # a mode at lambda = -6 with eta = 0.05: multiplier 1.3 per step, beyond |lambda| > 0.4;
     # lr_scaled drops it (|eta*lambda| = 0.3 < 0.4), the multiplier convention keeps it
     nodes, weights = np.array([-6.0, 0.1, 10.0]), np.array([0.2, 0.6, 0.2])

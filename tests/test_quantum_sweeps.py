@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_RUN
 from qtrain.claims.quantum import (
     STATEVECTOR_NOISE,
     c12_comparisons,
@@ -61,7 +61,7 @@ def test_hhl_sweep_improves_with_clock_and_reports_counts():
     assert row.verdict == HOLDS
     assert f"[F] {raw['fidelity'].iloc[1] - 0.99:+.3g}" in row.margin
     assert row.noise.startswith(f"{STATEVECTOR_NOISE:g}")
-    assert claim_c9(table, min_fidelity=1.0).verdict == NOT_HOLDING
+    assert claim_c9(table, min_fidelity=1.0).verdict == DOES_NOT_HOLD
 
 
 def _s4(fidelities: list[float]) -> pd.DataFrame:
@@ -81,8 +81,8 @@ def _s4(fidelities: list[float]) -> pd.DataFrame:
 
 def test_claim_c9_three_values():
     assert claim_c9(_s4([0.9, 0.995])).verdict == HOLDS
-    assert claim_c9(_s4([0.9, 0.98])).verdict == NOT_HOLDING  # below 0.99
-    assert claim_c9(_s4([0.995, 0.992])).verdict == NOT_HOLDING  # more clock qubits hurt
+    assert claim_c9(_s4([0.9, 0.98])).verdict == DOES_NOT_HOLD  # below 0.99
+    assert claim_c9(_s4([0.995, 0.992])).verdict == DOES_NOT_HOLD  # more clock qubits hurt
     # exactly at the threshold up to rounding: inside the numerical noise
     assert claim_c9(_s4([0.9, 0.99 + STATEVECTOR_NOISE / 2])).verdict == INCONCLUSIVE
     assert claim_c9(_s4([0.9, 0.995]).iloc[:0]).verdict == NOT_RUN
@@ -103,7 +103,7 @@ def test_tomography_sweep_slope_is_minus_one_half():
     assert row.verdict == HOLDS
     assert "5 to 50 (smoke) / 200 (paper)" in row.comparison and "-0.60" in row.comparison
     assert "unchanged" in row.comparison and "20 vectors" in row.value
-    assert claim_c10(table.assign(slope=-0.8)).verdict == NOT_HOLDING
+    assert claim_c10(table.assign(slope=-0.8)).verdict == DOES_NOT_HOLD
     # margin 0.02 inside a half-width of 0.05: inconclusive
     unsure = table.assign(slope=-0.58, slope_ci_low=-0.63, slope_ci_high=-0.53)
     assert claim_c10(unsure).verdict == INCONCLUSIVE
@@ -186,7 +186,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
     # a run beyond eps by more than its replicate noise fails
     failing = [*rows, {"run_id": "d", "epsilon": 0.001, "errors": (0.0019, 0.002, 0.0021)}]
     row = claim_c12(_summary(failing))
-    assert row.verdict == NOT_HOLDING and "do not hold: d" in row.value
+    assert row.verdict == DOES_NOT_HOLD and "do not hold: d" in row.value
     # beyond eps by less than the replicate noise: inconclusive (a seed moves it by 0.0005)
     close = [*rows, {"run_id": "e", "epsilon": 0.001, "errors": (0.0006, 0.0011, 0.0016)}]
     assert claim_c12(_summary(close)).verdict == INCONCLUSIVE
@@ -210,7 +210,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
         }
     ]
     row = claim_c12(_summary(hhl))
-    assert row.verdict == NOT_HOLDING and "HHL 0.015" in row.value
+    assert row.verdict == DOES_NOT_HOLD and "HHL 0.015" in row.value
     assert "clock up to 7 qubits" in row.value
     capped = [{**hhl[0], "clock_capped": True, "errors": (0.004, 0.005, 0.006)}]
     row = claim_c12(_summary(capped))
@@ -218,7 +218,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
     # a diverged replicate does not track, whatever its last finite error
     diverged = _summary([{"run_id": "x", "epsilon": 0.1, "errors": (0.0, 0.0, 0.0)}])
     diverged.loc[1, "diverged"] = True
-    assert claim_c12(diverged).verdict == NOT_HOLDING
+    assert claim_c12(diverged).verdict == DOES_NOT_HOLD
     # the HHL study's forward-substitution twin shares its run id with a grid run: two runs
     twin = _summary([{"run_id": "a", "epsilon": 0.01, "errors": (0.0039, 0.004, 0.0041)}])
     both = pd.concat([twin.assign(study="grid"), twin.assign(study="hhl", features=1)])
@@ -226,7 +226,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
     assert list(comps["replicates"]) == [3, 3]
     assert list(comps["run_id"]) == ["a", "a (hhl study, p = 1)"]
     nan_error = [{"run_id": "y", "epsilon": 0.1, "errors": (0.01, np.nan, 0.01)}]
-    assert claim_c12(_summary(nan_error)).verdict == NOT_HOLDING
+    assert claim_c12(_summary(nan_error)).verdict == DOES_NOT_HOLD
     assert claim_c12(_summary(rows[2:])).verdict == NOT_RUN
 
 

@@ -184,7 +184,6 @@ def test_rehearsal_keeps_the_paper_models_conventions_and_variants():
         ("spectra", "cutoff"),
         ("linearized", "lr_scales"),
         ("linearized", "bn_mode"),
-        ("noise", "extra_seeds"),
         ("batchnorm",),
     ]
     for path in same:
@@ -198,6 +197,8 @@ def test_rehearsal_keeps_the_paper_models_conventions_and_variants():
     assert 0 < cfg["large_model"]["micro_batch"] < cfg["data"]["hessian_batch"]
     assert 0 < cfg["large_model"]["pretrain_micro_batch"] < cfg["pretrain"]["batch_size"]
     assert cfg["rehearsal"]["enabled"] and cfg["data"]["synthetic"]
+    # one training seed: the paper's extra seeds are the same rules at the same sizes (a count)
+    assert cfg["noise"]["extra_seeds"] == 0
     assert cfg["data"]["root"].startswith("results/rehearsal/")
 
 
@@ -370,8 +371,9 @@ def test_estimate_counts_the_rehearsals_own_images():
     hours = gpu.stage_hours(cfg, costs, "X")
     # 1 epoch over 8 training images, plus a third of a step for each of 4 + 4 evaluations
     assert hours["pretrain"] == pytest.approx((8 + 8 / 3) / 3600)
-    # 7 spectra (step 0 shared; steps 2 and 4 per variant) x (2 + 2 x 3) HVPs x 2 samples
-    assert hours["spectra"] == pytest.approx(7 * 8 * 2 / 3600)
+    # 7 spectra (step 0 shared; steps 2 and 4 per variant) x (2 + 1 x 3) HVPs x 2 samples
+    assert cfg["spectra"]["probes"] == 1 and cfg["noise"]["extra_seeds"] == 0
+    assert hours["spectra"] == pytest.approx(7 * 5 * 2 / 3600)
     rows, lines = gpu.estimate_rows({"rehearsal": cfg}, costs)
     total = next(r for r in rows if r["stage"] == "total")
     assert total["gpu_hours"] == pytest.approx(sum(hours.values()), rel=1e-5)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_RUN
 from qtrain.claims.training import claim_c1, claim_c5, download_dips
 from qtrain.learning import batchnorm
 from qtrain.learning.data import load_digits
@@ -203,68 +203,90 @@ def test_nan_stops_naming_the_step(digits, tmp_path):
         _train(bad, tmp_path, "sparse")
 
 
-def _dips(before, after, best, variant="sparse", seed=0):
-    records = pd.DataFrame(
-        {"step": [1, 2, 3, 4, 5, 6], "train_accuracy": [0.5, before[0], 0.5, before[1], 0.5, 0]}
-    )
-    records.loc[2, "train_accuracy"] = best[0]
-    records.loc[4, "train_accuracy"] = best[1]
-    downloads = pd.DataFrame(
+def _downloads(acc, loss, variant="sparse", steps=(20, 40, 60)):
+    """A downloads table: (before, after) accuracy and loss per download."""
+    return pd.DataFrame(
         {
-            "step": [2, 4],
-            "variant": [variant, variant],
-            "train_accuracy_before": before,
-            "train_accuracy_after": after,
+            "step": list(steps)[: len(acc)],
+            "variant": variant,
+            "train_accuracy_before": [a[0] for a in acc],
+            "train_accuracy_after": [a[1] for a in acc],
+            "train_loss_before": [x[0] for x in loss],
+            "train_loss_after": [x[1] for x in loss],
         }
     )
-    return download_dips(records, downloads, seed=seed)
 
 
-def test_download_dips():
-    dips = _dips([0.6, 0.7], [0.5, 0.6], [0.65, 0.8])
-    assert dips["dip"].tolist() == pytest.approx([0.1, 0.1])
-    assert dips["recovery"].tolist() == pytest.approx([0.1, 0.1])  # best of steps 3-4, 5-6
-    assert dips["recovered"].tolist() == [1.0, 1.0]
+def test_download_dips_and_the_share_regained():
+    # dip 0.9 -> 0.5, recovered to 0.8 by the next download: 0.3 of 0.4 regained
+    table = _downloads([(0.9, 0.5), (0.8, 0.7), (0.95, 0.9)], [(0.2, 1.0), (0.4, 0.6), (0.1, 0.3)])
+    dips = download_dips(pd.DataFrame({"step": []}), table, seed=3)
+    assert dips["seed"].tolist() == [3, 3, 3] and dips["download"].tolist() == [0, 1, 2]
+    assert dips["dip_accuracy"].tolist() == pytest.approx([0.4, 0.1, 0.05])
+    assert dips["dip_loss"].tolist() == pytest.approx([0.8, 0.2, 0.2])
+    assert dips["recovery_accuracy"].tolist()[:2] == pytest.approx([0.75, 2.5])
+    assert dips["recovery_loss"].tolist()[:2] == pytest.approx([0.75, 2.5])  # (0.6 - 0.1) / 0.2
+    assert np.isnan(dips["recovery_accuracy"].iloc[2])  # no complete window follows
+    # no dip: nothing to regain
+    flat = download_dips(None, _downloads([(0.9, 0.9), (0.9, 0.9)], [(0.2, 0.2), (0.2, 0.2)]))
+    assert flat["recovery_accuracy"].isna().all()
 
 
-def _seeds(before, after, best, variant="sparse", seeds=(0, 1, 2), jitter=0.01):
-    """The same downloads under several training seeds, each a little different."""
-    return pd.concat(
-        [
-            _dips(before, [a + jitter * k for a in after], best, variant, seed=seed)
-            for k, seed in enumerate(seeds)
-        ]
-    )
+def _variant_downloads(name, dips, regain, steps):
+    """Downloads whose accuracy dips by ``dips`` (and the loss rises as much), each followed by
+    a window that regains ``regain`` of the dip."""
+    acc, loss = [], []
+    acc_before, loss_before = 0.95, 0.2
+    for dip in dips:
+        acc.append((acc_before, acc_before - dip))
+        loss.append((loss_before, loss_before + dip))
+        acc_before = acc_before - dip + regain * dip
+        loss_before = loss_before + dip - regain * dip
+    return _downloads(acc, loss, name, steps)
 
 
-def test_claim_c5_is_three_valued():
-    sparse = _seeds([0.9, 0.9], [0.5, 0.5], [0.95, 0.95])
-    qram_small = _seeds([0.9, 0.9], [0.8, 0.8], [0.95, 0.95], "qram")
-    assert claim_c5(pd.concat([sparse, qram_small]), 10_000).verdict == HOLDS
-    # QRAM dips more: decisively does not hold
-    qram_big = _seeds([0.9, 0.9], [0.2, 0.2], [0.95, 0.95], "qram")
-    assert claim_c5(pd.concat([sparse, qram_big]), 10_000).verdict == NOT_HOLDING
-    # the same dips measured on 20 samples: inside the sampling noise
-    row = claim_c5(pd.concat([sparse, qram_small]), 20)
-    assert row.verdict == INCONCLUSIVE and row.margin and row.noise
-    # one training seed: a rerun's spread is not measured, so nothing is decided
-    one = _seeds([0.9, 0.9], [0.5, 0.5], [0.95, 0.95], seeds=(0,))
-    one_q = _seeds([0.9, 0.9], [0.8, 0.8], [0.95, 0.95], "qram", seeds=(0,))
-    assert claim_c5(pd.concat([one, one_q]), 10_000).verdict == INCONCLUSIVE
-    # a seed that disagrees widens the noise
-    other = _dips([0.9, 0.9], [0.85, 0.85], [0.95, 0.95], seed=3)
-    other_q = _dips([0.9, 0.9], [0.5, 0.5], [0.95, 0.95], "qram", seed=3)
-    both = pd.concat([sparse, qram_small, other, other_q])
-    assert claim_c5(both, 10_000).verdict == INCONCLUSIVE
-    assert claim_c5(sparse, 10_000).verdict == NOT_RUN
+def _c5_table(dip, regain, qram_dip, seeds=(0, 1, 2), jitter=0.005):
+    """Sparse (3 downloads) and QRAM (2 downloads) dips of several seeds; the first download
+    is the same event in both variants (equal dips)."""
+    frames = []
+    for k, seed in enumerate(seeds):
+        j = jitter * k
+        sparse = _variant_downloads("sparse", [dip, dip + j, dip + j], regain, (20, 40, 60))
+        qram = _variant_downloads("qram", [dip, qram_dip + 2 * j], regain, (20, 45))
+        frames += [download_dips(None, sparse, seed), download_dips(None, qram, seed)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_claim_c5_holds_fails_or_is_inconclusive():
+    good = claim_c5(_c5_table(dip=0.1, regain=0.9, qram_dip=0.05))
+    assert good.verdict == HOLDS, (good.margin, good.noise)
+    assert "same event in both variants (not judged): download 0" in good.value
+    assert "dips: holds; recovers: holds; QRAM dips less: holds" in good.value
+    # barely any of the dip regained: "then recovers" does not hold
+    slow = claim_c5(_c5_table(dip=0.1, regain=0.1, qram_dip=0.05))
+    assert slow.verdict == DOES_NOT_HOLD and "recovers: does not hold" in slow.value
+    # QRAM dips more on the matched download
+    more = claim_c5(_c5_table(dip=0.1, regain=0.9, qram_dip=0.2))
+    assert more.verdict == DOES_NOT_HOLD and "QRAM dips less: does not hold" in more.value
+    # QRAM dips about as much: the paired difference is inside the seed spread
+    same = claim_c5(_c5_table(dip=0.1, regain=0.9, qram_dip=0.1, jitter=0.0))
+    assert "QRAM dips less: inconclusive" in same.value
+    noisy = _c5_table(dip=0.1, regain=0.9, qram_dip=0.09, jitter=0.0)
+    noisy.loc[(noisy["variant"] == "qram") & (noisy["seed"] == 1), "dip_accuracy"] += 0.08
+    assert "QRAM dips less: inconclusive" in claim_c5(noisy).value
+    # one training seed: the spread a rerun changes is not measured, nothing is decided
+    one = claim_c5(_c5_table(dip=0.1, regain=0.9, qram_dip=0.05, seeds=(0,)))
+    assert one.verdict == INCONCLUSIVE and "not measured (1 seed)" in one.noise
+    sparse_only = _c5_table(0.1, 0.9, 0.05)
+    assert claim_c5(sparse_only[sparse_only["variant"] == "sparse"]).verdict == NOT_RUN
 
 
 def test_claim_c1():
     sparsity = pd.DataFrame({"kept": [1000], "total": [10000]})
     counts = {"ResNet-32-4": 7_451_044, "ResNet-56-11": 103_703_700}
     assert claim_c1(counts, sparsity, 0.1).verdict == HOLDS
-    assert claim_c1(counts, sparsity.assign(kept=1200), 0.1).verdict == NOT_HOLDING
-    assert claim_c1({**counts, "ResNet-32-4": 1}, sparsity, 0.1).verdict == NOT_HOLDING
+    assert claim_c1(counts, sparsity.assign(kept=1200), 0.1).verdict == DOES_NOT_HOLD
+    assert claim_c1({**counts, "ResNet-32-4": 1}, sparsity, 0.1).verdict == DOES_NOT_HOLD
     row = claim_c1({**counts, "ResNet-32-4": 7_451_043}, sparsity.assign(kept=1002), 0.1)
     assert (
         "ResNet-32-4 count - paper -1" in row.margin

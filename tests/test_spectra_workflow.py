@@ -15,7 +15,15 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
+from qtrain.claims import (
+    DECIDES,
+    DOES_NOT_HOLD,
+    FOR_COMPARISON,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_RUN,
+    PREMISE_ABSENT,
+)
 from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
 from qtrain.spectra.density import load_spectrum, mass_row
@@ -156,55 +164,150 @@ def test_segment_extremes_fall_then_grow() -> None:
     assert not ext["grows"]
 
 
-def test_mass_row_and_claim_c2() -> None:
-    lams, w = spectrum([-1.0, 0.1, 0.5, 2.0, 30.0], [0.1, 0.5, 0.2, 0.1, 0.1])
-    row = mass_row(lams, w, lr=0.01, cutoff=0.4)
-    assert row["dissipative_eigenvalue"] == pytest.approx(0.4)  # λ > 0.4
-    assert row["divergent_eigenvalue"] == pytest.approx(0.1)  # λ < -0.4
-    assert row["dissipative_lr_scaled"] == 0.0 and row["divergent_lr_scaled"] == 0.0
-    assert row["lambda_max"] == 30.0 and row["negative_mass"] == pytest.approx(0.1)
-    # replicate estimates: the spread decides between decisive and inconclusive
-    lams2, w2 = spectrum([-1.0, 0.1, 0.5, 2.0, 30.0], [0.12, 0.5, 0.18, 0.1, 0.1])
-    other = mass_row(lams2, w2, lr=0.01, cutoff=0.4)
-    eig, lr_scaled = claim_c2([row, other], [row, other], ["eigenvalue", "lr_scaled"], "m", "l")
-    assert eig.verdict == HOLDS and "a = -lambda" in eig.claim
-    assert "m: 0.28" in eig.margin and "2 estimates" in eig.noise  # mean of 0.3 and 0.26
-    assert lr_scaled.verdict == INCONCLUSIVE  # N_c = 0 with a = -eta*lambda: nothing to judge
-    assert "N_c 0" in lr_scaled.value
-    flipped = {**other, "divergent_eigenvalue": 0.6}  # replicates that disagree in sign
-    (wide,) = claim_c2([row, flipped], [], ["eigenvalue"], "m", "l")
-    assert wide.verdict == INCONCLUSIVE
-    low = {**row, "dissipative_eigenvalue": 0.05}
-    lows = [low, {**low, "divergent_eigenvalue": 0.11}, {**low, "divergent_eigenvalue": 0.12}]
-    (bad,) = claim_c2(lows, [], ["eigenvalue"], "m", "l")
-    assert bad.verdict == NOT_HOLDING
-    (single,) = claim_c2([row], [], ["eigenvalue"], "m", "l")
-    assert single.verdict == INCONCLUSIVE and "not measured" in single.noise
+def test_mass_row_in_every_convention() -> None:
+    lams, w = spectrum([-1.0, 0.1, 0.5, 2.0, 30.0, 50.0], [0.1, 0.4, 0.2, 0.1, 0.1, 0.1])
+    row = mass_row(lams, w, lr=0.05, cutoff=0.4)
+    # multiplier: |λ| > 0.4, dissipative iff |1 − 0.05 λ| < 1 (λ = 0.5, 2, 30), divergent
+    # iff > 1 (λ = −1; λ = 50: 0.05 × 50 > 2)
+    assert row["dissipative_multiplier"] == pytest.approx(0.4)
+    assert row["divergent_multiplier"] == pytest.approx(0.2)
+    assert row["n_c_multiplier"] == pytest.approx(0.6)
+    assert row["max_divergent_multiplier_multiplier"] == pytest.approx(1.5)
+    # a = −λ by sign: λ > 0.4 dissipative, λ < −0.4 divergent
+    assert row["dissipative_eigenvalue"] == pytest.approx(0.5)
+    assert row["divergent_eigenvalue"] == pytest.approx(0.1)
+    assert row["max_divergent_multiplier_eigenvalue"] == pytest.approx(2.0)
+    # a = −ηλ with the cut-off on ηλ: only λ = 30 and 50 (|ηλ| > 0.4)
+    assert row["dissipative_lr_scaled"] == pytest.approx(0.2)
+    assert row["divergent_lr_scaled"] == 0.0 and row["n_c_lr_scaled"] == pytest.approx(0.2)
+    assert row["lambda_max"] == 50.0 and row["negative_mass"] == pytest.approx(0.1)
 
 
-def test_claims_c3_c4_on_constructed_curves() -> None:
-    spectra = {0: spectrum([0.6, 1.0, 1.4, 2.5], [0.3, 0.3, 0.3, 0.1])}
-    spectra2 = {0: spectrum([0.6, 1.0, 1.4, 2.6], [0.3, 0.3, 0.3, 0.1])}
-
-    def curves(spec, steps=30):
-        return {
-            v: proxy_curve(records_for(v, steps=steps), spec, lr=0.1).assign(variant=v)
-            for v in ("continuous", "sparse", "qram")
+def masses_frame(model: str, diss, div, n_c=None, conv="multiplier") -> pd.DataFrame:
+    """A masses table of one model: one row per replicate estimate (seed × probe)."""
+    k = len(diss)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "seed": np.arange(k) // 2,
+            "probe": np.arange(k) % 2,
+            f"dissipative_{conv}": diss,
+            f"divergent_{conv}": div,
+            f"n_c_{conv}": np.add(diss, div) if n_c is None else n_c,
+            f"max_divergent_multiplier_{conv}": 1.3,
         }
+    )
 
-    estimates = [curves(spectra), curves(spectra2)]  # two replicate estimates
-    (c3,) = claim_c3(estimates, ["eigenvalue"])
-    assert c3.verdict == HOLDS and c3.claim_id == "C3", (c3.margin, c3.noise)
-    (c4,) = claim_c4(estimates, ["eigenvalue"])
-    assert c4.verdict == HOLDS, c4.margin  # restarted windows stay far below continuous
-    no_div = [curves({0: spectrum([0.6, 1.0])}), curves({0: spectrum([0.6, 1.05])})]
-    assert claim_c3(no_div, ["eigenvalue"])[0].verdict == NOT_HOLDING  # never grows
-    assert claim_c4(no_div, ["eigenvalue"])[0].verdict == NOT_HOLDING  # restart to 1 > decayed E
-    sparse_only = [{"sparse": estimates[0]["sparse"]}]
-    assert claim_c4(sparse_only, ["eigenvalue"])[0].verdict == NOT_RUN
-    # an empty N_c in a convention is inconclusive, never a pass
-    (empty,) = claim_c3(estimates, ["lr_scaled"], n_c={"lr_scaled": 0.0})
-    assert empty.verdict == INCONCLUSIVE
+
+def test_claim_c2_holds_fails_inconclusive_or_premise_absent() -> None:
+    labels = {"main": "m", "large": "l"}
+
+    def c2(*frames):
+        (row,) = claim_c2(pd.concat(frames), ["multiplier"], labels)
+        return row
+
+    good = c2(
+        masses_frame("main", [0.30, 0.28, 0.31, 0.29, 0.30, 0.32], [0.05, 0.06, 0.04] * 2),
+        masses_frame("large", [0.20, 0.22, 0.21] * 2, [0.02, 0.03, 0.02] * 2),
+    )
+    assert good.verdict == HOLDS and good.role == DECIDES and "multiplier" in good.claim
+    assert "6 estimates: 3 seed(s) x 2 probe(s); t(k-1) over" in good.noise
+    bad = c2(masses_frame("main", [0.05, 0.04, 0.06] * 2, [0.30, 0.31, 0.29] * 2))
+    assert bad.verdict == DOES_NOT_HOLD
+    spread = c2(masses_frame("main", [0.30, 0.05, 0.20] * 2, [0.05, 0.30, 0.10] * 2))
+    assert spread.verdict == INCONCLUSIVE
+    # probes that agree within each seed while the seeds disagree: the seed means decide
+    seeds_apart = masses_frame("main", [0.30, 0.30, 0.06, 0.06, 0.20, 0.20], [0.05] * 6)
+    (row,) = claim_c2(seeds_apart, ["multiplier"], labels)
+    assert row.verdict == INCONCLUSIVE and "3 group means (wider than over all)" in row.noise
+    single = c2(masses_frame("main", [0.30], [0.05]))
+    assert single.verdict == INCONCLUSIVE and "not measured" in single.noise
+    empty = c2(masses_frame("main", [0.0] * 4, [0.0] * 4))
+    assert empty.verdict == PREMISE_ABSENT
+    # a printed convention is a row for comparison, never the deciding one
+    (cmp_row,) = claim_c2(
+        masses_frame("main", [0.30, 0.28, 0.31] * 2, [0.05, 0.06, 0.04] * 2, conv="eigenvalue"),
+        ["eigenvalue"],
+        labels,
+    )
+    assert cmp_row.role == FOR_COMPARISON and "a = -lambda" in cmp_row.claim
+
+
+def curves_for(spec, steps=30, lr=0.1, variants=("continuous", "sparse")):
+    """Error-proxy curves of the variants under one spectrum per step (a replicate)."""
+    return {
+        v: proxy_curve(records_for(v, steps=steps), spec, lr=lr).assign(variant=v) for v in variants
+    }
+
+
+# λ = 4, 6, 8 are dissipative at η = 0.1 (multipliers 0.6, 0.4, 0.2); λ < 0 is divergent
+def falls_then_grows(neg=-3.0):
+    return {0: spectrum([4.0, 6.0, 8.0, neg], [0.3, 0.3, 0.3, 0.1])}
+
+
+def only_dissipative(top=8.0):
+    return {0: spectrum([4.0, 6.0, top], [0.3, 0.3, 0.4])}
+
+
+def test_claim_c3_holds_fails_inconclusive_or_premise_absent() -> None:
+    grows = [curves_for(falls_then_grows(n)) for n in (-3.0, -3.1, -3.2)]
+    (c3,) = claim_c3(grows, ["multiplier"])
+    assert c3.verdict == HOLDS and c3.role == DECIDES, (c3.margin, c3.noise)
+    # the growth is the divergent mode's, ln(1 + 0.1 × 3.1) per step late in the segment
+    growth = float(c3.margin.split("growth ")[1])
+    assert growth == pytest.approx(math.log(1.31), rel=0.05)
+    falls = [curves_for(only_dissipative(t)) for t in (8.0, 8.5, 9.0)]
+    assert claim_c3(falls, ["multiplier"])[0].verdict == DOES_NOT_HOLD  # never grows
+    mixed = [curves_for(falls_then_grows()), curves_for(only_dissipative()), grows[1]]
+    assert claim_c3(mixed, ["multiplier"])[0].verdict == INCONCLUSIVE
+    assert claim_c3(grows[:1], ["multiplier"])[0].verdict == INCONCLUSIVE  # one seed
+    absent = claim_c3(grows, ["multiplier"], n_c={"multiplier": 0.0})[0]
+    assert absent.verdict == PREMISE_ABSENT
+
+
+def test_claim_c3_growth_is_the_divergent_modes_not_the_largest_eigenvalue() -> None:
+    # a = −λ: λ = 3.x grows like |1 − λ| per step although the sign calls it dissipative,
+    # so the net growth is ln(λ_max − 1) (the issue's "ln(λ_max − 1)"); the claim's growth is
+    # the part divergent modes carry: here none (no λ < −c)
+    reps = [curves_for({0: spectrum([0.6, lam], [0.9, 0.1])}) for lam in (3.0, 3.1, 3.2)]
+    (row,) = claim_c3(reps, ["eigenvalue"])
+    assert row.role == FOR_COMPARISON
+    net = float(row.value.split("net d ln E/dt ")[1].split(";")[0])
+    assert net == pytest.approx(math.log(2.1), rel=0.05)
+    assert float(row.margin.split("growth ")[1]) == pytest.approx(0.0, abs=1e-6)
+    # E falls, then grows by ln 2.1 per step, yet no growth is carried by a divergent mode:
+    # the row is not "holds" (a zero growth is inside any noise)
+    assert row.verdict == INCONCLUSIVE
+
+
+def test_claim_c4_bounded_across_windows_holds_fails_or_is_inconclusive() -> None:
+    def restarted(first, neg):
+        """``first`` before step 10; from step 10 on the divergent mode is λ = ``neg``."""
+        later = spectrum([4.0, 6.0, 8.0, neg], [0.3, 0.3, 0.3, 0.1])
+        return {0: first, 10: later, 20: later}
+
+    base = spectrum([4.0, 6.0, 8.0, -3.0], [0.3, 0.3, 0.3, 0.1])
+    calmer = spectrum([4.0, 6.0, 8.0, -1.0], [0.3, 0.3, 0.3, 0.1])
+    # the divergent mode weakens after the first window (multiplier 1.3 -> 1.2): the window
+    # maxima fall, while the continuous run (t keeps counting) grows far above them
+    falling = [curves_for(restarted(base, n)) for n in (-2.0, -2.02, -2.04)]
+    (c4,) = claim_c4(falling, ["multiplier"])
+    assert c4.verdict == HOLDS and c4.role == DECIDES, (c4.margin, c4.noise)
+    # window maxima grow from window to window: not bounded
+    growing = [curves_for(restarted(calmer, n)) for n in (-3.0, -3.02, -3.04)]
+    assert claim_c4(growing, ["multiplier"])[0].verdict == DOES_NOT_HOLD
+    # no divergent mode: E falls in every window and the continuous run never exceeds the
+    # restarted windows' bound (the restart raises E instead)
+    decaying = [curves_for({0: spectrum([4.0, 6.0, t], [0.3, 0.3, 0.4])}) for t in (8, 8.5, 9)]
+    assert claim_c4(decaying, ["multiplier"])[0].verdict == DOES_NOT_HOLD
+    # the same spectrum in every window: flat maxima, "does not grow" cannot be shown
+    flat = [curves_for(falls_then_grows(n)) for n in (-3.0, -3.1, -3.2)]
+    (row,) = claim_c4(flat, ["multiplier"])
+    assert row.verdict == INCONCLUSIVE
+    assert abs(float(row.margin.split("bounded ")[1].split(";")[0])) < 1e-12
+    assert claim_c4([{"sparse": flat[0]["sparse"]}], ["multiplier"])[0].verdict == NOT_RUN
+    absent = claim_c4(falling, ["multiplier"], n_c={"multiplier": 0.0})[0]
+    assert absent.verdict == PREMISE_ABSENT
 
 
 def test_spearman_and_correlation_tables() -> None:

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from qtrain.claims.core import HOLDS, INCONCLUSIVE, NOT_HOLDING, judge
-from qtrain.stats import replicate_estimate, spearman_interval, t_multiplier
+from qtrain.claims.core import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, judge
+from qtrain.stats import nested_estimate, replicate_estimate, spearman_interval, t_multiplier
 
 
 def test_t_multipliers_are_the_textbook_quantiles():
@@ -74,7 +74,7 @@ def test_two_replicates_rarely_find_a_three_sd_margin():
 
 def test_a_clear_negative_margin_does_not_hold():
     est = replicate_estimate([-5.0, -5.2, -4.9])
-    assert judge(est.mean, est.noise) == NOT_HOLDING
+    assert judge(est.mean, est.noise) == DOES_NOT_HOLD
 
 
 def test_spearman_noise_is_a_percentile_half_width():
@@ -84,3 +84,42 @@ def test_spearman_noise_is_a_percentile_half_width():
     assert n == 12 and 0 < rho <= 1 and 0 < p_value < 0.05
     _, narrower, _, _ = spearman_interval(x, y, level=0.5)
     assert 0 < narrower < noise
+
+
+def test_nested_noise_is_the_wider_of_all_values_and_group_means():
+    values = [1.0, 1.1, 3.0, 3.1, 5.0, 5.1]  # groups differ far more than members
+    groups = [0, 0, 1, 1, 2, 2]
+    est = nested_estimate(values, groups)
+    by_group = replicate_estimate([1.05, 3.05, 5.05])
+    assert est.mean == pytest.approx(3.05) and est.count == 6
+    assert est.noise == pytest.approx(by_group.noise)
+    assert "group means" in est.method
+    # members that scatter more than the groups: the pooled interval is the wider
+    scattered = nested_estimate([0.0, 2.0, 0.1, 2.1, 0.05, 2.05], groups)
+    assert scattered.noise == pytest.approx(
+        replicate_estimate([0.0, 2.0, 0.1, 2.1, 0.05, 2.05]).noise
+    )
+    # one group: the values' own noise; one value per group: the group means
+    assert nested_estimate([1.0, 2.0, 4.0], [0, 0, 0]) == replicate_estimate([1.0, 2.0, 4.0])
+    assert nested_estimate([1.0, 2.0, 4.0], [0, 1, 2]) == replicate_estimate([1.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match="length"):
+        nested_estimate([1.0], [0, 1])
+
+
+@pytest.mark.parametrize(("seeds", "probes"), [(3, 2), (3, 3)])
+def test_calibration_nested_replicates_with_a_seed_effect(seeds, probes):
+    """Seed-to-seed spread 3 times the probe spread, true margin 0: the nested noise keeps
+    "holds" rare, where treating seeds x probes as independent replicates would not."""
+    rng = np.random.default_rng(seeds * 10 + probes)
+    trials, naive, nested = 2000, 0, 0
+    groups = np.repeat(np.arange(seeds), probes)
+    for _ in range(trials):
+        values = rng.normal(0.0, 3.0, seeds)[groups] + rng.normal(0.0, 1.0, seeds * probes)
+        naive += judge(*_mean_noise(replicate_estimate(values))) == HOLDS
+        nested += judge(*_mean_noise(nested_estimate(values, groups))) == HOLDS
+    assert nested / trials <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
+    assert naive / trials > 0.05  # pseudo-replication: the pooled interval is too narrow
+
+
+def _mean_noise(est):
+    return est.mean, est.noise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -30,12 +30,15 @@ __all__ = [
     "check_quantum_config",
     "check_rehearsal",
     "check_training",
+    "claim_variants",
     "coerce_config_types",
     "from_section",
     "hessian_space_for",
     "hhl_qubits",
     "merge_config",
     "rehearsal_label",
+    "seed_count",
+    "spectrum_jobs",
     "spectrum_points",
     "spectrum_steps",
     "spectrum_variant",
@@ -88,6 +91,18 @@ def check_hessian_operator(cfg: Mapping[str, Any]) -> None:
             f"config keys linearized.bn_mode = {lin_mode!r} and spectra.bn_mode = {spec_mode!r} "
             "disagree: the linearized windows and the error proxy they test must use the same "
             "Hessian (set both to the same mode)"
+        )
+
+
+def check_conventions(cfg: Mapping[str, Any]) -> None:
+    """The multiplier convention decides claims C2-C4 and C13 (SPEC §2.5): it comes first in
+    ``spectra.conventions``; the others are shown for comparison."""
+    conventions = list(cfg.get("spectra", {}).get("conventions", ["multiplier"]))
+    if not conventions or conventions[0] != "multiplier":
+        raise ConfigError(
+            f"config key spectra.conventions = {conventions} must start with 'multiplier': "
+            "the multiplier convention decides the claims (SPEC §2.5); list 'eigenvalue' and "
+            "'lr_scaled' after it to show them for comparison"
         )
 
 
@@ -257,14 +272,37 @@ def spectrum_variant(cfg: Mapping[str, Any], variant: str, step: int) -> str:
     return st["variants"][0] if int(step) < st["window_steps"] else variant
 
 
-def spectrum_points(cfg: Mapping[str, Any]) -> list[tuple[str, int]]:
-    """The distinct ``(variant, step)`` spectra of one training seed, in variant then step order."""
+def spectrum_points(
+    cfg: Mapping[str, Any], variants: Sequence[str] | None = None
+) -> list[tuple[str, int]]:
+    """The distinct ``(variant, step)`` spectra of one training seed, in variant then step order
+    (of ``variants``; every variant by default)."""
     points = [
         (spectrum_variant(cfg, variant, step), step)
-        for variant in cfg["sparse_train"]["variants"]
+        for variant in (cfg["sparse_train"]["variants"] if variants is None else variants)
         for step in spectrum_steps(cfg)
     ]
     return list(dict.fromkeys(points))
+
+
+def claim_variants(cfg: Mapping[str, Any]) -> list[str]:
+    """The variants whose spectra and error proxy every training seed computes: those claims C3
+    and C4 read, ``continuous`` and ``sparse`` (every variant when neither runs). The first seed
+    computes every variant's (Fig. 2a-b draw them), the extra seeds only these."""
+    variants = list(cfg["sparse_train"]["variants"])
+    return [v for v in variants if v in ("continuous", "sparse")] or variants
+
+
+def seed_count(cfg: Mapping[str, Any]) -> int:
+    """Training seeds of the network pipeline: 1 + ``noise.extra_seeds``."""
+    return 1 + int(cfg.get("noise", {}).get("extra_seeds", 0))
+
+
+def spectrum_jobs(cfg: Mapping[str, Any]) -> int:
+    """Spectra of the main model over every training seed: every variant's distinct spectra
+    for the first seed, the :func:`claim_variants`' for each extra seed."""
+    extra = seed_count(cfg) - 1
+    return len(spectrum_points(cfg)) + extra * len(spectrum_points(cfg, claim_variants(cfg)))
 
 
 def check_config(cfg: Mapping[str, Any]) -> None:
@@ -273,6 +311,7 @@ def check_config(cfg: Mapping[str, Any]) -> None:
     check_rehearsal(cfg)
     check_linearized(cfg)
     check_hessian_operator(cfg)
+    check_conventions(cfg)
     check_quantum_config(cfg["quantum"])
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qtrain.config import spectrum_points
+from qtrain.config import claim_variants, seed_count, spectrum_jobs
 from qtrain.gpu import GPU_RULES, machine_description, model_stats
 
 __all__ = [
@@ -59,7 +59,7 @@ PER_RUN_RULES = ("prune", "prune_large", "error_proxy")
 
 
 def _seeds(cfg: Mapping[str, Any]) -> int:
-    return 1 + int(cfg.get("noise", {}).get("extra_seeds", 0))
+    return seed_count(cfg)
 
 
 def _split(data: Mapping[str, Any]) -> tuple[int, int]:
@@ -71,7 +71,10 @@ def _split(data: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def rule_jobs(cfg: Mapping[str, Any]) -> dict[str, int]:
-    """Jobs per rule of the rules whose count follows the config (network pipeline)."""
+    """Jobs per rule of the rules whose count follows the config (network pipeline): every
+    training seed trains every variant; the extra seeds compute the spectra and error proxy of
+    :func:`~qtrain.config.claim_variants` only, and the linearized windows run for the first
+    seed only."""
     seeds, st = _seeds(cfg), cfg["sparse_train"]
     lin = cfg.get("linearized", {})
     return {
@@ -80,10 +83,10 @@ def rule_jobs(cfg: Mapping[str, Any]) -> dict[str, int]:
         "prune": seeds,
         "prune_large": seeds,
         "sparse_train": seeds * len(st["variants"]),
-        "error_proxy": seeds * len(st["variants"]),
-        "spectrum": seeds * len(spectrum_points(cfg)),
+        "error_proxy": len(st["variants"]) + (seeds - 1) * len(claim_variants(cfg)),
+        "spectrum": spectrum_jobs(cfg),
         "spectrum_large": seeds,
-        "linearized_window": seeds * len(lin.get("windows", [])) * len(lin.get("lr_scales", [1.0])),
+        "linearized_window": len(lin.get("windows", [])) * len(lin.get("lr_scales", [1.0])),
     }
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import spectrum_points
+from .config import seed_count, spectrum_jobs
 
 __all__ = [
     "ACTIVATION_COPIES",
@@ -731,7 +731,9 @@ def stage_hours(
     sparse training steps × batch per variant; spectra × (bounds + probes × M) HVPs × Hessian
     batch (the checkpoints before the first download are one model in every variant: counted
     once); linearized windows × learning-rate scales × window steps × (gradient + HVP + a real
-    step) × batch. The network pipeline runs once per training seed (1 + ``noise.extra_seeds``).
+    step) × batch. The network pipeline runs once per training seed (1 + ``noise.extra_seeds``),
+    but the extra seeds compute only the spectra claims C3-C4 read (not the QRAM variant's) and
+    no linearized windows.
     """
     costs = load_costs() if costs is None else costs
     device = device or default_device(costs)
@@ -758,16 +760,18 @@ def stage_hours(
         steps * st["batch_size"] + steps / acc_every * int(data["accuracy_subset"] or 0) / 3
     ) * c(main, "train_step")
     per_spectrum = sp["bounds_steps"] + sp["probes"] * sp["lanczos_steps"]
-    n_spectra = len(spectrum_points(cfg))  # the shared pre-download spectra once
+    seeds = seed_count(cfg)
+    # the first seed: every variant's spectra (Fig. 2a-b); the others: those claims C3-C4 read
+    # (qtrain.config.claim_variants); shared ones once
+    n_spectra = spectrum_jobs(cfg)
     hvp_main = c(main, "hvp")
     if sp.get("reuse_graph"):
         hvp_main *= 0.7  # the graph kept between HVPs: ~2.2x instead of ~3.2x a gradient
-    hours["spectra"] = n_spectra * per_spectrum * data["hessian_batch"] * hvp_main
+    hours["spectra"] = n_spectra * per_spectrum * data["hessian_batch"] * hvp_main / seeds
     hours["spectrum_large"] = per_spectrum * data["hessian_batch"] * c(large, "hvp")
     lin_steps = len(lin["windows"]) * len(lin.get("lr_scales", [1.0])) * st["window_steps"]
     per_step = c(main, "hvp") + c(main, "train_step")  # the gradient comes with the HVP
-    hours["linearized"] = lin_steps * st["batch_size"] * per_step
-    seeds = 1 + int(cfg.get("noise", {}).get("extra_seeds", 0))
+    hours["linearized"] = lin_steps * st["batch_size"] * per_step / seeds  # the first seed only
     return {k: seeds * v / 3600.0 for k, v in hours.items()}
 
 

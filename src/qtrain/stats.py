@@ -28,6 +28,7 @@ __all__ = [
     "loglog_fit",
     "loglog_fit_with_error",
     "loglog_slope",
+    "nested_estimate",
     "replicate_estimate",
     "signed",
     "slope_half_width",
@@ -126,6 +127,44 @@ def replicate_estimate(
     if k >= bootstrap_min:
         return Estimate(mean, _bootstrap_half_width(arr, level), k, sd, "bootstrap", level)
     return Estimate(mean, t_multiplier(k, level) * sd / math.sqrt(k), k, sd, "t(k-1)", level)
+
+
+def nested_estimate(
+    values: Sequence[float],
+    groups: Sequence[object],
+    level: float = NOISE_LEVEL,
+    bootstrap_min: int = BOOTSTRAP_MIN,
+) -> Estimate:
+    """Replicates nested in groups (Lanczos probes within a training seed): the mean of all
+    values, with the wider of two noises: over all values, and over the group means (NaN values
+    dropped first).
+
+    Probes of one seed share its training, so they are not independent replicates of what a
+    rerun changes; when the groups differ more than the probes within them, the interval over
+    all values is too narrow (pseudo-replication), and the interval over the group means is
+    the honest one. With one group only the values' own noise exists (``method`` says so).
+    """
+    arr = np.asarray(list(values), dtype=float)
+    labels = np.asarray(list(groups), dtype=object)
+    if arr.shape != labels.shape:
+        raise ValueError(f"values and groups differ in length: {arr.size} and {labels.size}")
+    keep = ~np.isnan(arr)
+    arr, labels = arr[keep], labels[keep]
+    pooled = replicate_estimate(arr, level, bootstrap_min)
+    names = list(dict.fromkeys(labels.tolist()))
+    if len(names) < 2:
+        return pooled
+    means = [float(arr[labels == name].mean()) for name in names]
+    by_group = replicate_estimate(means, level, bootstrap_min)
+    if len(names) == pooled.count:
+        return by_group
+    if not by_group.noise <= pooled.noise:
+        noise = by_group.noise
+        method = f"{by_group.method} over {by_group.count} group means (wider than over all)"
+    else:
+        noise = pooled.noise
+        method = f"{pooled.method} over all (wider than over {by_group.count} group means)"
+    return Estimate(pooled.mean, noise, pooled.count, pooled.spread, method, level)
 
 
 def _finite_ranks(arr: np.ndarray) -> np.ndarray:

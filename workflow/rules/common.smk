@@ -97,6 +97,13 @@ def variant_spectra(variant, seed="{seed}"):
     return [spectrum_file(variant, step, seed) for step in spectrum_steps()]
 
 
+def claim_variants():
+    """The variants whose error proxy claims C3 and C4 read, for every seed: continuous and
+    sparse (the QRAM variant's spectra are drawn in Fig. 2a-b for the first seed only).
+    """
+    return qtrain_config.claim_variants(config)
+
+
 def linearized_start(window):
     """First step (a checkpoint) of a linearized window: θ̄ is the checkpoint saved there."""
     return int(window) * config["sparse_train"]["window_steps"]

@@ -129,6 +129,7 @@ LARGE_LABEL = (
 rule plot_fig3:
     input:
         spectrum=expand(rules.spectrum_large.output.spectrum, seed=SEED)[0],
+        masses=rules.spectrum_masses.output.masses,
     output:
         **figure_outputs("fig3", tables=("table", "masses")),
     log:
@@ -143,6 +144,7 @@ rule plot_fig3:
             "cutoff": config["spectra"]["cutoff"],
             "conventions": config["spectra"]["conventions"],
             "label": LARGE_LABEL,
+            "seed": SEED,
             "title": f"Fig. 3: {LARGE_LABEL} right after pruning ({PRESET} preset)",
             # the box shows one seed; claim C2 judges all of them (its mean differs)
             "note": (

@@ -33,7 +33,6 @@ rule sparse_train:
 rule claims_training:
     input:
         sparsity=expand(rules.prune.output.sparsity, seed=SEED),
-        subsets=rules.prepare_data.output.subsets,
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],

@@ -53,6 +53,7 @@ rule error_proxy:
     conda:
         "../../envs/plot.yaml"
     params:
+        seed=lambda wc: int(wc.seed),
         lr=config["sparse_train"]["lr"],
         cutoff=config["spectra"]["cutoff"],
         conventions=config["spectra"]["conventions"],
@@ -146,6 +147,30 @@ rule spectrum_large:
         ),
     script:
         "../scripts/spectrum.py"
+
+
+# The masses claim C2 and Fig. 3 read: the main model at step 0 and the large model after
+# pruning, every training seed and Lanczos probe (one replicate estimate each), every convention.
+rule spectrum_masses:
+    input:
+        main=[spectrum_file(config["sparse_train"]["variants"][0], 0, s) for s in SEEDS],
+        large=expand(rules.spectrum_large.output.spectrum, seed=SEEDS),
+    output:
+        masses=f"{RESULTS}/spectra/masses.csv",
+    log:
+        f"{LOGS}/spectrum_masses/spectrum_masses.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        seeds=SEEDS,
+        lr=config["sparse_train"]["lr"],
+        cutoff=config["spectra"]["cutoff"],
+        conventions=config["spectra"]["conventions"],
+        main_variant=qtrain_config.spectrum_variant(
+            config, config["sparse_train"]["variants"][0], 0
+        ),
+    script:
+        "../scripts/spectrum_masses.py"
 
 
 rule linearized_window:
@@ -247,12 +272,11 @@ rule claims_proxy:
 rule claims_spectra:
     input:
         curves=expand(
-            rules.error_proxy.output.probe_curves,
-            variant=config["sparse_train"]["variants"],
+            rules.error_proxy.output.curve,
+            variant=claim_variants(),
             seed=SEEDS,
         ),
-        main=[spectrum_file(config["sparse_train"]["variants"][0], 0, s) for s in SEEDS],
-        large=expand(rules.spectrum_large.output.spectrum, seed=SEEDS),
+        masses=rules.spectrum_masses.output.masses,
     output:
         claims=f"{RESULTS}/claims/spectra.csv",
     log:
@@ -262,11 +286,8 @@ rule claims_spectra:
     params:
         # the keywords of qtrain.claims.spectra.spectra_claims
         options={
-            "lr": config["sparse_train"]["lr"],
-            "cutoff": config["spectra"]["cutoff"],
             "conventions": config["spectra"]["conventions"],
             "level": config["noise"]["level"],
-            "seeds": SEEDS,
             "main_label": (
                 f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0"
             ),

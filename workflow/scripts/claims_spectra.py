@@ -1,5 +1,6 @@
 """Rule claims_spectra: claims C2, C3 and C4 (spectra and error proxy), each judged per
-a-convention against the spread of its replicate estimates (seeds × probes)."""
+a-convention (the multiplier convention decides) against the noise of its replicate estimates
+(C2: seeds × probes; C3, C4: training seeds)."""
 
 from qtrain.io import setup_logging
 
@@ -11,9 +12,8 @@ from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp, options = snakemake.input, dict(snakemake.params.options)
 rows = spectra_claims(
-    {path: load_table(path) for path in inp.curves},
-    inp.main,
-    inp.large,
+    [load_table(path) for path in inp.curves],
+    load_table(inp.masses),
     **options,
 )
 write_table(rows_to_frame(rows), snakemake.output.claims)

@@ -1,4 +1,5 @@
-"""Rule claims_training: claims C1 (model sizes, 10% kept) and C5 (download dips, every seed)."""
+"""Rule claims_training: claims C1 (model sizes, 10% kept) and C5 (download dips and their
+recovery in accuracy and loss, every training seed a replicate)."""
 
 from qtrain.io import setup_logging
 
@@ -6,14 +7,13 @@ log = setup_logging(snakemake.log[0])
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.training import training_claims  # noqa: E402
-from qtrain.io import load_arrays, load_table, write_provenance, write_table  # noqa: E402
+from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params
 rows, dips = training_claims(
     load_table(inp.sparsity[0]),
     {path: load_table(path) for path in inp.records},
     {path: load_table(path) for path in inp.downloads},
-    accuracy_samples=int(load_arrays(inp.subsets)["accuracy_subset"].size),
     keep_fraction=params.keep_fraction,
     level=params.level,
 )

@@ -21,11 +21,13 @@ curve, probe_curves, masses = error_proxy_tables(
     params.lr,
     params.cutoff,
     conventions,
+    seed=params.seed,
 )
 write_table(curve, snakemake.output.curve)
 write_table(probe_curves, snakemake.output.probe_curves)
 write_table(masses, snakemake.output.masses)
-settings = {"lr": params.lr, "cutoff": params.cutoff, "conventions": conventions}
+settings = {"seed": params.seed, "lr": params.lr, "cutoff": params.cutoff}
+settings["conventions"] = conventions
 for path in snakemake.output:
     write_provenance(path, settings, inputs=list(snakemake.input))
 log.info("masses per spectrum and probe:\n%s", masses.to_string())

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qtrain.claims.core import NOT_RUN, ClaimRow, combine_verdicts, judged
+from qtrain.claims.core import NOT_RUN, ClaimRow, combine_verdicts, judged, premise_absent
 from qtrain.stats import fmt, loglog_fit_with_error, slope_half_width
 
 __all__ = ["claim_c6", "claim_c7", "claim_c8"]
@@ -32,7 +32,8 @@ def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
     Each judged map is one comparison: margin (decades per order, positive on the claim's side)
     against the 95% half-width of the slope. Maps with R ≥ 1 that are not divergent (R is only a
     sufficient condition; the theorem says nothing about them) are listed, not judged. Without a
-    map with R < 1 the claim's premise is absent (inconclusive, said so)."""
+    map with R < 1 (or no divergent map) the claim's premise is absent: the verdict says which
+    (not decisive)."""
     maps = table.groupby("map", sort=False).first().reset_index()
     last = table.sort_values("order").groupby("map", sort=False).last()
     threshold = math.log10(max_factor)
@@ -54,8 +55,8 @@ def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
     verdicts, margin, spread = judged(diss_items + div_items)
     absent = []
     for half, premise in ((diss_items, "no map with R < 1"), (div_items, "no divergent map")):
-        if not half:  # that half of the claim is not measured in this run
-            verdicts.append(NOT_RUN)
+        if not half:  # that half of the claim has no map to judge in this run
+            verdicts.append(premise_absent(premise) if len(maps) else NOT_RUN)
             absent.append(premise)
 
     def describe(mask, divergent_maps: bool = False) -> str:

@@ -3,9 +3,15 @@
 Claims of SPEC §3 as measured table rows: the claim, the number, the verdict. A claim that
 fails is reported as failing: the table is a measurement, not a scoreboard. Every comparison
 has a signed margin (positive = on the claim's side) and the noise it is judged against
-(:func:`judge`); the domain modules (:mod:`~qtrain.claims.training`,
-:mod:`~qtrain.claims.spectra`, :mod:`~qtrain.claims.carleman`, :mod:`~qtrain.claims.quantum`)
-turn each stage's tables into rows.
+(:func:`judge`). A row's ``role`` says whether its verdict decides the claim (``decides``) or is
+shown beside it (``for comparison``: the printed a-conventions of C2-C4 and C13, SPEC §2.5);
+a claim's decision is the verdict of its deciding rows. One vocabulary for every claim (SPEC
+§3): holds / does not hold / inconclusive, the failing verdict worded by its reason ("does not
+hold"; "does not hold (cost model)" for the cost rows; "does not hold at this scale" only where
+the scale is the reason), "premise absent: <why>" where the run lacks the claim's premise. The
+domain modules (:mod:`~qtrain.claims.training`, :mod:`~qtrain.claims.spectra`,
+:mod:`~qtrain.claims.proxy`, :mod:`~qtrain.claims.carleman`, :mod:`~qtrain.claims.quantum`,
+:mod:`~qtrain.claims.costs`) turn each stage's tables into rows.
 """
 
 from __future__ import annotations
@@ -16,11 +22,18 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qtrain.paper import RESNET_SIZES
+from qtrain.spectra.error_proxy import DECIDING_CONVENTION
 from qtrain.stats import fmt, signed
 
 __all__ = [
     "CLAIMS",
     "CONVENTION_LABELS",
+    "COST_MODEL_FAILS",
+    "DECIDES",
+    "DECISIVE",
+    "DOES_NOT_HOLD",
+    "FAILING",
+    "FOR_COMPARISON",
     "HOLDS",
     "HTML_COLUMNS",
     "INCONCLUSIVE",
@@ -28,6 +41,9 @@ __all__ = [
     "NOT_JUDGED",
     "NOT_RUN",
     "PAPER_RESNETS",
+    "PREMISE_ABSENT",
+    "PREMISE_PREFIX",
+    "ROLES",
     "VERDICTS",
     "ClaimRow",
     "PaperResNet",
@@ -36,44 +52,101 @@ __all__ = [
     "claims_markdown",
     "combine_verdicts",
     "convention_row",
+    "is_premise_absent",
+    "is_verdict",
     "judge",
     "judged",
+    "premise_absent",
     "rows_to_frame",
     "short_list",
 ]
 
 HOLDS = "holds"
+DOES_NOT_HOLD = "does not hold"
+#: Only where the scale is the reason (SPEC §3); the plain failing wording is DOES_NOT_HOLD.
 NOT_HOLDING = "does not hold at this scale"
+#: A failing verdict judged on the cost model (claims C11, C14), not on a measurement.
+COST_MODEL_FAILS = "does not hold (cost model)"
 INCONCLUSIVE = "inconclusive"
+PREMISE_PREFIX = "premise absent: "
+PREMISE_ABSENT = PREMISE_PREFIX + "no mass beyond the cut-off"
 NOT_RUN = "not run in this preset"
-VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
 #: The verdict of every row of a rehearsal's table (synthetic data: nothing to judge).
 NOT_JUDGED = "not judged: rehearsal"
+VERDICTS = (
+    HOLDS,
+    DOES_NOT_HOLD,
+    NOT_HOLDING,
+    COST_MODEL_FAILS,
+    INCONCLUSIVE,
+    PREMISE_ABSENT,
+    NOT_RUN,
+    NOT_JUDGED,
+)
+"""The verdicts a row may carry: three values (holds / does not hold / inconclusive), the
+failing one worded by its reason, an absent premise (not decisive; any ``premise absent: <why>``
+of :func:`premise_absent` is accepted too, see :func:`is_verdict`), "not run" and a rehearsal's
+"not judged"."""
+FAILING = (DOES_NOT_HOLD, NOT_HOLDING, COST_MODEL_FAILS)
+DECISIVE = (HOLDS, *FAILING)
+
+DECIDES = "decides"
+FOR_COMPARISON = "for comparison"
+ROLES = (DECIDES, FOR_COMPARISON)
 
 
-def judge(margin: float, noise: float) -> str:
+def premise_absent(reason: str) -> str:
+    """The verdict of a claim whose premise this run lacks, with the reason: ``premise absent:
+    <reason>`` (not decisive, like :data:`INCONCLUSIVE`)."""
+    if not reason.strip():
+        raise ValueError("an absent premise needs its reason")
+    return PREMISE_PREFIX + reason.strip()
+
+
+def is_premise_absent(verdict: str) -> bool:
+    """Whether ``verdict`` is an absent premise (:func:`premise_absent`)."""
+    return verdict.startswith(PREMISE_PREFIX) and len(verdict) > len(PREMISE_PREFIX)
+
+
+def is_verdict(verdict: str) -> bool:
+    """Whether ``verdict`` belongs to the vocabulary: one of :data:`VERDICTS` or an absent
+    premise with its reason."""
+    return verdict in VERDICTS or is_premise_absent(verdict)
+
+
+def judge(margin: float, noise: float, failing: str = DOES_NOT_HOLD) -> str:
     """Three-valued verdict of one comparison.
 
     ``margin`` is signed so that a positive value is on the claim's side (e.g. dissipative mass
     minus divergent mass); ``noise`` (≥ 0) is the spread it was measured against (Lanczos
-    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin that is not finite) is
-    :data:`INCONCLUSIVE`: a rerun could land on either side.
+    probes, seeds, sampling error). ``|margin| <= noise`` (or a margin or noise that is not
+    finite, e.g. one estimate) is :data:`INCONCLUSIVE`: a rerun could land on either side. A
+    clear negative margin gives ``failing``, the failing wording of :data:`FAILING` that says
+    why (plain :data:`DOES_NOT_HOLD`; :data:`COST_MODEL_FAILS` for a cost model;
+    :data:`NOT_HOLDING` only where the scale is the reason).
     """
+    if failing not in FAILING:
+        raise ValueError(f"failing must be one of {FAILING}, got {failing!r}")
     if not math.isfinite(margin) or not (noise >= 0):
         return INCONCLUSIVE
     if abs(margin) <= noise:
         return INCONCLUSIVE
-    return HOLDS if margin > 0 else NOT_HOLDING
+    return HOLDS if margin > 0 else failing
 
 
 def combine_verdicts(verdicts: Iterable[str]) -> str:
-    """The verdict of a claim that needs every comparison: any decisive failure fails it;
-    otherwise any inconclusive one makes it inconclusive; no comparison at all is NOT_RUN."""
+    """The verdict of a claim that needs every comparison: any decisive failure fails it (the
+    first one's wording); otherwise an absent premise (the first), then any inconclusive
+    comparison, makes it undecided; no comparison at all is NOT_RUN."""
     verdicts = list(verdicts)
     if not verdicts or all(v == NOT_RUN for v in verdicts):
         return NOT_RUN
-    if NOT_HOLDING in verdicts:
-        return NOT_HOLDING
+    failures = [v for v in verdicts if v in FAILING]
+    if failures:
+        return failures[0]
+    absent = [v for v in verdicts if is_premise_absent(v)]
+    if absent:
+        return absent[0]
     if INCONCLUSIVE in verdicts or NOT_RUN in verdicts:
         return INCONCLUSIVE
     return HOLDS
@@ -92,16 +165,23 @@ class ClaimRow:
     source: str
     margin: str = ""
     noise: str = ""
+    role: str = DECIDES
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if not is_verdict(self.verdict):
+            raise ValueError(
+                f"verdict must be one of {VERDICTS} or '{PREMISE_PREFIX}<reason>', got "
+                f"{self.verdict!r}"
+            )
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
 
     def describe(self) -> str:
-        """One log line: id, claim, verdict, margin and noise."""
+        """One log line: id, claim, verdict (and role when not deciding), margin and noise."""
+        role = "" if self.role == DECIDES else f" ({self.role})"
         return (
-            f"{self.claim_id} {self.claim}: {self.verdict} (margin {self.margin or 'none'}; "
-            f"noise {self.noise or 'none'})"
+            f"{self.claim_id} {self.claim}: {self.verdict}{role} (margin "
+            f"{self.margin or 'none'}; noise {self.noise or 'none'})"
         )
 
 
@@ -112,10 +192,13 @@ def rows_to_frame(rows: Sequence[ClaimRow]) -> Any:
     return pd.DataFrame([asdict(row) for row in rows], columns=list(ClaimRow.__dataclass_fields__))
 
 
-def judged(items: list[tuple[str, float, float]]) -> tuple[list[str], str, str]:
-    """Verdicts, margin text and noise text of ``(name, margin, noise)`` comparisons; the texts
-    list every comparison and name the worst (smallest) margin."""
-    verdicts = [judge(m, s) for _, m, s in items]
+def judged(
+    items: list[tuple[str, float, float]], failing: str = DOES_NOT_HOLD
+) -> tuple[list[str], str, str]:
+    """Verdicts (:func:`judge`, failing as ``failing``), margin text and noise text of ``(name,
+    margin, noise)`` comparisons; the texts list every comparison and name the worst (smallest)
+    margin."""
+    verdicts = [judge(m, s, failing) for _, m, s in items]
     if not items:
         return verdicts, "none", "none"
     worst = min(items, key=lambda item: item[1] if item[1] == item[1] else -float("inf"))
@@ -131,8 +214,12 @@ def short_list(names: Iterable[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + more
 
 
-#: How the claim rows name the two conventions for a (SPEC §2.5).
-CONVENTION_LABELS = {"eigenvalue": "a = -lambda", "lr_scaled": "a = -eta*lambda"}
+#: How the claim rows name the conventions for a (SPEC §2.5).
+CONVENTION_LABELS = {
+    "multiplier": "multiplier |1 - eta*lambda|, |lambda| > c",
+    "eigenvalue": "a = -lambda",
+    "lr_scaled": "a = -eta*lambda, cut-off on eta*lambda",
+}
 
 
 def convention_row(
@@ -147,7 +234,8 @@ def convention_row(
     noises: Sequence[str],
     source: str,
 ) -> ClaimRow:
-    """One row of a claim that is judged once per a-convention (``claim [a = ...]``)."""
+    """One row of a claim that is judged once per a-convention (``claim [a = ...]``); the
+    multiplier convention's row decides, the others are ``for comparison``."""
     return ClaimRow(
         claim_id=claim_id,
         claim=f"{claim} [{CONVENTION_LABELS.get(conv, conv)}]",
@@ -158,6 +246,7 @@ def convention_row(
         source=source,
         margin="; ".join(margins),
         noise="; ".join(noises),
+        role=DECIDES if conv == DECIDING_CONVENTION else FOR_COMPARISON,
     )
 
 
@@ -220,6 +309,7 @@ def _with_text_margins(frame: Any) -> Any:
     frame = frame.copy()
     for column in ("margin", "noise"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    frame["role"] = frame["role"].astype(object).where(frame["role"].notna(), DECIDES)
     return frame
 
 
@@ -251,7 +341,8 @@ def assemble_claims(frames: Iterable[Any], not_judged: str | None = None) -> Any
 
 
 def claims_markdown(table: Any, title: str = "Claims") -> str:
-    """The claims table as Markdown: id, claim, value, comparison, verdict, source."""
+    """The claims table as Markdown: id, claim, value, comparison, verdict, source. A verdict
+    that decides is set in bold; one shown for comparison is marked so and not bold."""
     lines = [
         f"# {title}",
         "",
@@ -267,7 +358,9 @@ def claims_markdown(table: Any, title: str = "Claims") -> str:
             row.comparison,
             row.margin,
             row.noise,
-            f"**{row.verdict}**",
+            f"{row.verdict} ({row.role}, not deciding)"
+            if getattr(row, "role", DECIDES) == FOR_COMPARISON
+            else f"**{row.verdict}**",
             row.source,
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")

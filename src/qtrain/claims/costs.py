@@ -24,6 +24,7 @@ import pandas as pd
 
 from qtrain.claims.core import (
     CLAIMS,
+    COST_MODEL_FAILS,
     NOT_RUN,
     PAPER_RESNETS,
     ClaimRow,
@@ -81,7 +82,12 @@ def claim_c11_rows(
         )
         noise = max(toward, slope_tolerance)
         classical_margin = slope_tolerance - abs(float(first["slope_classical"]) - 1)
-        verdict = combine_verdicts([judge(margin, noise), judge(classical_margin, 0.0)])
+        verdict = combine_verdicts(
+            [
+                judge(margin, noise, COST_MODEL_FAILS),
+                judge(classical_margin, 0.0, COST_MODEL_FAILS),
+            ]
+        )
         last = part.iloc[-1]
         readout = (
             f"d = {int(first['readout_entries'])} fixed"
@@ -158,7 +164,7 @@ def claim_c14(
         change = -sens["log10_factor_ratio"]  # change of the margin per variant
         toward = (change.max() if margin < 0 else -change.min()) if len(sens) else 0.0
         spread = max(float(toward), tolerance)
-        verdicts.append(judge(margin, spread))
+        verdicts.append(judge(margin, spread, COST_MODEL_FAILS))
         margins.append(f"{r.model_name}: {_fmt(margin)}")
         noises.append(f"{r.model_name}: {_fmt(spread)}")
         others = run[(run["model_name"] == r.model_name)]

@@ -21,30 +21,26 @@ import pandas as pd
 
 from qtrain.claims.core import (
     CLAIMS,
+    CONVENTION_LABELS,
+    DECIDES,
+    FAILING,
+    FOR_COMPARISON,
     INCONCLUSIVE,
-    NOT_HOLDING,
     NOT_RUN,
+    PREMISE_ABSENT,
     ClaimRow,
     combine_verdicts,
     judge,
 )
+from qtrain.spectra.error_proxy import DECIDING_CONVENTION
 from qtrain.stats import fmt, signed
 
-__all__ = ["DECIDING_CONVENTION", "MEASUREMENTS", "claim_c13", "convention_label"]
-
-#: The convention whose rows decide C13 (SPEC §2.5); the others are shown for comparison.
-DECIDING_CONVENTION = "multiplier"
+__all__ = ["MEASUREMENTS", "claim_c13", "convention_label"]
 
 #: The measurements of C13 and how the rows name them.
 MEASUREMENTS = {
     "polynomial": "polynomial network, exact Carleman error",
     "network": "network, linearized (N = 1) windows",
-}
-
-_LABELS = {
-    "multiplier": "multiplier |1 - eta*lambda|, |lambda| > c",
-    "eigenvalue": "a = -lambda",
-    "lr_scaled": "a = -eta*lambda, cut-off on eta*lambda",
 }
 
 #: A proxy whose rank variance the trivial predictors leave below this share is, in rank, a
@@ -53,9 +49,8 @@ RESIDUAL_FLOOR = 1e-9
 
 
 def convention_label(convention: str) -> str:
-    """How a C13 row names its convention, with its role (decides / for comparison)."""
-    role = "decides" if convention == DECIDING_CONVENTION else "for comparison"
-    return f"{_LABELS.get(convention, convention)}: {role}"
+    """How a C13 row names its convention (the row's ``role`` says whether it decides)."""
+    return CONVENTION_LABELS.get(convention, convention)
 
 
 def _comparison(r: pd.Series, conv: str, min_partial: float) -> tuple[str, float, float, str]:
@@ -66,7 +61,7 @@ def _comparison(r: pd.Series, conv: str, min_partial: float) -> tuple[str, float
     residual = float(r.get(f"proxy_residual_share_{conv}", math.nan))
     points = _count(r, conv)
     if not n_c > 0:
-        return INCONCLUSIVE, math.nan, math.nan, "premise absent: no mass beyond the cut-off"
+        return PREMISE_ABSENT, math.nan, math.nan, PREMISE_ABSENT
     if residual <= RESIDUAL_FLOOR:
         # nothing beyond the trivial predictors at these settings: a partial correlation of 0,
         # decisive only where the run could have detected one of min_partial (its noise is the
@@ -77,7 +72,7 @@ def _comparison(r: pd.Series, conv: str, min_partial: float) -> tuple[str, float
             verdict,
             -min_partial,
             detectable,
-            f"{'does not hold' if verdict == NOT_HOLDING else 'inconclusive'}: the proxy is, in "
+            f"{verdict if verdict in FAILING else INCONCLUSIVE}: the proxy is, in "
             "rank, a function of the trivial predictors at these settings (nothing beyond "
             f"them; this run detects partial correlations from {fmt(detectable)})",
         )
@@ -108,7 +103,8 @@ def claim_c13(
     ``−min_partial``) against the smallest partial correlation the settings could detect (no
     bootstrap resample has a residual to measure a spread): it does not hold where that is
     below ``min_partial``, else it is inconclusive; no mass beyond the cut-off is an absent
-    premise (inconclusive); a missing measurement is not run. ``correlations``: the
+    premise (not decisive); a missing measurement is not run. The ``multiplier`` rows decide,
+    the printed conventions' rows are ``for comparison`` (their ``role``). ``correlations``: the
     ``window_end`` rows of :func:`qtrain.spectra.proxy_vs_truth.window_end_correlations`."""
     claim = CLAIMS["C13"] + " beyond eta*T and eta*T*lambda_max"
     source = "proxy_check/correlations.csv"
@@ -121,9 +117,12 @@ def claim_c13(
         for conv in ordered:
             label = f"{claim} [{MEASUREMENTS.get(measurement, measurement)}; "
             label += f"{convention_label(conv)}]"
+            role = DECIDES if conv == DECIDING_CONVENTION else FOR_COMPARISON
             if sub.empty:
                 rows.append(
-                    ClaimRow("C13", label, "", "not run in this preset", "", NOT_RUN, source)
+                    ClaimRow(
+                        "C13", label, "", "not run in this preset", "", NOT_RUN, source, role=role
+                    )
                 )
                 continue
             verdicts, values, margins, noises = [], [], [], []
@@ -151,6 +150,7 @@ def claim_c13(
                     source=source,
                     margin="; ".join(margins),
                     noise="; ".join(f"{n} (bootstrap over settings, 95%)" for n in noises),
+                    role=role,
                 )
             )
     return rows

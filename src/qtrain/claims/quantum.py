@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qtrain.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN, ClaimRow
+from qtrain.claims import CLAIMS, DOES_NOT_HOLD, FAILING, HOLDS, INCONCLUSIVE, NOT_RUN, ClaimRow
 from qtrain.claims.core import combine_verdicts, judge, judged, short_list
 from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate, signed
 
@@ -170,7 +170,7 @@ def c12_comparisons(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> pd.Dat
                 "margin": margin,
                 "noise": est.noise,
                 "noise_method": est.method,
-                "verdict": NOT_HOLDING if broken else judge(margin, est.noise),
+                "verdict": DOES_NOT_HOLD if broken else judge(margin, est.noise),
                 "diverged": bool(g["diverged"].any()),
                 "max_sampling_scale": float(g["max_sampling_scale"].max()),
                 **{
@@ -217,7 +217,7 @@ def claim_c12(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> ClaimRow:
     ratio = comps["error"] / comps["epsilon"]
     worst = comps.loc[comps["margin"].fillna(-float("inf")).idxmin()]
     counts = comps["verdict"].value_counts()
-    failing = comps[comps["verdict"] == NOT_HOLDING]
+    failing = comps[comps["verdict"].isin(FAILING)]
     unsure = comps[comps["verdict"] == INCONCLUSIVE]
     lower = comps[comps["criterion"] == "download"]
     hhl = comps[comps["solver"] == "hhl"]
@@ -234,7 +234,7 @@ def claim_c12(summary: pd.DataFrame, level: float = NOISE_LEVEL) -> ClaimRow:
         )
 
     value = (
-        f"{counts.get(HOLDS, 0)} hold, {counts.get(NOT_HOLDING, 0)} do not, "
+        f"{counts.get(HOLDS, 0)} hold, {int(comps['verdict'].isin(FAILING).sum())} do not, "
         f"{counts.get(INCONCLUSIVE, 0)} inconclusive of {len(comps)} runs with eps > 0 "
         f"({int((comps['criterion'] == 'tracking').sum())} with N >= q judged on tracking GD, "
         f"{len(lower)} with N < q on the download; "

@@ -2,8 +2,9 @@
 
 C1 compares exact parameter counts of the paper's ResNets (:data:`PAPER_RESNETS`) and the prune
 stage's kept share; C5 reads the download records of every training seed
-(:func:`download_dips`) and judges each dip, its recovery and the QRAM variant's smaller dips
-against the binomial sampling error of the accuracies (with the spread over seeds).
+(:func:`download_dips`) and judges each dip, the share of it regained in the next window and
+the QRAM variant's dips against the sparse variant's on matched downloads, in train accuracy
+and train loss, with the training seeds as replicates.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN, ClaimRow, combine_verdicts, judge
+from qtrain.claims import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    NOT_RUN,
+    ClaimRow,
+    combine_verdicts,
+    judge,
+)
 from qtrain.claims.core import PAPER_RESNETS
-from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate, signed, t_multiplier
+from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate, signed
 
 __all__ = [
     "claim_c1",
@@ -58,7 +66,7 @@ def claim_c1(counts: Mapping[str, int], sparsity: Any, keep_fraction: float) -> 
         value="; ".join(f"{k}: {v:,}" for k, v in counts.items())
         + f"; kept {int(total['kept']):,} of {int(total['total']):,} = {density:.6f}",
         comparison=f"counts {expected}; |density - {keep_fraction}| <= 1/total",
-        verdict=HOLDS if counts_ok and density_ok else NOT_HOLDING,
+        verdict=HOLDS if counts_ok and density_ok else DOES_NOT_HOLD,
         source="prune/sparsity.csv, qtrain.learning.models",
         margin="; ".join(
             f"{k} count - paper {counts.get(k, 0) - v:+,d}" for k, v in expected.items()
@@ -68,147 +76,189 @@ def claim_c1(counts: Mapping[str, int], sparsity: Any, keep_fraction: float) -> 
     )
 
 
-def download_dips(records: Any, downloads: Any, seed: int = 0) -> pd.DataFrame:
-    """Per download: the accuracy dip and whether the next window recovers it.
+DIP_COLUMNS = [
+    "seed",
+    "variant",
+    "download",
+    "step",
+    "accuracy_before",
+    "accuracy_after",
+    "accuracy_end",
+    "loss_before",
+    "loss_after",
+    "loss_end",
+    "dip_accuracy",
+    "dip_loss",
+    "recovery_accuracy",
+    "recovery_loss",
+]
 
-    ``dip`` = train accuracy right before the download − right after (fresh BatchNorm
-    statistics); ``recovery`` = the best train accuracy measured in the following window (until
-    the next download or the end) minus the accuracy before the download (nan when nothing
-    follows); ``recovered`` = ``recovery >= 0``.
-    """
+
+def _share(dip: float, regained: float) -> float:
+    """The share of a dip regained (NaN when there is no dip to regain or no end value)."""
+    if not (np.isfinite(dip) and np.isfinite(regained)) or dip <= 0:
+        return math.nan
+    return float(regained / dip)
+
+
+def download_dips(records: Any, downloads: Any, seed: int = 0) -> pd.DataFrame:
+    """Per download: the dip in train accuracy and train loss and the share of it regained by
+    the end of the next window.
+
+    ``dip_accuracy`` = accuracy right before − right after the download (fresh BatchNorm
+    statistics); ``dip_loss`` = loss right after − right before (on the same fixed subset);
+    ``accuracy_end``/``loss_end`` = the values right before the next download, i.e. at the end
+    of the next window (NaN for the last download: no complete window follows);
+    ``recovery_accuracy`` = (accuracy_end − accuracy_after) / dip_accuracy and
+    ``recovery_loss`` = (loss_after − loss_end) / dip_loss: 1 = the whole dip regained, 0 =
+    nothing (NaN without a dip or an end value). ``records`` is kept for the signature of the
+    stage tables (the end values come from the next download's "before")."""
+    del records  # the next download's "before" values are the end of each window
     rows = []
-    steps = list(downloads["step"])
-    for i, row in enumerate(downloads.itertuples(index=False)):
-        end = steps[i + 1] if i + 1 < len(steps) else int(records["step"].max()) + 1
-        after = records[(records["step"] > row.step) & (records["step"] <= end)]
-        best = after["train_accuracy"].max() if len(after) else np.nan
-        recovery = best - row.train_accuracy_before if np.isfinite(best) else np.nan
+    table = downloads.reset_index(drop=True)
+    for i, row in table.iterrows():
+        loss_before = float(row.get("train_loss_before", math.nan))
+        loss_after = float(row.get("train_loss_after", math.nan))
+        nxt = table.iloc[i + 1] if i + 1 < len(table) else None
+        acc_end = math.nan if nxt is None else float(nxt["train_accuracy_before"])
+        loss_end = math.nan if nxt is None else float(nxt.get("train_loss_before", math.nan))
+        dip_acc = float(row["train_accuracy_before"]) - float(row["train_accuracy_after"])
+        dip_loss = loss_after - loss_before
         rows.append(
             {
                 "seed": seed,
-                "variant": row.variant,
+                "variant": row["variant"],
                 "download": i,
-                "step": row.step,
-                "accuracy_before": row.train_accuracy_before,
-                "accuracy_after": row.train_accuracy_after,
-                "dip": row.train_accuracy_before - row.train_accuracy_after,
-                "best_next_window": best,
-                "recovery": recovery,
-                "recovered": float(recovery >= 0) if np.isfinite(recovery) else np.nan,
+                "step": int(row["step"]),
+                "accuracy_before": float(row["train_accuracy_before"]),
+                "accuracy_after": float(row["train_accuracy_after"]),
+                "accuracy_end": acc_end,
+                "loss_before": loss_before,
+                "loss_after": loss_after,
+                "loss_end": loss_end,
+                "dip_accuracy": dip_acc,
+                "dip_loss": dip_loss,
+                "recovery_accuracy": _share(dip_acc, acc_end - float(row["train_accuracy_after"])),
+                "recovery_loss": _share(dip_loss, loss_after - loss_end),
             }
         )
-    columns = [
-        "seed",
-        "variant",
-        "download",
-        "step",
-        "accuracy_before",
-        "accuracy_after",
-        "dip",
-        "best_next_window",
-        "recovery",
-        "recovered",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=DIP_COLUMNS)
 
 
-def _binomial_se(p: Any, n: int) -> np.ndarray:
-    """Standard error of an accuracy p measured on n samples."""
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    return np.sqrt(p * (1.0 - p) / max(int(n), 1))
+RECOVERY_SHARE = 0.5
+"""C5's "then recovers": more than this share of a dip is regained by the end of the next
+window (most of it), decided before any run of the share-based test (issue 19)."""
 
 
-def _difference_estimate(
-    per_seed: Sequence[float], sampling_se: float, level: float
-) -> tuple[float, float, int]:
-    """A margin averaged over seeds, with noise = t(k−1) × √(SE_seeds² + SE_sampling²) at
-    ``level``; nan with fewer than two seeds (a rerun's spread is then not measured)."""
-    rep = replicate_estimate(per_seed, level)
-    if rep.count < 2:
-        return rep.mean, math.nan, rep.count
-    se_seeds = rep.spread / math.sqrt(rep.count)
-    noise = t_multiplier(rep.count, level) * math.sqrt(se_seeds**2 + sampling_se**2)
-    return rep.mean, noise, rep.count
+def _paired(values: Sequence[float], level: float) -> Any:
+    """The replicate estimate of per-seed values (seeds are the replicates of C5)."""
+    return replicate_estimate([float(v) for v in values], level)
 
 
-def claim_c5(dips: pd.DataFrame, accuracy_samples: int, level: float = NOISE_LEVEL) -> ClaimRow:
-    """C5 from :func:`download_dips` of the ``sparse`` and ``qram`` variants (every training
-    seed): every download dips (dip > noise), every dip is recovered in the next window (the
-    best accuracy there minus the accuracy before the download > noise), and the QRAM variant
-    dips less (mean dip sparse − qram > noise). Noise: the binomial sampling error
-    of accuracies on ``accuracy_samples`` samples, with the spread over seeds where several ran.
+def claim_c5(
+    dips: pd.DataFrame, level: float = NOISE_LEVEL, recovery_share: float = RECOVERY_SHARE
+) -> ClaimRow:
+    """C5 from :func:`download_dips` of the ``sparse`` and ``qram`` variants, every training
+    seed a replicate (Student-t or bootstrap over seeds; one seed: noise not measured):
+
+    - dips: per variant and download, the mean dip in accuracy and in loss > noise;
+    - recovers: per download followed by a complete window, the mean share of the dip regained
+      by its end − ``recovery_share`` > noise, in accuracy and in loss;
+    - the QRAM variant dips less: per matched download (the same download index, i.e. the
+      same window, in both variants), the per-seed paired difference dip(sparse) − dip(qram)
+      > noise, in accuracy and in loss. A download that is the same event in both variants
+      (the same step and the same accuracies and losses in every seed: the variants coincide
+      until the first download) is shown, not judged.
     """
     variants = set(dips["variant"])
     claim = "accuracy dips after each download, then recovers; the QRAM variant dips less"
+    source = "claims/download_dips.csv (seed_*/sparse_train/{sparse,qram}/downloads.csv)"
     if not {"sparse", "qram"} <= variants or dips.empty:
         return ClaimRow(
             "C5",
             claim,
-            "train-accuracy dip per download",
+            "train-accuracy and train-loss dip per download",
             f"not measured: this preset runs the variants {sorted(variants)}",
             "needs the sparse and qram variants",
             NOT_RUN,
             "seed_*/sparse_train/*",
         )
     seeds = sorted(set(dips["seed"]))
-    verdicts, margins, noises, values = [], [], [], []
+    parts: dict[str, list[str]] = {"dips": [], "recovers": [], "QRAM dips less": []}
+    margins, noises, values = [], [], []
+
+    def add(part: str, name: str, estimate: Any) -> None:
+        parts[part].append(judge(estimate.mean, estimate.noise, DOES_NOT_HOLD))
+        margins.append(f"{name} {fmt(estimate.mean)}")
+        noises.append(f"{name} {_noise(estimate)}")
+
     for (variant, _download), group in dips.groupby(["variant", "download"], sort=True):
-        se = float(
-            np.sqrt(
-                np.mean(
-                    _binomial_se(group["accuracy_before"], accuracy_samples) ** 2
-                    + _binomial_se(group["accuracy_after"], accuracy_samples) ** 2
-                )
-                / len(group)
+        step = int(group["step"].iloc[0])
+        tag = f"{variant}@{step}"
+        values.append(
+            f"{tag}: accuracy {fmt(float(group['accuracy_before'].mean()))} -> "
+            f"{fmt(float(group['accuracy_after'].mean()))}, loss "
+            f"{fmt(float(group['loss_before'].mean()))} -> "
+            f"{fmt(float(group['loss_after'].mean()))}"
+            + (
+                f", regained {fmt(float(group['recovery_accuracy'].mean()))} (accuracy) and "
+                f"{fmt(float(group['recovery_loss'].mean()))} (loss) of the dip"
+                if group["recovery_accuracy"].notna().any()
+                else ", no complete window follows"
             )
         )
-        step = int(group["step"].iloc[0])
-        dip, dip_noise, _ = _difference_estimate(group["dip"], se, level)
-        verdicts.append(judge(dip, dip_noise))
-        margins.append(f"{variant}@{step} dip {fmt(dip)}")
-        noises.append(f"{variant}@{step} {fmt(dip_noise)}")
-        values.append(
-            f"{variant}@{step}: {fmt(float(group['accuracy_before'].mean()))} -> "
-            f"{fmt(float(group['accuracy_after'].mean()))}"
-        )
-        rec = group["recovery"].dropna()
-        if len(rec):
-            recovery, rec_noise, _ = _difference_estimate(rec, se, level)
-            verdicts.append(judge(recovery, rec_noise))
-            margins.append(f"{variant}@{step} recovery {fmt(recovery)}")
-    per_seed = []
-    se_parts = []
-    for seed in seeds:
-        d = dips[dips["seed"] == seed]
-        s_dip = d[d["variant"] == "sparse"]["dip"]
-        q_dip = d[d["variant"] == "qram"]["dip"]
-        per_seed.append(float(s_dip.mean() - q_dip.mean()))
-        se_parts.append(
-            float(np.mean(_binomial_se(d["accuracy_after"], accuracy_samples) ** 2))
-            * (1 / max(len(s_dip), 1) + 1 / max(len(q_dip), 1))
-            * 2
-        )
-    less, less_noise, _ = _difference_estimate(
-        per_seed, math.sqrt(float(np.mean(se_parts)) / len(seeds)), level
+        add("dips", f"{tag} dip accuracy", _paired(group["dip_accuracy"], level))
+        add("dips", f"{tag} dip loss", _paired(group["dip_loss"], level))
+        for metric in ("accuracy", "loss"):
+            shares = group[f"recovery_{metric}"].dropna()
+            if len(shares):
+                est = _paired(shares - recovery_share, level)
+                add("recovers", f"{tag} regained {metric} - {recovery_share:g}", est)
+    keys = ["seed", "download"]
+    matched = dips[dips["variant"] == "sparse"].merge(
+        dips[dips["variant"] == "qram"], on=keys, suffixes=("_sparse", "_qram")
     )
-    verdicts.append(judge(less, less_noise))
-    margins.append(f"mean dip sparse - qram {fmt(less)}")
-    noises.append(f"sparse - qram {fmt(less_noise)}")
-    mean = dips.groupby("variant")["dip"].mean()
+    measured = ["step", "accuracy_before", "accuracy_after", "loss_before", "loss_after"]
+    same_event = []
+    for download, group in matched.groupby("download", sort=True):
+        tag = f"download {download} (sparse@{int(group['step_sparse'].iloc[0])}, "
+        tag += f"qram@{int(group['step_qram'].iloc[0])})"
+        if all(
+            np.array_equal(group[f"{c}_sparse"], group[f"{c}_qram"], equal_nan=True)
+            for c in measured
+        ):
+            same_event.append(tag)  # one state downloaded at one step in both variants
+            continue
+        for metric in ("accuracy", "loss"):
+            diff = group[f"dip_{metric}_sparse"] - group[f"dip_{metric}_qram"]
+            add("QRAM dips less", f"{tag} sparse - qram dip {metric}", _paired(diff, level))
+    summary = "; ".join(
+        f"{part}: {combine_verdicts(verdicts) if verdicts else NOT_RUN}"
+        for part, verdicts in parts.items()
+    )
+    unjudged = f"; same event in both variants (not judged): {', '.join(same_event)}"
     return ClaimRow(
         claim_id="C5",
         claim=claim,
-        quantity="train-accuracy dip per download (before - after, fresh BatchNorm statistics); "
-        "recovery in the next window; mean dip per variant; averaged over training seeds",
-        value=f"mean dip sparse {fmt(float(mean['sparse']))}, qram {fmt(float(mean['qram']))} "
-        f"({len(seeds)} seed(s), {len(dips)} downloads); " + "; ".join(values),
-        comparison="every dip > noise; every recovery > noise; mean dip sparse - qram > noise",
-        verdict=combine_verdicts(verdicts),
-        source="seed_*/sparse_train/{sparse,qram}/downloads.csv, records.csv",
+        quantity="per download, paired over training seeds: dip in train accuracy and train "
+        "loss (before - after, fresh BatchNorm statistics), the share of each dip regained by "
+        "the end of the next window, and sparse - qram dips on matched downloads",
+        value=f"{summary} ({len(seeds)} seed(s)); "
+        + "; ".join(values)
+        + (unjudged if same_event else ""),
+        comparison=f"every dip > noise; every share regained - {recovery_share:g} > noise; "
+        "every matched sparse - qram dip > noise (accuracy and loss)",
+        verdict=combine_verdicts([v for verdicts in parts.values() for v in verdicts]),
+        source=source,
         margin="; ".join(margins),
-        noise=f"t(seeds - 1) {level:.0%} x sqrt(binomial SE on {accuracy_samples} samples^2 + "
-        f"seed SE^2): " + "; ".join(noises),
+        noise=f"over {len(seeds)} training seed(s): " + "; ".join(noises),
     )
+
+
+def _noise(estimate: Any) -> str:
+    if estimate.count < 2:
+        return "not measured (1 seed)"
+    return f"{fmt(estimate.noise)} ({estimate.method})"
 
 
 def _seed_and_variant(path: str) -> tuple[int, str]:
@@ -221,7 +271,6 @@ def training_claims(
     sparsity: pd.DataFrame,
     records: Mapping[str, pd.DataFrame],
     downloads: Mapping[str, pd.DataFrame],
-    accuracy_samples: int,
     keep_fraction: float,
     level: float = NOISE_LEVEL,
     counts: Mapping[str, int] | None = None,
@@ -242,6 +291,6 @@ def training_claims(
     )
     rows = [
         claim_c1(resnet_parameter_counts() if counts is None else counts, sparsity, keep_fraction),
-        claim_c5(dips, accuracy_samples, level),
+        claim_c5(dips, level),
     ]
     return rows, dips

@@ -103,15 +103,17 @@ def _fig2c_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
 
 
 def _fig3_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
-    from qtrain.spectra.density import load_spectrum, mass_row
+    """The large model's density and, from the spectra stage's masses table, its masses (the
+    drawn seed's rows; the mean over its probes is the mass of the pooled density)."""
+    from qtrain.spectra.density import load_spectrum
 
     spec = load_spectrum(inputs["spectrum"])
-    masses = mass_row(
-        spec["nodes"], spec["weights"], options["lr"], options["cutoff"], options["conventions"]
-    )
+    table = load_table(inputs["masses"])
+    rows = table[(table["model"] == "large") & (table["seed"] == int(options["seed"]))]
+    masses = rows.drop(columns=["model", "variant"]).mean(numeric_only=True).to_dict()
     return {
         "table": pd.DataFrame({"lambda": spec["grid"], "density": spec["density"]}),
-        "masses": pd.DataFrame([{"model": options["label"], **masses}]),
+        "masses": rows.assign(model=options["label"]),
         "spectrum": spec,
         "mass_row": masses,
     }

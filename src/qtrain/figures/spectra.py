@@ -22,7 +22,7 @@ from qtrain.figures.style import (
     figure,
     note_box,
 )
-from qtrain.spectra.density import convention_scale
+from qtrain.spectra.error_proxy import DECIDING_CONVENTION, convention
 
 __all__ = ["plot_fig2a", "plot_fig2b", "plot_fig3", "plot_figS8", "ridge_table"]
 
@@ -58,8 +58,8 @@ def plot_fig2a(
     Each ridge is the Gaussian-smoothed density on a log scale between a floor of 10⁻⁶ of
     its peak and its peak (shapes, not heights, are compared); the smoothing is re-done on a
     common λ grid with each spectrum's own σ. Steps right after a download are drawn dashed.
-    The grey band is |λ| ≤ c (outside it, a = −λ is dissipative for λ > c and divergent for
-    λ < −c).
+    The grey band is |λ| ≤ c, the modes the deciding multiplier convention leaves out (outside
+    it a mode is dissipative iff 0 < ηλ < 2).
     """
     variants = [v for v in ("continuous", "sparse", "qram") if any(k[0] == v for k in spectra)]
     downloads = downloads or {}
@@ -185,15 +185,13 @@ def plot_fig2b(
                 zorder=4,
             )
         ax.axhline(0.0, color="0.5", lw=0.5, ls=":")
-        scale = convention_scale(conv, lr)
         label = CONVENTION_LABELS.get(conv, conv)
         ax.set_ylabel(f"log10 E(t), {label}")
         values = _log10_proxy(curves, conv, col)
         quantum = (curves["kind"] != "classical").to_numpy()
         gaps = bool(np.isnan(values[quantum]).any()) and not np.isnan(values).all()
         ax.set_title(
-            f"{label}, c = {cutoff:g}"
-            + (f", η = {scale:g}" if conv == "lr_scaled" else "")
+            _convention_title(conv, lr, cutoff)
             + ("; gaps: N_c = 0 (no weight beyond the cut-off), E undefined" if gaps else ""),
             loc="left",
             fontsize=7,
@@ -223,6 +221,28 @@ def plot_fig2b(
     return fig
 
 
+def _convention_title(conv: str, lr: float, cutoff: float) -> str:
+    """``label, cut-off (, η)`` and whether the convention decides or is for comparison."""
+    label = CONVENTION_LABELS.get(conv, conv)
+    if conv == "multiplier":
+        text = f"{label}, |λ| > c = {cutoff:g}, η = {lr:g}"
+    elif conv == "lr_scaled":
+        text = f"{label}, |ηλ| > c = {cutoff:g}, η = {lr:g}"
+    else:
+        text = f"{label}, |λ| > c = {cutoff:g}"
+    return text + (" (decides)" if conv == DECIDING_CONVENTION else " (for comparison)")
+
+
+def _regions(conv: str, lr: float, cutoff: float) -> tuple[list, list]:
+    """The λ intervals of the dissipative and the divergent modes beyond the cut-off."""
+    p = convention(conv, lr, cutoff)
+    edge = p.cutoff / p.scale
+    if p.split == "multiplier":  # |1 − ηλ| < 1 iff 0 < λ < 2/η
+        top = 2.0 / p.scale
+        return [(edge, top)], [(-math.inf, -edge), (top, math.inf)]
+    return [(edge, math.inf)], [(-math.inf, -edge)]
+
+
 def _log10_proxy(rows: pd.DataFrame, conv: str, column: str | None) -> np.ndarray:
     """log10 E of ``rows``: from the log-space column when present, else from E."""
     if column is not None:
@@ -241,9 +261,10 @@ def plot_fig3(
     note: str = "",
 ):
     """The large model's smoothed Hessian density right after pruning (log scale), the
-    dissipative (a < −c) and divergent (a > c) regions shaded for the first convention, the
-    other conventions' boundaries dashed, and all masses printed (``note``: a last line of the
-    box, e.g. which training seed the masses are of)."""
+    dissipative and divergent regions shaded for the first (deciding) convention (multiplier:
+    c < λ < 2/η dissipative, λ < −c or λ > 2/η divergent), the other conventions' cut-offs
+    dashed, and all masses printed (``masses``: the spectra stage's masses, per convention;
+    ``note``: a last line of the box, e.g. which training seed the masses are of)."""
     fig, ax = figure(width=COLUMN_WIDTH * 1.3, aspect=0.62)
     grid, dens = np.asarray(spec["grid"]), np.asarray(spec["density"])
     floor = max(dens.max() * 1e-7, 1e-300)
@@ -251,27 +272,49 @@ def plot_fig3(
     ax.set_yscale("log")
     ax.set_ylim(floor, dens.max() * 300)  # two empty decades on top: the masses' box
     primary = conventions[0]
-    s = convention_scale(primary, lr)
     diss_color, div_color = VARIANT_COLORS["dissipative"], VARIANT_COLORS["divergent"]
-    ax.axvspan(cutoff / s, grid[-1], color=diss_color, alpha=0.12, lw=0)
-    ax.axvspan(grid[0], -cutoff / s, color=div_color, alpha=0.12, lw=0)
+    dissipative, divergent = _regions(primary, lr, cutoff)
+    for intervals, color in ((dissipative, diss_color), (divergent, div_color)):
+        for lo, hi in intervals:
+            lo, hi = max(lo, grid[0]), min(hi, grid[-1])
+            if lo < hi:
+                ax.axvspan(lo, hi, color=color, alpha=0.12, lw=0)
     for conv in conventions[1:]:
-        b = cutoff / convention_scale(conv, lr)
+        p = convention(conv, lr, cutoff)
+        b = p.cutoff / p.scale
         for x in (-b, b):
             if grid[0] < x < grid[-1]:
                 ax.axvline(x, color="0.4", lw=0.6, ls="--")
     lines = []
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
-        lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+        role = "" if conv == DECIDING_CONVENTION else " (comparison)"
+        lines.append(
+            f"{CONVENTION_LABELS.get(conv, conv)}{role}: dissipative {d:.3g}, divergent {v:.3g}"
+        )
     if note:
         lines.append(note)
     note_box(ax, lines, 0.98, ha="right", fontsize=6.5)
     ax.set_xlabel("Hessian eigenvalue λ")
     ax.set_ylabel("spectral density (log)")
+    split = convention(primary, lr, cutoff).split
     handles = [
-        plt.Rectangle((0, 0), 1, 1, color=diss_color, alpha=0.3, label="dissipative, a < −c"),
-        plt.Rectangle((0, 0), 1, 1, color=div_color, alpha=0.3, label="divergent, a > c"),
+        plt.Rectangle(
+            (0, 0),
+            1,
+            1,
+            color=diss_color,
+            alpha=0.3,
+            label="dissipative, |1 − ηλ| < 1" if split == "multiplier" else "dissipative, a < −c",
+        ),
+        plt.Rectangle(
+            (0, 0),
+            1,
+            1,
+            color=div_color,
+            alpha=0.3,
+            label="divergent, |1 − ηλ| > 1" if split == "multiplier" else "divergent, a > c",
+        ),
     ]
     if len(conventions) > 1:
         handles.append(

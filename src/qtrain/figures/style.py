@@ -68,8 +68,12 @@ VARIANT_LABELS = {
     "sparse": "sparse re-upload",
     "qram": "QRAM",
 }
-#: Legend names of the two conventions for a (SPEC §2.5).
-CONVENTION_LABELS = {"eigenvalue": "a = −λ", "lr_scaled": "a = −ηλ"}
+#: Legend names of the conventions for a (SPEC §2.5; the multiplier convention decides).
+CONVENTION_LABELS = {
+    "multiplier": "multiplier |1 − ηλ|",
+    "eigenvalue": "a = −λ",
+    "lr_scaled": "a = −ηλ",
+}
 
 _RC = {
     "font.size": 8,

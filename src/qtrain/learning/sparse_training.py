@@ -412,6 +412,7 @@ def sparse_train(
             "loss": float(loss.detach()),
             "batch_accuracy": float((logits.detach().argmax(1) == yb).float().mean()),
             "train_accuracy": float("nan"),
+            "train_loss": float("nan"),
             "test_accuracy": float("nan"),
             "density": _density(model),
             "download": plan.download_after,
@@ -420,20 +421,22 @@ def sparse_train(
             # the accuracies before and after a download are compared on an equal footing
             batchnorm.refresh(model, x_bn)
         if plan.step % settings.train_accuracy_every == 0 or plan.download_after:
-            record["train_accuracy"] = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
+            record["train_loss"], record["train_accuracy"] = evaluate(
+                model, x_acc, y_acc, allow_stale=stale_ok
+            )
         if plan.step % settings.test_accuracy_every == 0:
             record["test_accuracy"] = evaluate(
                 model, data.x_test, data.y_test, allow_stale=stale_ok
             )[1]
         if plan.download_after:
-            before = record["train_accuracy"]
+            before, loss_before = record["train_accuracy"], record["train_loss"]
             density_before = record["density"]
             rng = np.random.default_rng([int(seed), plan.step])
             new_masks, stats = download(model, settings.keep_fraction, readout, rng)
             stale_after = evaluate(model, x_acc, y_acc, allow_stale=True)[1]
             if settings.refresh_batchnorm:
                 batchnorm.refresh(model, x_bn)
-            after = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)[1]
+            loss_after, after = evaluate(model, x_acc, y_acc, allow_stale=stale_ok)
             state.downloads.append(
                 {
                     "step": plan.step,
@@ -442,6 +445,8 @@ def sparse_train(
                     "train_accuracy_before": before,
                     "train_accuracy_after": after,
                     "train_accuracy_after_stale_bn": stale_after,
+                    "train_loss_before": loss_before,
+                    "train_loss_after": loss_after,
                     "batchnorm_refreshed": settings.refresh_batchnorm,
                     "density_before": density_before,
                     "density_after": _density(model),
@@ -512,6 +517,8 @@ _DOWNLOAD_COLUMNS = [
     "train_accuracy_before",
     "train_accuracy_after",
     "train_accuracy_after_stale_bn",
+    "train_loss_before",
+    "train_loss_after",
     "batchnorm_refreshed",
     "density_before",
     "density_after",

@@ -1,9 +1,11 @@
-"""Saved Hessian spectra and what the proxy reads off them: the two a-conventions, per-probe
+"""Saved Hessian spectra and what the proxy reads off them: the a-conventions, per-probe
 quadratures and the dissipative / divergent masses (SPEC §2.5, Eq. 7-8).
 
-Conventions for a: ``eigenvalue`` (a = −λ, Eq. 7-8 as printed) and ``lr_scaled`` (a = −ηλ, the
-authors' draft, and the eigenvalues of F_1 = −ηH). Torch-free (numpy only), so figure and claim
-rules run in the plotting environment.
+Conventions for a (:func:`qtrain.spectra.error_proxy.convention`): ``multiplier`` (the GD map's
+modes: |λ| > c enter, multiplier |1 − ηλ|; it decides the claims), ``eigenvalue`` (a = −λ, Eq.
+7-8 as printed) and ``lr_scaled`` (a = −ηλ with the cut-off on ηλ, the authors' draft), the last
+two for comparison. Torch-free (numpy only), so figure and claim rules run in the plotting
+environment.
 """
 
 from __future__ import annotations
@@ -17,27 +19,26 @@ from typing import Any
 import numpy as np
 
 from qtrain.io import load_arrays
-from qtrain.spectra.error_proxy import mode_masses
+from qtrain.spectra.error_proxy import (
+    CONVENTIONS,
+    convention,
+    largest_divergent_multiplier,
+    mode_masses,
+)
 
 __all__ = [
     "CONVENTIONS",
-    "convention_scale",
+    "MASS_COLUMNS",
     "load_spectrum",
     "mass_row",
+    "masses_table",
     "probe_quadratures",
+    "spectrum_masses",
     "spectrum_steps",
 ]
 
-CONVENTIONS = ("eigenvalue", "lr_scaled")
-
-
-def convention_scale(convention: str, lr: float) -> float:
-    """The factor s in a = −s·λ: 1 for ``eigenvalue``, η for ``lr_scaled``."""
-    if convention == "eigenvalue":
-        return 1.0
-    if convention == "lr_scaled":
-        return float(lr)
-    raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+MASS_COLUMNS = ("dissipative", "divergent", "ratio", "n_c", "max_divergent_multiplier")
+"""Per-convention columns of a masses table (``<name>_<convention>``)."""
 
 
 def load_spectrum(path: str | os.PathLike) -> dict[str, Any]:
@@ -61,20 +62,75 @@ def mass_row(
     cutoff: float,
     conventions: Sequence[str] = CONVENTIONS,
 ) -> dict[str, float]:
-    """Extreme Ritz values and, per convention, the dissipative (a < −c) and divergent (a > c)
-    masses, their ratio and the weight N_c beyond the cut-off."""
+    """Extreme Ritz values and, per convention (:data:`MASS_COLUMNS`), the dissipative and
+    divergent masses beyond the cut-off (multiplier < 1 / > 1 for ``multiplier``, the sign of a
+    for the others), their ratio, the weight N_c beyond the cut-off and the largest multiplier
+    |1 + a| among the divergent modes (NaN when none)."""
     row: dict[str, float] = {
         "lambda_min": float(np.min(nodes)),
         "lambda_max": float(np.max(nodes)),
         "negative_mass": float(np.sum(weights[nodes < 0])),
     }
     for conv in conventions:
-        diss, div = mode_masses(nodes, weights, cutoff, convention_scale(conv, lr))
+        p = convention(conv, lr, cutoff)
+        diss, div = mode_masses(nodes, weights, p.cutoff, p.scale, p.split)
         row[f"dissipative_{conv}"] = diss
         row[f"divergent_{conv}"] = div
         row[f"ratio_{conv}"] = diss / div if div > 0 else (math.inf if diss > 0 else math.nan)
-        row[f"n_c_{conv}"] = diss + div
+        row[f"n_c_{conv}"] = float(np.sum(weights[np.abs(p.scale * nodes) > p.cutoff]))
+        row[f"max_divergent_multiplier_{conv}"] = largest_divergent_multiplier(
+            nodes, weights, p.cutoff, p.scale, p.split
+        )
     return row
+
+
+def spectrum_masses(
+    path: str | os.PathLike,
+    lr: float,
+    cutoff: float,
+    conventions: Sequence[str] = CONVENTIONS,
+    **columns: Any,
+) -> list[dict[str, Any]]:
+    """One :func:`mass_row` per Lanczos probe of the spectrum saved at ``path`` (``probe``
+    column), each led by ``columns`` (e.g. model, seed, variant, step) and the spectrum's
+    dimension."""
+    spec = load_spectrum(path)
+    dim = spec["meta"].get("dim")
+    return [
+        {**columns, "probe": probe, "dim": dim, **mass_row(nodes, weights, lr, cutoff, conventions)}
+        for probe, (nodes, weights) in enumerate(probe_quadratures(spec))
+    ]
+
+
+def masses_table(
+    main: Sequence[str],
+    large: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    lr: float,
+    cutoff: float,
+    conventions: Sequence[str] = CONVENTIONS,
+    main_variant: str = "",
+) -> Any:
+    """The masses of the spectra the claims and Fig. 3 read, one row per model, training seed
+    and Lanczos probe (one replicate estimate each): ``main`` holds the main model's step-0
+    spectrum of every seed, ``large`` the large model's after pruning, both in the order of
+    ``seeds``. Columns: model (``main``/``large``), seed, variant, step, probe, dim, then those
+    of :func:`mass_row`."""
+    import pandas as pd
+
+    if len(main) != len(seeds) or len(large) not in (0, len(seeds)):
+        raise ValueError(
+            f"one spectrum per seed expected: {len(seeds)} seeds, {len(main)} main and "
+            f"{len(large)} large spectra"
+        )
+    rows = []
+    for model, paths, variant in (("main", main, main_variant), ("large", large, "")):
+        for seed, path in zip(seeds, paths, strict=False):
+            rows += spectrum_masses(
+                path, lr, cutoff, conventions, model=model, seed=int(seed), variant=variant, step=0
+            )
+    return pd.DataFrame(rows)
 
 
 def probe_quadratures(spectrum: Mapping[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:

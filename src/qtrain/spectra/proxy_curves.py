@@ -11,6 +11,10 @@ segment has none yet (e.g. a QRAM segment that starts between checkpoints) the l
 one is used and the flag is False. A ``window_end`` row never uses the spectrum of its own step
 (that checkpoint is taken after the download). ``measured`` marks rows whose ρ was measured at
 their own step.
+
+Per convention each row carries E, ln E (computed in log space: finite where E overflows),
+``rate`` = d ln E/dt and ``divergent_rate``, the part of that growth the divergent modes carry
+(:func:`qtrain.spectra.error_proxy.growth_rates`; claim C3).
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ import pandas as pd
 
 from qtrain.spectra.density import (
     CONVENTIONS,
-    convention_scale,
     load_spectrum,
     mass_row,
     probe_quadratures,
     spectrum_steps,
 )
-from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve
+from qtrain.spectra.error_proxy import (
+    convention,
+    error_proxy_curve,
+    growth_rates,
+    log_error_proxy_curve,
+)
 
 __all__ = ["error_proxy_tables", "proxy_curve", "segment_extremes", "upload_steps"]
 
@@ -94,15 +102,17 @@ def proxy_curve(
         }
         for conv in conventions:
             if rho < 0 or not np.isfinite(t):
-                row[f"E_{conv}"] = math.nan
-                row[f"logE_{conv}"] = math.nan
+                for name in ("E", "logE", "rate", "divergent_rate"):
+                    row[f"{name}_{conv}"] = math.nan
             else:
                 nodes, weights = spectra[rho]
-                scale = convention_scale(conv, lr)
-                row[f"E_{conv}"] = float(error_proxy_curve(nodes, weights, [t], cutoff, scale)[0])
-                row[f"logE_{conv}"] = float(
-                    log_error_proxy_curve(nodes, weights, [t], cutoff, scale)[0]
-                )
+                p = convention(conv, lr, cutoff)
+                args = (nodes, weights, [t], p.cutoff, p.scale)
+                row[f"E_{conv}"] = float(error_proxy_curve(*args)[0])
+                row[f"logE_{conv}"] = float(log_error_proxy_curve(*args)[0])
+                rate, divergent_rate = growth_rates(*args, p.split)
+                row[f"rate_{conv}"] = float(rate[0])
+                row[f"divergent_rate_{conv}"] = float(divergent_rate[0])
         rows.append(row)
 
     add(0, "upload", 0.0)
@@ -178,10 +188,12 @@ def error_proxy_tables(
     lr: float,
     cutoff: float,
     conventions: Sequence[str] = CONVENTIONS,
+    seed: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(curve, probe_curves, masses) of one variant: E(t) from each spectrum's density (all
-    probes), the same per Lanczos probe (one replicate estimate each, ``probe`` column), and per
-    spectrum and probe the dissipative and divergent masses and N_c in each convention."""
+    """(curve, probe_curves, masses) of one variant and training ``seed``: E(t) from each
+    spectrum's density (all probes), the same per Lanczos probe (``probe`` column), and per
+    spectrum and probe the masses of :func:`~qtrain.spectra.density.mass_row` (``seed``,
+    ``variant``, ``step``, ``probe`` columns). Every table leads with the ``seed`` column."""
     spectra, per_probe, masses = {}, {}, []
     for step, path in spectrum_steps(spectrum_paths).items():
         spec = load_spectrum(path)
@@ -190,6 +202,8 @@ def error_proxy_tables(
             per_probe.setdefault(probe, {})[step] = (nodes, weights)
             masses.append(
                 {
+                    "model": "main",
+                    "seed": seed,
                     "variant": variant,
                     "step": step,
                     "probe": probe,
@@ -199,6 +213,7 @@ def error_proxy_tables(
             )
     curve = proxy_curve(records, spectra, lr, cutoff, conventions)
     curve.insert(0, "variant", variant)
+    curve.insert(0, "seed", seed)
     probe_curves = pd.concat(
         [
             proxy_curve(records, probe_spectra, lr, cutoff, conventions).assign(probe=probe)
@@ -207,4 +222,5 @@ def error_proxy_tables(
         ignore_index=True,
     )
     probe_curves.insert(0, "variant", variant)
+    probe_curves.insert(0, "seed", seed)
     return curve, probe_curves, pd.DataFrame(masses)

@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.spectra.density import CONVENTIONS, convention_scale, load_spectrum, spectrum_steps
-from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve, mode_masses
+from qtrain.spectra.density import CONVENTIONS, load_spectrum, spectrum_steps
+from qtrain.spectra.error_proxy import convention as convention_parameters
+from qtrain.spectra.error_proxy import (
+    error_proxy_curve,
+    log_error_proxy_curve,
+    mode_masses,
+)
 from qtrain.stats import (
     NOISE_LEVEL,
     detectable_correlation,
@@ -45,10 +50,10 @@ def proxy_parameters(convention: str, lr: float, cutoff: float) -> tuple[float, 
     """``(scale, cutoff)`` of E(t) under a convention, with a = −scale·λ and modes |a| > cutoff
     (SPEC §2.5): ``multiplier`` (the GD map's own modes: |λ| > c, multiplier |1 − ηλ|, i.e.
     a = −ηλ with the cut-off at c·η), ``eigenvalue`` (a = −λ, cut-off c) and ``lr_scaled``
-    (a = −ηλ, cut-off c on ηλ)."""
-    if convention == "multiplier":
-        return float(lr), float(cutoff) * float(lr)
-    return convention_scale(convention, lr), float(cutoff)
+    (a = −ηλ, cut-off c on ηλ): the pair of :func:`qtrain.spectra.error_proxy.convention`,
+    the one statement of the conventions."""
+    p = convention_parameters(convention, lr, cutoff)
+    return p.scale, p.cutoff
 
 
 def network_proxy_table(

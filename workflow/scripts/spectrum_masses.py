@@ -1,0 +1,21 @@
+"""Rule spectrum_masses: the masses claim C2 and Fig. 3 read (main model at step 0, large model
+after pruning), one row per model, training seed and Lanczos probe, in every convention."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.spectra.density import masses_table  # noqa: E402
+
+params = snakemake.params
+settings = {
+    "lr": params.lr,
+    "cutoff": params.cutoff,
+    "conventions": list(params.conventions),
+    "main_variant": params.main_variant,
+}
+masses = masses_table(snakemake.input.main, snakemake.input.large, params.seeds, **settings)
+write_table(masses, snakemake.output.masses)
+write_provenance(snakemake.output.masses, settings, inputs=list(snakemake.input))
+log.info("masses per model, seed and probe:\n%s", masses.to_string())
