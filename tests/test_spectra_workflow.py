@@ -4,6 +4,7 @@ tests/test_proxy_claim.py)."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -24,9 +25,9 @@ from qtrain.claims import (
     NOT_RUN,
     PREMISE_ABSENT,
 )
-from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4
+from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4, made_on
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
-from qtrain.spectra.density import load_spectrum, mass_row
+from qtrain.spectra.density import load_spectrum, mass_row, masses_table
 from qtrain.spectra.error_proxy import error_proxy
 from qtrain.spectra.lanczos import spectral_density
 from qtrain.spectra.proxy_curves import proxy_curve, segment_extremes, upload_steps
@@ -181,6 +182,59 @@ def test_mass_row_in_every_convention() -> None:
     assert row["dissipative_lr_scaled"] == pytest.approx(0.2)
     assert row["divergent_lr_scaled"] == 0.0 and row["n_c_lr_scaled"] == pytest.approx(0.2)
     assert row["lambda_max"] == 50.0 and row["negative_mass"] == pytest.approx(0.1)
+
+
+def _saved_spectrum(path: Path, probes: list[tuple[list[float], list[float]]], record=None):
+    """A spectrum file as the spectrum rule writes it (nodes, weights and probe index of every
+    Lanczos probe; meta), with an optional provenance record beside it."""
+    nodes = np.concatenate([np.asarray(n, float) for n, _ in probes])
+    weights = np.concatenate([np.asarray(w, float) for _, w in probes])
+    probe = np.concatenate([np.full(len(n), k) for k, (n, _) in enumerate(probes)])
+    meta = np.array(json.dumps({"dim": 7, "probes": len(probes)}))
+    np.savez(path, nodes=nodes, weights=weights, probe=probe, meta=meta)
+    if record is not None:
+        Path(f"{path}.provenance.json").write_text(json.dumps(record))
+    return str(path)
+
+
+def test_masses_table_has_a_row_per_model_seed_and_probe(tmp_path) -> None:
+    # eta = 0.05, c = 0.4; probe 0 of seed 0: lambda = -1 (divergent, multiplier 1.05), 2
+    # (dissipative), 0.1 (inside the cut-off); probe 1: 50 (0.05 x 50 > 2: divergent), 3
+    probe0 = ([-1.0, 2.0, 0.1], [0.2, 0.5, 0.3])
+    probe1 = ([50.0, 3.0], [1.0, 3.0])  # weights rescaled per probe: 0.25, 0.75
+    machine = {"machine": "a test CPU, 2 cores", "threads": 1}
+    main = [
+        _saved_spectrum(tmp_path / "m0.npz", [probe0, probe1], machine),
+        _saved_spectrum(tmp_path / "m1.npz", [probe1]),
+    ]
+    large = [_saved_spectrum(tmp_path / f"l{s}.npz", [probe0]) for s in (0, 1)]
+    table = masses_table(main, large, [0, 1000], lr=0.05, cutoff=0.4, main_variant="continuous")
+    keys = ["model", "seed", "probe"]
+    assert table[keys].values.tolist() == [
+        ["main", 0, 0],
+        ["main", 0, 1],
+        ["main", 1000, 0],
+        ["large", 0, 0],
+        ["large", 1000, 0],
+    ]
+    first, second = table.iloc[0], table.iloc[1]
+    assert first["dissipative_multiplier"] == pytest.approx(0.5)
+    assert first["divergent_multiplier"] == pytest.approx(0.2)
+    assert first["n_c_multiplier"] == pytest.approx(0.7)
+    assert first["max_divergent_multiplier_multiplier"] == pytest.approx(1.05)
+    assert second["divergent_multiplier"] == pytest.approx(0.25)
+    assert second["max_divergent_multiplier_multiplier"] == pytest.approx(1.5)
+    assert first["divergent_eigenvalue"] == pytest.approx(0.2)  # a = -lambda, by sign
+    assert (first["variant"], first["step"], first["dim"]) == ("continuous", 0, 7)
+    assert (first["machine"], first["threads"]) == ("a test CPU, 2 cores", 1)
+    assert table.iloc[2]["machine"] == ""  # no provenance record: not guessed
+    # claim C2 names where its spectra were computed (the results page names its machine)
+    assert made_on(table) == "a test CPU, 2 cores, 1 thread(s)"
+    (row,) = claim_c2(table, ["multiplier"], {"main": "m", "large": "l"})
+    assert row.value.endswith("spectra computed on a test CPU, 2 cores, 1 thread(s)")
+    assert made_on(table.drop(columns=["machine", "threads"])) == ""
+    with pytest.raises(ValueError, match="one spectrum per seed"):
+        masses_table(main[:1], large, [0, 1000], lr=0.05, cutoff=0.4)
 
 
 def masses_frame(model: str, diss, div, n_c=None, conv="multiplier") -> pd.DataFrame:

@@ -536,20 +536,25 @@ def check_job_fits(rule: str, estimate_mb: float | None, key: str, device: Any) 
 
 
 # ---------------------------------------------------------------------------- measured memory
-def job_usage(device: Any = None) -> dict[str, float]:
+def job_usage(device: Any = None) -> dict[str, Any]:
     """What this process has used so far, for a job's provenance records: ``peak_rss_mb``, the
     kernel's resident high-water mark (exact, not sampled), ``cpu_seconds`` (user + system),
-    and on a CUDA ``device`` ``peak_gpu_reserved_mb`` / ``peak_gpu_allocated_mb`` (torch's
-    peaks, CUDA context excluded). MB = 10⁶ bytes, as everywhere in this module."""
+    the ``machine`` (:func:`machine_description`) and, once torch is loaded, its ``threads``
+    (another CPU type or thread count rounds differently: SPEC §3 wants both named), and on a
+    CUDA ``device`` ``peak_gpu_reserved_mb`` / ``peak_gpu_allocated_mb`` (torch's peaks, CUDA
+    context excluded). MB = 10⁶ bytes, as everywhere in this module."""
     import resource
     import sys
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # KiB on Linux
-    out = {
+    out: dict[str, Any] = {
         "peak_rss_mb": round(rss / MB, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "machine": machine_description(device),
     }
+    if "torch" in sys.modules:
+        out["threads"] = sys.modules["torch"].get_num_threads()
     if str(device).startswith("cuda"):
         import torch
 

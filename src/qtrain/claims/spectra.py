@@ -30,7 +30,7 @@ from qtrain.claims.core import (
 )
 from qtrain.stats import NOISE_LEVEL, Estimate, fmt, nested_estimate, replicate_estimate
 
-__all__ = ["claim_c2", "claim_c3", "claim_c4", "spectra_claims"]
+__all__ = ["claim_c2", "claim_c3", "claim_c4", "made_on", "spectra_claims"]
 
 
 def _noise_text(estimate: Estimate, source: str) -> str:
@@ -54,6 +54,24 @@ def _estimate_source(table: pd.DataFrame) -> str:
     seeds = table["seed"].nunique() if "seed" in table else 1
     probes = table["probe"].nunique() if "probe" in table else 1
     return f"{seeds} seed(s) x {probes} probe(s)"
+
+
+def made_on(masses: pd.DataFrame) -> str:
+    """Where the spectra of a masses table were computed: each machine and torch thread count
+    its rows name (``machine``, ``threads``), or "" when the table does not say. Numbers differ
+    across CPU types and thread counts; decisive verdicts must not (SPEC §3)."""
+    if "machine" not in masses:
+        return ""
+    threads = masses["threads"] if "threads" in masses else pd.Series("", index=masses.index)
+    seen = []
+    for machine, count in zip(masses["machine"], threads, strict=True):
+        if machine != machine or not str(machine):  # NaN or empty: not recorded
+            continue
+        count = "" if count != count or str(count) == "" else f", {int(float(count))} thread(s)"
+        text = f"{machine}{count}"
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
 
 
 def claim_c2(
@@ -95,6 +113,9 @@ def claim_c2(
             margins.append(f"{label}: {fmt(diff.mean)}")
             noises.append(f"{label}: {_noise_text(diff, _estimate_source(estimates))}")
             verdicts.append(PREMISE_ABSENT if not (n_c > 0).any() else _judge(diff))
+        where = made_on(masses)
+        if where:
+            values.append(f"spectra computed on {where}")
         rows.append(
             convention_row(
                 "C2",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qtrain.io import load_arrays
+from qtrain.run.provenance import read_record
 from qtrain.spectra.error_proxy import (
     CONVENTIONS,
     convention,
@@ -92,12 +93,22 @@ def spectrum_masses(
     **columns: Any,
 ) -> list[dict[str, Any]]:
     """One :func:`mass_row` per Lanczos probe of the spectrum saved at ``path`` (``probe``
-    column), each led by ``columns`` (e.g. model, seed, variant, step) and the spectrum's
-    dimension."""
+    column), each led by ``columns`` (e.g. model, seed, variant, step), the spectrum's
+    dimension and the ``machine`` and torch ``threads`` its job ran with (from its provenance
+    record; empty when the record does not say): numbers differ across CPU types and thread
+    counts, decisive verdicts must not (SPEC §3)."""
     spec = load_spectrum(path)
+    record = read_record(path) or {}
+    made = {"machine": record.get("machine", ""), "threads": record.get("threads", "")}
     dim = spec["meta"].get("dim")
     return [
-        {**columns, "probe": probe, "dim": dim, **mass_row(nodes, weights, lr, cutoff, conventions)}
+        {
+            **columns,
+            "probe": probe,
+            "dim": dim,
+            **made,
+            **mass_row(nodes, weights, lr, cutoff, conventions),
+        }
         for probe, (nodes, weights) in enumerate(probe_quadratures(spec))
     ]
 
@@ -116,7 +127,7 @@ def masses_table(
     and Lanczos probe (one replicate estimate each): ``main`` holds the main model's step-0
     spectrum of every seed, ``large`` the large model's after pruning, both in the order of
     ``seeds``. Columns: model (``main``/``large``), seed, variant, step, probe, dim, then those
-    of :func:`mass_row`."""
+    of :func:`mass_row` (and ``machine``, ``threads``: :func:`spectrum_masses`)."""
     import pandas as pd
 
     if len(main) != len(seeds) or len(large) not in (0, len(seeds)):
