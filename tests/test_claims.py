@@ -21,6 +21,7 @@ from qtrain.claims import (
     VERDICTS,
     ClaimRow,
     assemble_claims,
+    claims_for_html,
     claims_markdown,
     combine_verdicts,
     convention_row,
@@ -121,3 +122,12 @@ def test_margin_and_noise_reach_the_table():
     assert table.set_index("claim_id").loc["C1", "role"] == DECIDES  # a table without roles
     text = claims_markdown(table)
     assert "| 0.3 | 0.1 | **holds** |" in text
+
+
+def test_html_view_puts_verdict_and_role_first():
+    row = ClaimRow("C2", "x", "q", "v", "c", HOLDS, "s", "0.3", "0.1", FOR_COMPARISON)
+    table = assemble_claims([rows_to_frame([row])])
+    view = claims_for_html(table)
+    assert list(view.columns[:6]) == ["claim_id", "claim", "verdict", "role", "margin", "noise"]
+    assert set(view.columns) == set(table.columns)
+    assert view.set_index("claim_id").loc["C2", "role"] == FOR_COMPARISON

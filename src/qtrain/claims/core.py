@@ -367,12 +367,14 @@ def claims_markdown(table: Any, title: str = "Claims") -> str:
     return "\n".join(lines) + "\n"
 
 
-#: Column order of the HTML claims table (the report's view): the verdict with its margin and
-#: noise right after the claim, so they are on screen first; the rest after them.
+#: Column order of the HTML claims table (the report's view): the verdict with its role (decides
+#: / for comparison), margin and noise right after the claim, so they are on screen first; the
+#: rest after them.
 HTML_COLUMNS = (
     "claim_id",
     "claim",
     "verdict",
+    "role",
     "margin",
     "noise",
     "value",
