@@ -9,7 +9,6 @@ from workflow_helpers import make_workdir, output_of, run_snakemake, tiny_config
 
 from qtrain.claims import HOLDS, INCONCLUSIVE, NOT_HOLDING, NOT_RUN
 
-pytestmark = pytest.mark.slow
 DECISIVE = {HOLDS, NOT_HOLDING}
 
 
@@ -31,6 +30,8 @@ def test_every_claim_row_is_three_valued_with_margin_and_noise(tiny_run):
         }, claim_id
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_another_seed_never_flips_a_decisive_verdict(tiny_run, tmp_path):
     workdir = make_workdir(tmp_path / "seed1", tiny_config(seed=1))
     result = run_snakemake(workdir, "--cores", "2", timeout=3000)

@@ -24,11 +24,9 @@ def run(args, cwd=REPO, timeout=600):
 
 
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
-def test_dry_run(preset):
-    args = [SNAKEMAKE, "-n", "--forceall", "--cores", "2"]
-    if preset == "smoke":
-        args += ["--configfile", "config/smoke.yaml"]
-    result = run(args)
+def test_dry_run(preset, dry_run):
+    preset_args = ["--configfile", "config/smoke.yaml"] if preset == "smoke" else []
+    result = dry_run("--cores", "2", *preset_args)  # shared with test_dry_run_has_the_spectra_stage
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert f"results/{preset}/seed_0/prune/sparsity.csv" in out

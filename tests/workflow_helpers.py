@@ -1,11 +1,11 @@
 """Helpers of the end-to-end reliability and SLURM tests (not a test module).
 
-The `tiny` preset is the smoke preset (config/smoke.yaml merged over config/config.yaml, as
-Snakemake merges them) with a few sizes shrunk, derived at test time so that sections other
-stages add to the presets are picked up; a run of the whole
-workflow on it takes a few minutes on 2 cores. Runs happen in temporary directories (outputs and
-`configfile:` are relative to the working directory) against the repository's Snakefile, so the
-auto-loaded workflow profile profiles/default/ applies as in a user's run.
+The `tiny` preset is the file `.test/config/tiny.yaml` (the snakemake-workflows convention), an
+overlay over config/config.yaml that lists every value the tests rely on; it does not derive
+from config/smoke.yaml. Runs happen in temporary directories (outputs and `configfile:` are
+relative to the working directory) against the repository's Snakefile, so the auto-loaded
+workflow profile profiles/default/ applies as in a user's run. Running jobs outside the shared
+run is for tests marked e2e (tests/tiers.py checks it).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from tiers import executes_jobs, require_e2e, require_shared_run_fixture
 
 from qtrain.config import merge_config
 from qtrain.config_files import read_merged_config
@@ -32,37 +33,38 @@ SNAKEMAKE = str(BIN / "snakemake")
 SNAKEFILE = str(REPO / "Snakefile")
 TINY = "tiny"
 
-# Sizes shrunk from the smoke preset; every other key keeps its smoke value.
-TINY_OVERRIDES: dict[str, Any] = {
-    "preset": TINY,
-    "data": {"hessian_batch": 64, "accuracy_subset": 200},
-    "model": {"depth": 8, "widen": 1},
-    "pretrain": {"epochs": 2, "batch_size": 256},
-    "sparse_train": {
-        "variants": ["continuous", "sparse"],
-        "steps": 30,
-        "batch_size": 64,
-        "window_steps": 10,
-        "qram_dense_steps": 3,
-        "checkpoint_every": 10,
-        "resume_every": 5,
-        "test_accuracy_every": 10,
-    },
-    # two probes: a killed spectrum job has finished Lanczos runs to resume from
-    "spectra": {"lanczos_steps": 16, "bounds_steps": 6, "probes": 2, "grid_points": 64},
-    "large_model": {"depth": 8, "widen": 1, "epochs": 1},
-    "linearized": {"windows": [0, 1]},
-}
-
-
-def smoke_config() -> dict[str, Any]:
-    """The smoke preset in full: config/smoke.yaml merged over config/config.yaml."""
-    return read_merged_config(REPO / "config/config.yaml", REPO / "config/smoke.yaml")
+# The tests' preset: an overlay over the paper preset (not over smoke), in a file of its own.
+TINY_FILE = REPO / ".test/config/tiny.yaml"
 
 
 def tiny_config(**sections: Any) -> dict[str, Any]:
-    """The tiny preset (in full), with optional further overrides per section."""
-    return merge_config(smoke_config(), TINY_OVERRIDES, sections)
+    """The tiny preset in full (.test/config/tiny.yaml merged over config/config.yaml, as
+    Snakemake merges a --configfile), with optional further overrides per section."""
+    return merge_config(read_merged_config(REPO / "config/config.yaml", TINY_FILE), sections)
+
+
+def system_binary(name: str) -> str | None:
+    """A program on PATH or in /usr/sbin or /sbin (where Debian puts the SLURM daemons)."""
+    return shutil.which(name) or next(
+        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.exists()), None
+    )
+
+
+SLURM_DAEMONS = ("munged", "slurmctld", "slurmd")
+SLURM_CLIENTS = ("sbatch", "squeue", "sinfo", "scancel", "srun")
+
+
+def why_slurm_cannot_start() -> str | None:
+    """Why this machine cannot run the SLURM test cluster of tests/test_slurm.py (None: it can)."""
+    if os.geteuid() != 0:
+        return "starting munged, slurmctld and slurmd needs root (CI runs .ci/run as root)"
+    missing = [name for name in (*SLURM_DAEMONS, *SLURM_CLIENTS) if system_binary(name) is None]
+    if missing:
+        return (
+            f"SLURM is not installed ({', '.join(missing)} not found): "
+            "apt-get install slurm-wlm munge (.ci/run does this in CI)"
+        )
+    return None
 
 
 def make_workdir(path: Path, config: Mapping[str, Any] | None = None) -> Path:
@@ -95,6 +97,7 @@ def run_snakemake(
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run snakemake in ``workdir`` (``prefix``: a command that wraps it, e.g. setpriv)."""
+    _check_tier(args)
     return subprocess.run(
         [*(prefix or []), *snakemake_command(*args)],
         cwd=workdir,
@@ -105,6 +108,11 @@ def run_snakemake(
     )
 
 
+def _check_tier(args: tuple[str, ...]) -> None:
+    if executes_jobs(args):
+        require_e2e(f"runs workflow jobs of its own (snakemake {' '.join(args)})")
+
+
 def output_of(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
@@ -113,6 +121,7 @@ def start_snakemake(
     workdir: Path, *args: str, log: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen:
     """Start snakemake in its own session (process group), output to ``log``."""
+    _check_tier(args)
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             snakemake_command(*args),
@@ -240,10 +249,19 @@ _CLEAN_RUNS: dict[str, Path] = {}
 
 def shared_clean_run(tmp_path_factory: Any) -> Path:
     """One uninterrupted local run of the whole workflow on the tiny preset, made once per test
-    session and shared by the test modules that compare against it (read it, never write it)."""
+    session and shared by the tests that read it (never write it). Tests take it from the
+    `tiny_run` fixture (tests/conftest.py), which marks them for the workflow tier."""
+    require_shared_run_fixture()
     if TINY not in _CLEAN_RUNS:
         workdir = make_workdir(tmp_path_factory.mktemp("clean"))
-        result = run_snakemake(workdir, "--cores", "2")
+        result = subprocess.run(
+            snakemake_command("--cores", "2"),
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            env=_env(),
+        )
         assert result.returncode == 0, output_of(result)[-5000:]
         _CLEAN_RUNS[TINY] = workdir
     return _CLEAN_RUNS[TINY]

@@ -1,0 +1,154 @@
+"""The test tiers (tests/tiers.py): markers derived from fixtures, and the checks that fail a test
+marked for the wrong tier. Small suites run in a nested pytest session (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+from tiers import E2E, SHARED_RUN_FIXTURE, SLOW, WORKFLOW, executes_jobs
+
+CONFTEST = f"""
+import pytest
+from tiers import pytest_collection_modifyitems, pytest_runtest_protocol
+
+
+@pytest.fixture(scope="session")
+def {SHARED_RUN_FIXTURE}():
+    return "the shared run"
+
+
+@pytest.fixture
+def through_another_fixture({SHARED_RUN_FIXTURE}):
+    return {SHARED_RUN_FIXTURE}
+"""
+
+SUITE = """
+import pytest
+
+
+def test_unit():
+    pass
+
+
+def test_reads_the_shared_run(tiny_run):
+    pass
+
+
+def test_reads_it_through_another_fixture(through_another_fixture):
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_extra_run():
+    pass
+"""
+
+
+def _suite(pytester: pytest.Pytester, tests: str) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_suite=tests)
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:cacheprovider --strict-markers\n"
+        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("selection", "selected"),
+    [
+        ("not slow", ["test_unit"]),  # the unit tier
+        (
+            "not e2e",  # make test
+            ["test_unit", "test_reads_the_shared_run", "test_reads_it_through_another_fixture"],
+        ),
+        ("workflow", ["test_reads_the_shared_run", "test_reads_it_through_another_fixture"]),
+        ("e2e", ["test_extra_run"]),
+    ],
+)
+def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selection, selected):
+    """The marker comes from the fixture (directly or through another fixture), never by hand:
+    a test reading the shared run cannot land in the unit tier."""
+    _suite(pytester, SUITE)
+    result = pytester.runpytest_inprocess("-m", selection, "-v")
+    result.assert_outcomes(passed=len(selected))
+    ran = [line.split("::")[1].split()[0] for line in result.outlines if " PASSED" in line]
+    assert ran == selected
+
+
+JOBS_WITHOUT_E2E = """
+import pytest
+from workflow_helpers import run_snakemake, shared_clean_run, start_snakemake
+from tiers import TierError, require_e2e
+
+
+def test_runs_jobs_unmarked(tmp_path):
+    run_snakemake(tmp_path, "--cores", "2")
+
+
+def test_starts_jobs_unmarked(tmp_path):
+    start_snakemake(tmp_path, "results/tiny/data/summary.json", log=tmp_path / "log")
+
+
+def test_reads_the_shared_run_without_its_fixture(tmp_path_factory):
+    shared_clean_run(tmp_path_factory)
+
+
+def test_opens_a_browser_unmarked():
+    require_e2e("opens a browser")
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_marked_e2e():
+    require_e2e("opens a browser")
+
+
+def test_workflow_tier_reruns_jobs_in_the_shared_run(tiny_run):
+    require_e2e("runs workflow jobs in the shared run")
+"""
+
+
+def test_running_jobs_of_its_own_without_the_e2e_marker_fails(pytester):
+    """A test that runs workflow jobs outside the shared run (or starts SLURM or a browser) and is
+    not marked e2e fails before anything runs, saying what to add; so does one that reaches the
+    shared run without the fixture that marks it."""
+    _suite(pytester, JOBS_WITHOUT_E2E)
+    result = pytester.runpytest_inprocess()
+    result.assert_outcomes(passed=1, failed=5)
+    out = result.stdout.str()
+    assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 4
+    assert "runs workflow jobs of its own (snakemake --cores 2)" in out
+    assert "runs workflow jobs of its own (snakemake results/tiny/data/summary.json)" in out
+    assert "reads the shared tiny run without the `tiny_run` fixture" in out
+    assert "test_workflow_tier_reruns_jobs_in_the_shared_run" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "runs_jobs"),
+    [
+        (("--cores", "2"), True),
+        (("results/tiny/x.csv", "--forcerun", "pretrain", "--cores", "2"), True),
+        (("-n",), False),
+        (("results/tiny/x.csv", "--dry-run"), False),
+        (("--unlock",), False),
+        (("--report", "report.html"), False),
+        (("--report=report.html",), False),
+        (("--lint",), False),
+    ],
+)
+def test_which_snakemake_commands_run_jobs(args, runs_jobs):
+    assert executes_jobs(args) is runs_jobs
+
+
+def test_every_test_of_this_session_is_in_its_tier(request):
+    """Over the tests collected in this session: a test using the shared run carries the
+    workflow and slow markers; every e2e test is slow; no unit test uses the shared run."""
+    for item in request.session.items:
+        names = getattr(item, "fixturenames", ())
+        marks = {m.name for m in item.iter_markers()}
+        if SHARED_RUN_FIXTURE in names:
+            assert {WORKFLOW, SLOW} <= marks, item.nodeid
+        if E2E in marks:
+            assert SLOW in marks, item.nodeid
+        if SLOW not in marks:
+            assert SHARED_RUN_FIXTURE not in names, item.nodeid
