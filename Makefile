@@ -1,6 +1,8 @@
 # Set-up and entry points. Every target creates .venv and installs the project when missing.
 #   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
-#   make test    the test suite
+#   make test    the unit tests and the tests reading one shared tiny run (-m "not e2e")
+#   make test-all  every test in one session (e2e too: extra runs, kill/resume, SLURM,
+#                browser, torch.compile); what CI runs (.ci/run)
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
 #   make lint    ruff, snakefmt --check, snakemake --lint
 #   make report  one self-contained HTML page of the smoke run (PRESET=paper for the paper run)
@@ -21,7 +23,7 @@ CONFIG_paper :=
 # a YAML error in it: check the file first (qtrain.config_files says file, line and column).
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
-.PHONY: install smoke paper test lint report bench bench-docs bench-gpu data clean-smoke results-page
+.PHONY: install smoke paper test test-all lint report bench bench-docs bench-gpu data clean-smoke results-page
 
 install: $(VENV)/.installed
 
@@ -40,7 +42,12 @@ paper: install
 data: install
 	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
 
+# Test tiers (tests/tiers.py): -m "not slow" units; make test adds the shared tiny run;
+# make test-all adds the e2e tests.
 test: install
+	$(BIN)/pytest -m "not e2e"
+
+test-all: install
 	$(BIN)/pytest
 
 lint: install

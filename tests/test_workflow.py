@@ -180,9 +180,15 @@ def test_ruff_clean():
 
 
 def test_ci_runs_the_readme_test_command():
+    """The README names `make test` (units and the shared run) and `make test-all` (everything,
+    what CI runs); the Makefile selects the tiers by marker (tests/tiers.py)."""
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci/run").read_text()
-    assert "make test" in readme and "make test" in ci
+    makefile = (REPO / "Makefile").read_text()
+    assert "make test " in readme and "make test-all" in readme
+    assert ci.rstrip().splitlines()[-1] == "make test-all"
+    assert re.search(r'^test: install\n\t\$\(BIN\)/pytest -m "not e2e"$', makefile, re.MULTILINE)
+    assert re.search(r"^test-all: install\n\t\$\(BIN\)/pytest$", makefile, re.MULTILINE)
 
 
 @pytest.mark.slow
