@@ -3,7 +3,8 @@
 #
 #   snakemake --cores all                                   # preset `paper` (GPU + CIFAR-100)
 #   snakemake --cores 2 --configfile config/smoke.yaml      # preset `smoke` (offline, CPU)
-#   snakemake results/smoke/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
+#   snakemake --cores 2 --configfile config/rehearsal.yaml  # the paper preset rehearsed (CPU)
+#   snakemake results/smoke/seed_0/prune/sparsity.csv --cores 2 --configfile config/smoke.yaml
 import os
 import sys
 
@@ -11,10 +12,12 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+SCHEMA = "workflow/schemas/config.schema.yaml"
 
 # The library, importable in any environment (common.smk does the same for the scripts).
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from qtrain.config_files import ConfigFileError, check_config_files
+from qtrain.config import ConfigError, coerce_config_types
+from qtrain.config_files import ConfigFileError, check_config_files, load_schema
 
 # Snakemake names neither the file nor the line of a config file it cannot parse: check the
 # workflow's own config file first (`--configfile` files are parsed before the Snakefile runs).
@@ -30,7 +33,13 @@ report: "workflow/report/workflow.rst"
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+# Nested --config values and YAML floats like 1e-2 arrive as strings: numbers where the schema
+# wants numbers (qtrain.config.coerce_config_types), or a message saying how to write them.
+try:
+    coerce_config_types(config, load_schema(f"{workflow.basedir}/{SCHEMA}"))
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+validate(config, SCHEMA, set_default=True)
 
 
 include: "workflow/rules/common.smk"
@@ -44,6 +53,7 @@ include: "workflow/rules/spectra.smk"
 include: "workflow/rules/quantum.smk"
 include: "workflow/rules/carleman.smk"
 include: "workflow/rules/costs.smk"
+include: "workflow/rules/rehearsal.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/bench.smk"

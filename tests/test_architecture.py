@@ -28,7 +28,7 @@ def offenders(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
         str(path.relative_to(SRC)): sorted(
             m for m in imported_modules(path) if m.startswith(prefixes)
         )
-        for path in sorted((SRC / folder).glob("*.py"))
+        for path in sorted((SRC / folder).rglob("*.py"))
     }
     return {k: v for k, v in found.items() if v}
 
@@ -74,3 +74,31 @@ def test_config_checks_use_the_standard_library_only():
 def test_figures_read_tables_not_models():
     found = offenders("figures", ("torch", "qtrain.learning"))
     assert not found, found
+
+
+@pytest.mark.parametrize("part", ["figures", "claims"])
+def test_figures_and_claims_never_import_quantum(part):
+    """They read the cost stage's tables; the paper's sizes come from qtrain.paper (claims C1
+    still counts parameters through learning.models until the renovation of issue 22)."""
+    found = offenders(part, ("qtrain.quantum",))
+    assert not found, found
+
+
+def test_the_cost_calculator_sits_above_learning_and_quantum():
+    """`qtrain-cost` needs torch to count a model's FLOPs (learning) and the cost model
+    (quantum): only the top-level module qtrain/cost_cli.py imports both."""
+    both = []
+    for path in sorted(SRC.rglob("*.py")):
+        names = imported_modules(path)
+        if any(m.startswith("qtrain.learning") for m in names) and any(
+            m.startswith("qtrain.quantum") for m in names
+        ):
+            both.append(str(path.relative_to(SRC)))
+    assert both == ["cost_cli.py"], both
+    calculator = imported_modules(SRC / "quantum" / "costs" / "calculator.py")
+    assert not [m for m in calculator if m.startswith(("torch", "qtrain.learning"))]
+
+
+def test_the_paper_facts_use_the_standard_library_only():
+    third_party = {m.split(".")[0] for m in imported_modules(SRC / "paper.py")}
+    assert third_party <= {"__future__", "dataclasses", "math"}, third_party

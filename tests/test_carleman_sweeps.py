@@ -71,21 +71,45 @@ def test_log_domain_iteration_matches_closed_forms_past_overflow():
     assert cs.log_norm_difference(1.0, a, 1.0, -a) == pytest.approx(1.0 + np.log(2.0))
 
 
-def test_overflowing_divergent_map_gets_a_finite_growth_rate_and_a_decisive_verdict():
+def test_divergent_maps_are_judged_on_the_relative_error_in_log_space_never_on_an_overflow():
     maps = cs.toy_maps(["dissipative", "divergent"], [2, 3], [0], **{**MAPS, "n": 3})
-    table = cs.error_vs_order_fits(cs.error_vs_order_table(maps, 100, [1, 2, 3, 4]))
+    raw = cs.error_vs_order_table(maps, 100, [1, 2, 3, 4])
+    table = cs.error_vs_order_fits(raw)
     div = table[table["kind"] == "divergent"]
     # the exact iteration overflows float64 (norm inf), its logarithm does not
     assert div["exact_diverged"].all() and np.isinf(div["error_T"]).all()
+    assert (div["overflow_step"] > 0).all() and (div["overflow_step"] < 100).all()
     assert (div["log10_norm_u_T"] > 308).all() and np.isfinite(div["log10_norm_u_T"]).all()
-    assert np.isfinite(div["log10_error_T"]).all() and np.isfinite(div["log10_factor"]).all()
-    # the error does not fall with N: the factor per order is at least 1
-    assert (div["decay_factor"] >= 1 - 1e-12).all()
+    assert np.isfinite(div["log10_relative_error_T"]).all()
+    # relative error = absolute error over ||u(T)||, both logarithms
+    rel = table["log10_error_T"] - table["log10_norm_u_T"]
+    assert np.allclose(table["log10_relative_error_T"], rel, atol=1e-9)
+    diss = table[table["kind"] == "dissipative"]
+    assert (diss["overflow_step"] == -1).all() and (diss["saturation_step"] == -1).all()
+    # the fit is on the relative error: the same slope as the absolute error's (||u(T)|| does
+    # not depend on N), and for a dissipative map the plain-arithmetic slope (scipy as oracle)
+    d0 = diss[diss["map"] == "dissipative_q2_s0"]
+    assert d0["log10_factor"].iloc[0] == pytest.approx(
+        linregress(d0["order"], np.log10(d0["error_T"])).slope
+    )
+    # the divergent truncations lose the trajectory before T (relative error 1/2), long after
+    # step 0: the error fell with N at first (hand check at t = 10 below), then saturated
+    assert ((div["saturation_step"] > 10) & (div["saturation_step"] < 100)).all()
+    m = maps[[x.name for x in maps].index("divergent_q2_s0")]
+    early = pd.DataFrame(cs.log_order_sweep(m, m.u0, 10, [1, 2, 3, 4]))
+    assert np.polyfit(early["order"], early["log10_relative_error_T"], 1)[0] < np.log10(0.5)
+    # at T the factor per order is 1: no geometric fall
+    assert np.allclose(div["decay_factor"], 1.0, atol=1e-6)
     row = carleman_claims.claim_c6(table)
     assert row.verdict == claims.HOLDS
     assert "nan" not in row.value and "divergent_q2_s0 +0.301" in row.margin
+    assert "reaches 1/2 at step" in row.value and "not an overflow" in row.value
     # judged with a threshold above the divergent factor, the same table fails decisively
     assert carleman_claims.claim_c6(table, max_factor=2.0).verdict == claims.NOT_HOLDING
+    # over a horizon before the blow-up, the divergent maps' error still falls geometrically:
+    # the "not otherwise" half then does not hold (a C6 verdict that can fail on real maps)
+    short = cs.error_vs_order_fits(cs.error_vs_order_table(maps, 10, [1, 2, 3, 4]))
+    assert carleman_claims.claim_c6(short).verdict == claims.NOT_HOLDING
 
 
 def test_variant_and_condition_tables():
@@ -134,10 +158,14 @@ def _s1(fits: dict[str, tuple[float, float, float, float]]) -> pd.DataFrame:
                     "R": R,
                     "spectral_radius": rho,
                     "order": order,
+                    "log10_relative_error_T": order * np.log10(factor),
+                    "log10_norm_u_T": 400.0 if rho > 1 else -3.0,
                     "log10_factor": np.log10(factor),
                     "log10_factor_se": se,
                     "fit_dof": 2,
-                    "exact_diverged": False,
+                    "exact_diverged": rho > 1,
+                    "saturation_step": 30 if rho > 1 else -1,
+                    "overflow_step": 45 if rho > 1 else -1,
                 }
             )
     return pd.DataFrame(rows)
@@ -155,8 +183,11 @@ def test_claim_c6_verdicts():
     assert f"v {np.log10(6):+.3g}" in row.margin
     assert f"{T2 * 0.01:.3g}" in row.noise  # 95% half-width of the slope, 2 dof
     assert "a: 9" in row.value  # R >= 1, not divergent: shown, not judged
+    assert "beyond float64 from step 45" in row.value and "reaches 1/2 at step 30" in row.value
+    # does not hold: a divergent map whose error falls geometrically ...
     bad = _s1({"d": (0.2, 0.8, 0.1, 0.01), "v": (np.inf, 1.1, 0.3, 0.01)})
     assert carleman_claims.claim_c6(bad).verdict == claims.NOT_HOLDING
+    # ... or an R < 1 map whose error falls too slowly
     slow = _s1({"d": (0.2, 0.8, 0.7, 0.01), "v": (np.inf, 1.1, 3.0, 0.01)})
     assert carleman_claims.claim_c6(slow).verdict == claims.NOT_HOLDING
     # factor 0.4 is below 0.5 by 0.097 decades, inside a half-width of 4.3 * 0.05 = 0.22
@@ -165,9 +196,17 @@ def test_claim_c6_verdicts():
     # the same margin with a tight fit is decisive
     sure = _s1({"d": (0.2, 0.8, 0.4, 0.01), "v": (np.inf, 1.1, 3.0, 0.01)})
     assert carleman_claims.claim_c6(sure).verdict == claims.HOLDS
-    # only one half of the claim measured: not a pass
+    # a divergent map saturated at factor 1 with a noise-free fit is decisive, a noisy one not
+    noisy = _s1({"d": (0.2, 0.8, 0.1, 0.01), "v": (np.inf, 1.1, 0.7, 0.2)})
+    assert carleman_claims.claim_c6(noisy).verdict == claims.INCONCLUSIVE
+    # only one half of the claim measured: not a pass, and the missing premise is named
     half = _s1({"d": (0.2, 0.8, 0.1, 0.01)})
     assert carleman_claims.claim_c6(half).verdict == claims.INCONCLUSIVE
+    assert "premise absent: no divergent map" in carleman_claims.claim_c6(half).value
+    no_premise = _s1({"v": (np.inf, 1.1, 3.0, 0.01), "a": (np.inf, 1, 0.2, 0.01)})
+    row = carleman_claims.claim_c6(no_premise)
+    assert row.verdict == claims.INCONCLUSIVE
+    assert row.value.startswith("premise absent: no map with R < 1")
     assert carleman_claims.claim_c6(half.iloc[:0]).verdict == claims.NOT_RUN
 
 

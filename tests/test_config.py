@@ -121,7 +121,7 @@ def test_linearized_window_checks_name_their_keys():
 def test_quantum_checks_run_with_the_rest():
     with pytest.raises(ConfigError, match=r"quantum\.resources\.n_min"):
         check_config(_config(quantum={"resources": {"n_min": 1e12, "n_max": 1e3}}))
-    with pytest.raises(ConfigError, match=r"error_share_.*must sum to 1, got 1\.25"):
+    with pytest.raises(ConfigError, match=r"error_share_.*must sum to 1, got 1\.35"):
         check_config(_config(quantum={"resources": {"error_share_tomography": 0.75}}))
     with pytest.raises(ConfigError, match=r"total_steps must be at least"):
         check_config(_config(quantum={"resources": {"total_steps": 50}}))

@@ -61,3 +61,32 @@ def test_classical_table_and_achieved_throughput():
     flops = sgd_step_flops(8, 1, 16, num_classes=10, in_channels=1)["flops_per_step_dense"]
     assert out["achieved_tflops"] == pytest.approx(flops / 1.0 / 1e12)
     assert out["achieved_over_stated"] == pytest.approx(out["achieved_tflops"] / 2.0)
+
+
+def test_training_flops_hand_count_and_named_models():
+    import torch
+
+    from qtrain.learning.flops import model_flops, training_flops
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    counts = training_flops(net, (4,))
+    # forward 2·4·3 + 2·3·2 = 36; backward: weight gradients 24 + 12, the second layer's
+    # input gradient 12 (the input needs none): 48; 84 per sample; 15 + 8 parameters
+    assert counts["flops_per_sample"] == 84
+    assert counts["parameters"] == 23
+    # a project ResNet by name: the same count as the SGD-step counter's
+    small = model_flops("ResNet-8-1", classes=10)
+    assert small["flops_per_sample"] == count_step_flops(8, 1, 1, num_classes=10)["total"]
+    assert small["parameters"] == count_parameters(cifar_resnet(8, 1, 10, 3))
+    tv = model_flops("torchvision:resnet18", image_size=64, classes=10)
+    assert tv["parameters"] == 11_181_642 and tv["image_size"] == 64
+    with pytest.raises(ValueError, match="unknown model"):
+        model_flops("not_a_model")
+
+
+def test_the_paper_flop_counts_stated_once():
+    from qtrain.paper import FLOPS_PER_SAMPLE, RESNET_SIZES
+
+    step = sgd_step_flops(32, 4, batch=2048)
+    assert step["flops_per_sample"] == FLOPS_PER_SAMPLE["resnet32_4"]
+    assert step["parameters"] == RESNET_SIZES["resnet32_4"]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qtrain.quantum.physical import (
+from qtrain.quantum.costs.physical import (
     algorithmic_logical_qubits,
     code_distance,
     estimate_physical,

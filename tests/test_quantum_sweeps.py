@@ -125,8 +125,9 @@ def test_bootstrap_slope_resamples_whole_vectors():
     assert np.allclose(flat, -0.5)
 
 
-def _summary(rows):
-    """figS7-like run summaries: defaults of a forward-substitution run with N >= q."""
+def _summary(rows, errors=(None,)):
+    """figS7-like summaries: defaults of a forward-substitution run with N >= q, one row per
+    replicate; ``errors`` (one per replicate) replace the judged error column unless None."""
     base = {
         "features": 2,
         "degree": 3,
@@ -139,56 +140,60 @@ def _summary(rows):
         "max_relative_hhl_error": np.nan,
         "max_relative_tomography_error": 0.0,
         "max_sampling_scale": 1e-4,
-        "std_relative_window_error": 0.0,
-        "std_relative_pipeline_error": 0.0,
     }
-    return pd.DataFrame([{**base, **r} for r in rows])
+    out = []
+    for r in rows:
+        row = {**base, **r}
+        judged = (
+            "max_relative_window_error"
+            if row["order"] >= row["degree"]
+            else "max_relative_pipeline_error"
+        )
+        for k, e in enumerate(r.get("errors", errors)):
+            out.append({**row, "replicate": k, **({judged: e} if e is not None else {})})
+    return pd.DataFrame(out).drop(columns="errors", errors="ignore")
 
 
-def test_claim_c12_judges_every_eps_run_on_what_it_promises():
+T2 = 4.302652729911275  # Student's t, 97.5%, 2 degrees of freedom (3 replicates)
+
+
+def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise():
     rows = [
-        # N >= q: tracking, error 0.4 eps with a small sampling scale
-        {"run_id": "a", "epsilon": 0.01, "max_relative_window_error": 0.004},
+        # N >= q: tracking, mean error 0.4 eps over three seeds
+        {"run_id": "a", "epsilon": 0.01, "errors": (0.0039, 0.0040, 0.0041)},
         # N < q: its tracking error is far above eps, but it is judged on the download
         {
             "run_id": "b",
             "order": 1,
             "epsilon": 0.01,
             "max_relative_window_error": 0.5,
-            "max_relative_pipeline_error": 0.003,
+            "errors": (0.0029, 0.003, 0.0031),
         },
         # eps = 0: exact readout, truncation only: shown, not judged
-        {"run_id": "c", "epsilon": 0.0, "max_relative_window_error": 0.2},
+        {"run_id": "c", "epsilon": 0.0, "max_relative_window_error": 0.2, "errors": (None,)},
     ]
     comps = c12_comparisons(_summary(rows))
     assert list(comps["run_id"]) == ["a", "b"]
     assert list(comps["criterion"]) == ["tracking", "download"]
+    assert list(comps["replicates"]) == [3, 3]
     assert np.allclose(comps["margin"], [0.006, 0.007])
+    # noise = t(2) x sd / sqrt(3), sd = 1e-4
+    assert comps["noise"].iloc[0] == pytest.approx(T2 * 1e-4 / np.sqrt(3))
     row = claim_c12(_summary(rows))
     assert row.verdict == HOLDS
-    assert "2 hold, 0 do not, 0 inconclusive of 2" in row.value
+    assert "2 hold, 0 do not, 0 inconclusive of 2" in row.value and "3 replicate seeds" in row.value
     assert "a +0.006" in row.margin and "(b)" in row.value and "(c)" in row.value
-    # a run beyond eps by more than its sampling scale fails
-    failing = [*rows, {"run_id": "d", "epsilon": 0.001, "max_relative_window_error": 0.002}]
+    # a run beyond eps by more than its replicate noise fails
+    failing = [*rows, {"run_id": "d", "epsilon": 0.001, "errors": (0.0019, 0.002, 0.0021)}]
     row = claim_c12(_summary(failing))
     assert row.verdict == NOT_HOLDING and "do not hold: d" in row.value
-    # beyond eps by less than the sampling scale: inconclusive
-    close = [
-        *rows,
-        {
-            "run_id": "e",
-            "epsilon": 0.001,
-            "max_relative_window_error": 0.00105,
-            "max_sampling_scale": 2e-4,
-        },
-    ]
+    # beyond eps by less than the replicate noise: inconclusive (a seed moves it by 0.0005)
+    close = [*rows, {"run_id": "e", "epsilon": 0.001, "errors": (0.0006, 0.0011, 0.0016)}]
     assert claim_c12(_summary(close)).verdict == INCONCLUSIVE
-    # or by less than the spread of its error over the windows (sqrt(1e-4^2 + 3e-4^2) > 2e-4)
-    spread = {"epsilon": 0.001, "max_relative_window_error": 0.0012}
-    assert claim_c12(_summary([{"run_id": "f", **spread}])).verdict == NOT_HOLDING
-    wide = {"run_id": "g", **spread, "std_relative_window_error": 3e-4}
-    assert claim_c12(_summary([wide])).verdict == INCONCLUSIVE
-    assert c12_comparisons(_summary([wide]))["noise"].iloc[0] == pytest.approx(np.hypot(1e-4, 3e-4))
+    # one replicate measures no noise: never decisive
+    single = [{"run_id": "f", "epsilon": 0.01, "errors": (0.001,)}]
+    assert claim_c12(_summary(single)).verdict == INCONCLUSIVE
+    assert np.isnan(c12_comparisons(_summary(single))["noise"].iloc[0])
     # an HHL run with N < q is judged on its HHL error (in the pipeline error), not truncation
     hhl = [
         {
@@ -199,15 +204,28 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises():
             "max_relative_window_error": 0.02,
             "max_relative_truncation_error": 0.001,
             "max_relative_hhl_error": 0.015,
-            "max_relative_pipeline_error": 0.0151,
+            "max_clock_qubits": 7,
+            "clock_capped": False,
+            "errors": (0.0150, 0.0151, 0.0152),
         }
     ]
     row = claim_c12(_summary(hhl))
     assert row.verdict == NOT_HOLDING and "HHL 0.015" in row.value
-    # a diverged run does not track, whatever its last finite error
-    diverged = [{"run_id": "x", "epsilon": 0.1, "diverged": True, "max_relative_window_error": 0}]
-    assert claim_c12(_summary(diverged)).verdict == NOT_HOLDING
-    nan_error = [{"run_id": "y", "epsilon": 0.1, "max_relative_window_error": np.nan}]
+    assert "clock up to 7 qubits" in row.value
+    capped = [{**hhl[0], "clock_capped": True, "errors": (0.004, 0.005, 0.006)}]
+    row = claim_c12(_summary(capped))
+    assert row.verdict == HOLDS and "capped below its budget" in row.value
+    # a diverged replicate does not track, whatever its last finite error
+    diverged = _summary([{"run_id": "x", "epsilon": 0.1, "errors": (0.0, 0.0, 0.0)}])
+    diverged.loc[1, "diverged"] = True
+    assert claim_c12(diverged).verdict == NOT_HOLDING
+    # the HHL study's forward-substitution twin shares its run id with a grid run: two runs
+    twin = _summary([{"run_id": "a", "epsilon": 0.01, "errors": (0.0039, 0.004, 0.0041)}])
+    both = pd.concat([twin.assign(study="grid"), twin.assign(study="hhl", features=1)])
+    comps = c12_comparisons(both)
+    assert list(comps["replicates"]) == [3, 3]
+    assert list(comps["run_id"]) == ["a", "a (hhl study, p = 1)"]
+    nan_error = [{"run_id": "y", "epsilon": 0.1, "errors": (0.01, np.nan, 0.01)}]
     assert claim_c12(_summary(nan_error)).verdict == NOT_HOLDING
     assert claim_c12(_summary(rows[2:])).verdict == NOT_RUN
 
@@ -225,6 +243,19 @@ def test_config_check_refuses_oversized_statevector_runs():
     big = {**ok, "hhl": {"clock_qubits": [12], "systems": [{"n": 4, "order": 3, "steps": 31}]}}
     with pytest.raises(ValueError, match=r"quantum\.hhl\.systems\[0\]"):
         check_quantum_config(big)
-    run = {"features": 3, "order": 3, "window": 10, "clock_qubits": 10}
+    run = {"features": 3, "order": 3, "window": 10, "epsilon": 0.01, "clock_qubits": 10}
+    statevector = {"model": "quadratic", "hhl_backend": "statevector", "hhl_runs": [run]}
     with pytest.raises(ValueError, match=r"quantum\.training\.hhl_runs\[0\]"):
-        check_quantum_config({**ok, "training": {"model": "quadratic", "hhl_runs": [run]}})
+        check_quantum_config({**ok, "training": statevector})
+    # the eigenbasis backend holds no statevector: any size passes
+    check_quantum_config({**ok, "training": {**statevector, "hhl_backend": "eigenbasis"}})
+    # a budgeted clock is checked at its cap
+    budgeted = {"features": 1, "order": 2, "window": 2, "epsilon": 0.01}
+    small = {**statevector, "hhl_runs": [budgeted], "hhl_max_clock_qubits": 8}
+    check_quantum_config({**ok, "training": small})
+    with pytest.raises(ValueError, match="hhl_runs"):
+        check_quantum_config({**ok, "training": {**small, "hhl_max_clock_qubits": 16}})
+    # epsilon = 0 has no precision to budget from: a fixed clock is required
+    exact = {**statevector, "hhl_runs": [{**budgeted, "epsilon": 0.0}]}
+    with pytest.raises(ValueError, match="epsilon = 0"):
+        check_quantum_config({**ok, "training": exact})

@@ -109,20 +109,30 @@ def test_window_error_columns_are_taken_on_the_downloaded_vector(quadratic, expa
     u_exact = classical_gd(problem, theta0, eta, W)[-1] - theta0  # θ̄ = θ(0) in both at first
     first = windows.iloc[0]
     assert first["exact_download_norm"] == pytest.approx(np.linalg.norm(u_exact))
+    # the first window starts at θ̄ in both expansions: the increment is the download
+    assert first["exact_increment_norm"] == pytest.approx(np.linalg.norm(u_exact))
+    second = windows.iloc[1]
+    if expansion == "window":
+        assert second["exact_increment_norm"] == pytest.approx(second["exact_download_norm"])
+        assert second["readout_precision"] == pytest.approx(0.1)
+    else:  # θ̄ = θ(0): the download is the displacement, ε stays on the increment
+        assert second["exact_increment_norm"] < 0.9 * second["exact_download_norm"]
+        assert second["readout_precision"] < 0.9 * 0.1
     for _, w in windows.iterrows():
-        # ε's vector (the exact download) in the denominator of the tracking error
+        # ε's vector (the exact window increment) in the denominator of the tracking error
         assert w["relative_window_error"] == pytest.approx(
-            w["window_error"] / w["exact_download_norm"]
+            w["window_error"] / w["exact_increment_norm"]
         )
         assert w["relative_truncation_error"] == pytest.approx(
-            w["truncation_error"] / w["exact_download_norm"]
+            w["truncation_error"] / w["exact_increment_norm"]
         )
         # forward substitution: no HHL error, the pipeline error is the readout's
         assert np.isnan(w["hhl_error"]) and np.isnan(w["relative_hhl_error"])
         assert w["pipeline_error"] == pytest.approx(w["tomography_error"])
-        assert w["relative_tomography_error"] == pytest.approx(
-            w["tomography_error"] / w["downloaded_norm"]
-        )
+        if expansion == "window":
+            assert w["relative_tomography_error"] == pytest.approx(
+                w["tomography_error"] / w["downloaded_norm"]
+            )
         # the parts: truncation (exact vs solved) and readout (solved vs read) bound the whole
         assert w["window_error"] <= w["truncation_error"] + w["tomography_error"] + 1e-15
         assert w["truncation_error"] > 1e-8
@@ -261,3 +271,65 @@ def test_a_diverging_run_is_recorded_and_stopped():
     assert summary["max_gap_over_theta_c"].iloc[0] > 1
     # the diverged window's error is not finite or huge: a maximum that hides it would lie
     assert not summary["max_relative_window_error"].iloc[0] < 1
+
+
+def test_a_budgeted_hhl_run_reaches_its_solver_precision_on_every_window():
+    """The clock is budgeted from solver_share * eps and kappa (no fixed clock): the HHL error
+    of the downloaded vector stays within the solver's precision in every window, the readout
+    uses the rest of eps, and the clock grows with the precision asked for."""
+    from qtrain.quantum.tomography import samples_for_precision
+
+    problem = digits_problem(features=1, classes=(3, 8), model="quadratic", seed=0)
+    theta0 = initial_weights(problem, 0.5, seed=0)
+    clocks = {}
+    for epsilon in (0.1, 0.01):
+        spec = RunSpec(1, 3, epsilon, solver="hhl", solver_share=0.5)
+        assert spec.solver_precision == pytest.approx(epsilon / 2)
+        _, windows = quantum_train(problem, theta0, 0.05, 6, spec, seed=0)
+        assert (windows["relative_hhl_error"] <= spec.solver_precision).all()
+        assert not windows["clock_capped"].any()
+        assert windows["samples"].iloc[0] == samples_for_precision(
+            problem.n, spec.readout_precision / math.sqrt(7)
+        )
+        assert (windows["hhl_clock_qubits"] == windows["clock_budget"]).all()
+        clocks[epsilon] = windows["hhl_clock_qubits"].max()
+    assert clocks[0.01] > clocks[0.1]
+    # a budget above the cap is capped, and says so
+    capped = RunSpec(1, 3, 0.01, solver="hhl", solver_share=0.5, max_clock_qubits=4)
+    _, windows = quantum_train(problem, theta0, 0.05, 3, capped, seed=0)
+    assert windows["clock_capped"].all() and (windows["hhl_clock_qubits"] == 4).all()
+    # an HHL run needs a clock or a precision to budget one from
+    with pytest.raises(ValueError, match="clock_qubits or a solver precision"):
+        RunSpec(1, 3, 0.0, solver="hhl")
+
+
+def test_replicates_rerun_the_judged_runs_with_other_seeds():
+    from qtrain.quantum.quantum_training import TrainingSettings, training_study
+
+    settings = TrainingSettings(
+        model="quadratic",
+        features=1,
+        classes=(3, 8),
+        test_fraction=0.2,
+        init_scale=0.5,
+        lr=0.05,
+        steps=4,
+        orders=(3,),
+        windows=(2,),
+        epsilons=(0.0, 0.1),
+        expansions=("window",),
+        top_k=0,
+        hhl_runs=({"features": 1, "order": 1, "window": 2, "epsilon": 0.1, "steps": 4},),
+        replicates=3,
+    )
+    steps, windows = training_study(settings, "classical", seed=7)
+    summary = run_summary(windows, steps)
+    # replicate 0 runs the whole grid, the others only the runs with eps > 0
+    assert sorted(summary.loc[summary["replicate"] == 0, "epsilon"]) == [0.0, 0.1]
+    assert list(summary.loc[summary["replicate"] > 0, "epsilon"]) == [0.1, 0.1]
+    assert list(summary["seed"]) == [7, 7, 1007, 2007]
+    judged = summary[summary["epsilon"] > 0]["max_relative_window_error"]
+    assert judged.nunique() == 3  # other data, start and readout: other errors
+    _, hhl_windows = training_study(settings, "hhl", seed=7)
+    assert set(hhl_windows["replicate"]) == {0, 1, 2}
+    assert set(hhl_windows["solver"]) == {"classical", "hhl"}

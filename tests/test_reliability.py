@@ -32,7 +32,8 @@ from workflow_helpers import (
     write_config,
 )
 
-from qtrain.io import atomic_write, load_checkpoint, provenance_path, read_json
+from qtrain.io import atomic_write, load_checkpoint, provenance_path, read_json, write_json
+from qtrain.run.provenance import content_stamp
 
 RESULTS = f"results/{TINY}"
 RUN = f"{RESULTS}/seed_0"  # the network pipeline of the first training seed
@@ -49,6 +50,15 @@ def copy_run(source: Path, target: Path) -> Path:
     """A copy of a finished run (results, logs and Snakemake's metadata, times preserved)."""
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+def accept(path: Path) -> None:
+    """Record ``path``'s present content in its provenance record, as if its rule had written
+    it: a fault planted below must reach the job that reads the file (an edited result with
+    its old record stops the run before any job: tests/test_results_freshness.py)."""
+    record = read_json(provenance_path(path))
+    record["content"] = content_stamp(path)
+    write_json(record, provenance_path(path))
 
 
 def digest_tree(root: Path) -> dict[str, bytes]:
@@ -134,8 +144,8 @@ def test_killed_training_and_spectrum_jobs_resume_to_identical_results(clean_run
     assert not problems, "\n".join(problems)
     for step in (0, 10, 20, 30):
         name = f"sparse_train/sparse/checkpoints/step_{step:05d}.pt"
-        ours = torch.load(work / RUN / name, weights_only=False)["model"]
-        ref = torch.load(clean_run / RUN / name, weights_only=False)["model"]
+        ours = torch.load(work / RUN / name, weights_only=True)["model"]
+        ref = torch.load(clean_run / RUN / name, weights_only=True)["model"]
         assert all(torch.equal(ours[k], ref[k]) for k in ref), name
 
 
@@ -271,11 +281,12 @@ def test_changed_checkpoint_recomputes_the_spectrum(clean_run, tmp_path):
     assert not spectrum.exists(), "spectrum finished before it could be killed"
     assert run_snakemake(work, "--unlock").returncode == 0
     checkpoint = work / RUN / "sparse_train/sparse/checkpoints/step_00020.pt"
-    state = torch.load(checkpoint, weights_only=False)
+    state = torch.load(checkpoint, weights_only=True)
     for value in state["model"].values():
         if value.is_floating_point() and value.dim() == 4:
             value.mul_(3)
     torch.save(state, checkpoint)
+    accept(checkpoint)
 
     result = run_snakemake(work, target, "--cores", "2")
     assert result.returncode == 0, output_of(result)[-3000:]
@@ -295,10 +306,20 @@ def test_changed_checkpoint_recomputes_the_spectrum(clean_run, tmp_path):
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_truncated_input_checkpoint_names_the_file_and_the_rule(clean_run, tmp_path):
+    """A truncated `prune/model.pt` is named before any job (its size differs from its
+    provenance record); accepted into its record (as a copy truncated before its record was
+    written would be), the job reading it names it and the rule that makes it."""
     work = copy_run(clean_run, tmp_path / "run")
     model = work / RUN / "prune/model.pt"
     model.write_bytes(model.read_bytes()[:1000])
-    result = run_snakemake(work, f"{RUN}/sparse_train/sparse/records.csv", "--cores", "2")
+    target = f"{RUN}/sparse_train/sparse/records.csv"
+    result = run_snakemake(work, target, "--cores", "2")
+    assert result.returncode != 0
+    assert f"  {RUN}/prune/model.pt (made by rule prune (seed=0); 1.0 kB now, " in output_of(
+        result
+    ), output_of(result)[-3000:]
+    accept(model)
+    result = run_snakemake(work, target, "--cores", "2")
     out = output_of(result)
     assert result.returncode != 0
     assert re.search(
@@ -366,10 +387,11 @@ def test_a_finished_run_leaves_no_resume_state_and_readable_files(clean_run):
 
 def _poison(path: Path) -> None:
     """NaN into the first 2-d weight of a checkpoint (the file changes; its config does not)."""
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=True)
     name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 2)
     state["model"][name][0, 0] = float("nan")
     torch.save(state, path)
+    accept(path)
 
 
 @pytest.mark.slow
@@ -398,10 +420,11 @@ def test_nan_during_training_stops_naming_the_step(clean_run, tmp_path):
 def test_nan_weights_stop_lanczos_naming_the_iteration(clean_run, tmp_path):
     work = copy_run(clean_run, tmp_path / "run")
     checkpoint = work / RUN / "sparse_train/sparse/checkpoints/step_00020.pt"
-    state = torch.load(checkpoint, weights_only=False)
+    state = torch.load(checkpoint, weights_only=True)
     weight = next(k for k, v in state["model"].items() if v.is_floating_point() and v.dim() == 4)
     state["model"][weight].fill_(float("nan"))
     torch.save(state, checkpoint)
+    accept(checkpoint)
     target = f"{RUN}/spectra/sparse/step_00020.npz"
     result = run_snakemake(work, target, "--cores", "2")
     out = output_of(result)
@@ -526,7 +549,7 @@ def test_resume_restores_step_checkpoints_that_snakemake_removed(tmp_path):
     records, _ = train(tmp_path / "run")
     assert records.equals(ref)
     for step in (0, 4, 8):
-        ours = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=False)
-        theirs = torch.load(tmp_path / "ref" / f"step_{step:05d}.pt", weights_only=False)
+        ours = torch.load(tmp_path / "run" / f"step_{step:05d}.pt", weights_only=True)
+        theirs = torch.load(tmp_path / "ref" / f"step_{step:05d}.pt", weights_only=True)
         assert ours["step"] == step
         assert all(torch.equal(ours["model"][k], theirs["model"][k]) for k in theirs["model"])

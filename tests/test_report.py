@@ -175,3 +175,56 @@ def test_report_shows_the_claims_and_the_provenance_as_tables(tiny_run):
         assert len(rows) == len(provenance) + 1
     finally:
         driver.quit()
+
+
+def _in_frame_fits(driver) -> tuple[int, int]:
+    """(scroll width, client width) of the document shown in the current frame."""
+    return (
+        driver.execute_script("return document.documentElement.scrollWidth"),
+        driver.execute_script("return document.documentElement.clientWidth"),
+    )
+
+
+def test_report_shows_verdict_margin_noise_and_captions_without_scrolling(tiny_run):
+    """In a 1400 px window (issue 24): the claims table fits its frame, its verdict, margin and
+    noise columns on screen with no horizontal scrolling; each figure's page under "Figures with
+    captions" shows the figure with its caption under it (no (i) button to press)."""
+    from selenium.webdriver.common.by import By
+
+    report = tiny_run.report()
+    preset = tiny_run.preset
+    expected = sorted(p.stem for p in (tiny_run.results / "figures").glob("*.png"))
+    assert expected, "the tiny run made no figures"
+    driver = _browser()
+    try:
+        _open_result(driver, report, "Claims", f"results/{preset}/claims.html")
+        frame = _wait(lambda: driver.find_elements(By.TAG_NAME, "iframe"))
+        driver.switch_to.frame(frame[0])
+        _wait(lambda: driver.find_elements(By.TAG_NAME, "th"))
+        scroll, width = _in_frame_fits(driver)
+        assert scroll <= width, f"the claims table scrolls sideways: {scroll} > {width} px"
+        heads = {th.text: th.rect for th in driver.find_elements(By.TAG_NAME, "th")}
+        for name in ("verdict", "margin", "noise"):
+            assert heads[name]["x"] + heads[name]["width"] <= width, (name, heads[name], width)
+        driver.switch_to.default_content()
+
+        for fig in expected:  # each figure's page: the figure, its caption under it
+            _open_result(
+                driver, report, "Figures with captions", f"results/{preset}/figures/{fig}.html"
+            )
+            frame = _wait(lambda: driver.find_elements(By.TAG_NAME, "iframe"))
+            driver.switch_to.frame(frame[0])
+            img = _wait(lambda: driver.find_elements(By.TAG_NAME, "img"))
+            assert img, f"{fig}: no figure on its page (a frame over 2 MB stays blank)"
+            assert _wait(
+                lambda i=img[0]: driver.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth", i
+                )
+            ), fig
+            caption = driver.find_element(By.TAG_NAME, "figcaption")
+            assert caption.text.strip() and caption.rect["y"] > img[0].rect["y"], fig
+            scroll, width = _in_frame_fits(driver)
+            assert scroll <= width, f"{fig}'s page scrolls sideways: {scroll} > {width} px"
+            driver.switch_to.default_content()
+    finally:
+        driver.quit()

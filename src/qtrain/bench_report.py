@@ -27,6 +27,7 @@ __all__ = [
     "hessian_scale_table",
     "hvp_variants_table",
     "read_rows",
+    "rehearsal_memory_table",
     "render_section",
     "sparse_step_table",
 ]
@@ -186,10 +187,61 @@ def sparse_step_table(rows: Sequence[dict[str, Any]]) -> str:
     return _table(header, body) + "\n\n" + _machines(rows)
 
 
+def rehearsal_memory_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rehearsal's memory table (:func:`qtrain.gpu.memory_rows`), one line per rule: its
+    jobs, the model, the largest measured peak against the prediction, and the CPU seconds."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(str(r["rule"]), []).append(r)
+    body = []
+    for rule, jobs in groups.items():
+        worst = max(jobs, key=lambda r: _ratio(r))
+        modelled = isinstance(worst.get("predicted_mb"), (int, float)) and math.isfinite(
+            float(worst["predicted_mb"])
+        )
+        within = all(str(r.get("within")) == "True" for r in jobs) if modelled else "no model"
+        cpu = [float(r["cpu_seconds"]) for r in jobs if _finite(r.get("cpu_seconds"))]
+        body.append(
+            (
+                rule,
+                len(jobs),
+                worst.get("model", ""),
+                int(worst["chunk"]) if _finite(worst.get("chunk")) else "",
+                worst.get("model_mb", ""),
+                worst.get("host_mb", ""),
+                worst.get("baseline_mb", ""),
+                worst.get("predicted_mb", ""),
+                max(float(r["measured_mb"]) for r in jobs),
+                worst.get("ratio", ""),
+                "yes" if within is True else ("NO" if within is False else within),
+                sum(cpu) if cpu else float("nan"),
+                worst.get("device", ""),
+            )
+        )
+    header = (
+        "rule", "jobs", "model", "chunk", "device model MB", "host MB", "baseline MB",
+        "predicted MB",
+        "measured MB (max)", "ratio (max)", "within margin", "CPU s (all jobs)", "device",
+    )  # fmt: skip
+    margin = {r.get("margin") for r in rows} - {None, ""}
+    note = f"Margin: measured ≤ predicted × (1 + {', '.join(_fmt(m) for m in margin)})."
+    return _table(header, body) + "\n\n" + note
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(float(value))
+
+
+def _ratio(row: dict[str, Any]) -> float:
+    value = row.get("ratio")
+    return float(value) if _finite(value) else float(row.get("measured_mb", 0)) * 1e-12
+
+
 TABLES: dict[str, Callable[[Sequence[dict[str, Any]]], str]] = {
     "hessian-scale": hessian_scale_table,
     "hvp-variants": hvp_variants_table,
     "memory-model": activation_table,
+    "rehearsal-memory": rehearsal_memory_table,
     "sparse-step": sparse_step_table,
 }
 """Section name stem → table builder (a section ``gpu-hessian-scale`` uses ``hessian-scale``)."""

@@ -5,6 +5,8 @@ schema's validation and before any job runs, and a failure names every key invol
 change. :func:`merge_config` merges config files as Snakemake does (a ``--configfile`` over the
 workflow's ``config/config.yaml``, section by section). :func:`spectrum_points` says which
 checkpoints get a Hessian spectrum, for the workflow's DAG and for the GPU-hour estimate alike.
+:func:`coerce_config_types` turns the strings that ``--config`` and PyYAML leave where the
+schema wants numbers or booleans into those types, before the Snakefile validates the config.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -20,19 +22,24 @@ T = TypeVar("T")
 __all__ = [
     "DIGITS_TRAIN_SIZE",
     "MAX_STATEVECTOR_QUBITS",
+    "REHEARSAL_LABEL",
     "ConfigError",
     "check_config",
     "check_hessian_operator",
     "check_linearized",
     "check_quantum_config",
+    "check_rehearsal",
     "check_training",
+    "coerce_config_types",
     "from_section",
     "hessian_space_for",
     "hhl_qubits",
     "merge_config",
+    "rehearsal_label",
     "spectrum_points",
     "spectrum_steps",
     "spectrum_variant",
+    "synthetic_archive_files",
 ]
 
 #: Images in the training split of sklearn's digits (the smoke preset's data set).
@@ -40,6 +47,10 @@ DIGITS_TRAIN_SIZE = 1437
 
 #: A statevector run of the HHL circuit must stay within minutes on a few CPU cores.
 MAX_STATEVECTOR_QUBITS = 20
+
+
+#: What every output of a rehearsal (config/rehearsal.yaml) says it is: figures, captions, claims.
+REHEARSAL_LABEL = "rehearsal: synthetic data, not a result"
 
 
 class ConfigError(ValueError):
@@ -144,28 +155,87 @@ def check_quantum_config(q: Mapping[str, Any]) -> None:
             )
     tr = q["training"]
     for i, r in enumerate(tr["hhl_runs"]):
+        clock = r.get("clock_qubits") or tr.get("hhl_max_clock_qubits", 16)
+        if not r.get("clock_qubits") and not r["epsilon"] > 0:
+            raise ConfigError(
+                f"config key quantum.training.hhl_runs[{i}]: epsilon = 0 sets no precision to "
+                "budget the HHL clock from; give clock_qubits"
+            )
+        if tr.get("hhl_backend", "statevector") != "statevector":
+            continue  # the eigenbasis backend holds no 2^qubits state
         n = 2 * r["features"] + 1 if tr["model"] == "quadratic" else r["features"] + 1
-        qubits = hhl_qubits(n, r["order"], r["window"], r["clock_qubits"])
+        qubits = hhl_qubits(n, r["order"], r["window"], clock)
         if qubits > MAX_STATEVECTOR_QUBITS:
             raise ConfigError(
-                f"config key quantum.training.hhl_runs[{i}] needs {qubits} qubits "
-                f"(> {MAX_STATEVECTOR_QUBITS}): lower features, order, window or clock_qubits"
+                f"config key quantum.training.hhl_runs[{i}] needs up to {qubits} qubits "
+                f"(> {MAX_STATEVECTOR_QUBITS}) with the statevector backend: lower features, "
+                "order, window, clock_qubits or quantum.training.hhl_max_clock_qubits, or use "
+                "hhl_backend: eigenbasis"
             )
     res = q["resources"]
     if res["n_min"] >= res["n_max"]:
         raise ConfigError(
             "config key quantum.resources.n_min must be below quantum.resources.n_max"
         )
-    shares = [res.get(f"error_share_{k}") for k in ("truncation", "solver", "tomography")]
+    parts = ("truncation", "solver", "tomography", "physical")
+    shares = [res.get(f"error_share_{k}") for k in parts]
     if all(v is not None for v in shares) and abs(sum(shares) - 1) > 1e-9:
         raise ConfigError(
-            "config keys quantum.resources.error_share_{truncation,solver,tomography} must sum "
-            f"to 1, got {sum(shares):g}"
+            "config keys quantum.resources.error_share_{truncation,solver,tomography,physical} "
+            f"must sum to 1, got {sum(shares):g}"
         )
     if res.get("total_steps", 0) < res.get("steps_per_window", 0):
         raise ConfigError(
             "config key quantum.resources.total_steps must be at least "
             "quantum.resources.steps_per_window"
+        )
+
+
+def rehearsal_label(cfg: Mapping[str, Any]) -> str | None:
+    """:data:`REHEARSAL_LABEL` for a rehearsal's config, else ``None``."""
+    return REHEARSAL_LABEL if cfg.get("rehearsal", {}).get("enabled", False) else None
+
+
+def synthetic_archive_files(root: str) -> list[str]:
+    """The files of a generated CIFAR-100-format archive under ``root``: the ``train``, ``test``
+    and ``meta`` pickles torchvision reads, then the generator's record of their digests."""
+    root = str(root).rstrip("/")
+    return [
+        f"{root}/cifar-100-python/{name}" for name in ("train", "test", "meta", "synthetic.json")
+    ]
+
+
+def check_rehearsal(cfg: Mapping[str, Any]) -> None:
+    """A rehearsal and its synthetic data go together, and never into the paper's result tree:
+    ``rehearsal.enabled`` and ``data.synthetic`` agree; the generated archive is CIFAR-100's
+    format under ``results/<preset>/`` (never beside real data)."""
+    data, preset = cfg["data"], cfg["preset"]
+    enabled = bool(cfg.get("rehearsal", {}).get("enabled", False))
+    synthetic = bool(data.get("synthetic", False))
+    if enabled != synthetic:
+        raise ConfigError(
+            f"config keys rehearsal.enabled = {str(enabled).lower()} and data.synthetic = "
+            f"{str(synthetic).lower()} disagree: a rehearsal runs on the generated archive, and "
+            "synthetic data is never a result (set both, as config/rehearsal.yaml does)"
+        )
+    if not enabled:
+        return
+    if preset == "paper":
+        raise ConfigError(
+            "config key preset = 'paper' with rehearsal.enabled: a rehearsal writes its own "
+            "result tree (preset: rehearsal), never results/paper/"
+        )
+    if data["dataset"] != "cifar100":
+        raise ConfigError(
+            f"config key data.synthetic needs data.dataset = 'cifar100' (CIFAR-100's file "
+            f"format), got {data['dataset']!r}"
+        )
+    root = str(data.get("root", "")).rstrip("/")
+    if not root.startswith(f"results/{preset}/"):
+        raise ConfigError(
+            f"config key data.root = {root!r} with data.synthetic: the generated archive goes "
+            f"under results/{preset}/ (e.g. results/{preset}/data/synthetic), never beside real "
+            "CIFAR-100"
         )
 
 
@@ -200,6 +270,7 @@ def spectrum_points(cfg: Mapping[str, Any]) -> list[tuple[str, int]]:
 def check_config(cfg: Mapping[str, Any]) -> None:
     """Every cross-key check, in the order of the pipeline; the first failure is raised."""
     check_training(cfg)
+    check_rehearsal(cfg)
     check_linearized(cfg)
     check_hessian_operator(cfg)
     check_quantum_config(cfg["quantum"])
@@ -224,3 +295,97 @@ def from_section(cls: type[T], section: Mapping[str, Any]) -> T:
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k in names}
     return cls(**values)
+
+
+# ---------------------------------------------------------------- strings where numbers belong
+#: PyYAML's booleans (YAML 1.1), as Snakemake's nested ``--config`` values leave them: strings.
+_BOOLEANS = {
+    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
+
+
+def _types(schema: Mapping[str, Any]) -> set[str]:
+    kind = schema.get("type", ())
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _number_hint(key: str, value: str, kind: str) -> str:
+    """Why ``value`` is refused at ``key`` and how to write a number there."""
+    example = "100" if kind == "integer" else "0.01"
+    parts = (key.rsplit("[", 1)[0] if key.endswith("]") else key).split(".")
+    name = parts[-1]
+    shown = f"[{example}]" if key.endswith("]") else example
+    nested = shown
+    for part in reversed(parts[1:]):
+        nested = f"{{{part}: {nested}}}"
+    where = f"--config '{parts[0]}={nested}'" if len(parts) > 1 else f"--config {name}={shown}"
+    words = "a whole number, e.g. 100" if kind == "integer" else "a number, e.g. 0.01 or 1.0e-2"
+    return (
+        f"config key {key} = {value!r} is not {'an' if kind == 'integer' else 'a'} {kind}: "
+        f"write {words} (YAML: `{name}: {shown}`; command line: {where})"
+    )
+
+
+def _coerce_scalar(value: str, schema: Mapping[str, Any], key: str) -> Any:
+    """``value`` as the schema's number, integer or boolean (unchanged when the schema allows a
+    string, or wants none of these); :class:`ConfigError` when it cannot be one."""
+    types = _types(schema)
+    if "string" in types:
+        return value
+    text = value.strip()
+    if "null" in types and text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if types & {"number", "integer"}:
+        kind = "number" if "number" in types else "integer"
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(_number_hint(key, value, kind)) from None
+        if not math.isfinite(number):
+            raise ConfigError(_number_hint(key, value, kind) + "; it must be finite")
+        if kind == "integer":
+            if not number.is_integer():
+                raise ConfigError(_number_hint(key, value, kind))
+            return int(number)
+        return number
+    if "boolean" in types and text in _BOOLEANS:
+        return _BOOLEANS[text]
+    return value
+
+
+def _coerce(value: Any, schema: Mapping[str, Any], key: str, changed: list[str]) -> Any:
+    if isinstance(value, str):
+        new = _coerce_scalar(value, schema, key)
+        if new is not value:
+            changed.append(key)
+        return new
+    if isinstance(value, MutableMapping):
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                value[name] = _coerce(value[name], sub, f"{key}.{name}" if key else name, changed)
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_coerce(v, schema["items"], f"{key}[{i}]", changed) for i, v in enumerate(value)]
+    return value
+
+
+def coerce_config_types(cfg: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Turn strings into the numbers, integers and booleans ``schema`` (the workflow's JSON
+    schema) asks for, in place, and return the dotted keys changed.
+
+    Snakemake passes nested ``--config`` values as strings (``--config 'prune={keep_fraction:
+    0.2}'`` gives ``'0.2'``) and PyYAML reads ``1e-2`` (no dot) as a string. A string that parses
+    as a finite number where the schema says ``number`` (or as a whole number where it says
+    ``integer``) becomes that number; ``true``/``false`` (YAML 1.1 spellings) become booleans
+    where it says ``boolean``. A string where a number belongs that is not one raises
+    :class:`ConfigError` naming the key and how to write it; anything else is left as it is for
+    the schema's validation.
+    """
+    changed: list[str] = []
+    _coerce(cfg, schema, "", changed)
+    return changed

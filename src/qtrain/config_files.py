@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigFileError", "check_config_files", "read_config_file", "read_merged_config"]
+__all__ = [
+    "ConfigFileError",
+    "check_config_files",
+    "load_schema",
+    "read_config_file",
+    "read_merged_config",
+]
 
 _SAMPLE = 1 << 16
 
@@ -107,6 +113,14 @@ def read_merged_config(*paths: str | os.PathLike) -> dict[str, Any]:
     from qtrain.config import merge_config
 
     return merge_config({}, *(read_config_file(path) for path in paths))
+
+
+def load_schema(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON schema written as YAML (the workflow's ``workflow/schemas/config.schema.yaml``)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
 
 
 def check_config_files(*paths: str | os.PathLike) -> None:

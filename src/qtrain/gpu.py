@@ -17,6 +17,9 @@ import time (torch is imported inside the few functions that query a CUDA device
   start on a device that is too small (:func:`check_job_fits`), naming the config key to change.
 - Time: :func:`stage_hours` multiplies per-sample costs (a committed cost table, measured or
   extrapolated from FLOP counts) by the config's sample counts, per stage.
+- Measured memory: :func:`job_usage` (a job's resident high-water mark and, on a GPU, torch's
+  peak device memory, kept in its provenance records), :func:`baseline_memory` and
+  :func:`memory_rows` (the rehearsal's table: measured peak against the model, per job).
 """
 
 from __future__ import annotations
@@ -38,29 +41,43 @@ __all__ = [
     "ACTIVATION_COPIES",
     "ASSUMED_TFLOPS",
     "COSTS_CSV",
+    "DATA_ON_DEVICE_RULES",
+    "EVAL_ACTIVATION_COPIES",
     "GPU_RULES",
+    "HOST_BYTES_PER_PARAMETER",
+    "MEMORY_COLUMNS",
     "MEMORY_KEYS",
     "GpuMemoryError",
     "ResNetStats",
+    "baseline_memory",
     "check_job_fits",
     "check_rule_fits",
     "data_shape",
+    "dataset_mb",
     "default_device",
+    "estimate_rows",
     "extrapolated_costs",
     "fit_message",
     "format_hours",
     "gpu_memory_mb",
     "hvp_memory_mb",
+    "job_usage",
     "limit_local_gpus",
     "load_costs",
     "machine_description",
+    "memory_rows",
+    "memory_table",
     "model_stats",
     "resnet_stats",
     "rule_gpu_mem_mb",
     "rule_host_mem_mb",
+    "rule_host_parts",
+    "rule_memory_parts",
+    "run_gpus",
     "stage_hours",
     "startup_report",
     "train_memory_mb",
+    "train_size",
     "visible_gpus",
     "write_costs",
 ]
@@ -346,8 +363,33 @@ def _hvp_rule(
     return mb, key
 
 
-def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
-    """``(MB of device memory, config key that sets it)`` for one GPU rule under ``cfg``."""
+DATA_ON_DEVICE_RULES = ("pretrain", "pretrain_large", "sparse_train", "linearized_window")
+"""GPU rules that move the whole dataset (train and test split, float32) onto the device."""
+
+
+def train_size(data: Mapping[str, Any]) -> tuple[int, int]:
+    """``(train, test)`` images of a ``data`` config section's dataset."""
+    if data["dataset"] == "digits":
+        test = math.ceil(1797 * float(data.get("test_fraction", 0.2)))  # sklearn's split
+        return 1797 - test, test
+    if data.get("synthetic"):
+        return int(data["synthetic_train_size"]), int(data["synthetic_test_size"])
+    return 50_000, 10_000  # CIFAR-100 (and the CIFAR-shaped random `synthetic` set)
+
+
+def dataset_mb(data: Mapping[str, Any]) -> float:
+    """MB of the dataset as the network rules hold it: normalized float32 images of both splits
+    and int64 labels."""
+    _, channels, size = data_shape(data)
+    images = sum(train_size(data))
+    return images * (channels * size * size * 4 + 8) / MB
+
+
+def rule_memory_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
+    """The parts of one GPU rule's device memory (MB) under ``cfg``: ``model`` (parameters,
+    buffers and the activations of one chunk, times :data:`SAFETY`), ``dataset`` (the whole
+    dataset, for :data:`DATA_ON_DEVICE_RULES`), ``context`` (the CUDA context), and ``key``,
+    the config key that sets it."""
     data = cfg["data"]
     main = model_stats(cfg["model"], data)
     large = model_stats(cfg["large_model"], data)
@@ -382,7 +424,60 @@ def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
         key = MEMORY_KEYS["linearized_window"]
     else:
         raise KeyError(f"no GPU memory model for rule {rule!r}")
-    return math.ceil(mb), key
+    return {
+        "model": mb - CUDA_CONTEXT_MB,
+        "dataset": dataset_mb(data) if rule in DATA_ON_DEVICE_RULES else 0.0,
+        "context": CUDA_CONTEXT_MB,
+        "key": key,
+    }
+
+
+EVAL_ACTIVATION_COPIES = 0.25
+"""Bytes held per image by a forward pass without gradients (evaluation, BatchNorm refresh), in
+units of the float32 activation elements of one image: measured 0.16 (ResNet-56-11) and 0.21
+(ResNet-32-4) on the CPU from the peak resident set at 2 and 6 images (docs/benchmarks.md, "The
+rehearsal at the paper's sizes"), rounded up."""
+
+HOST_BYTES_PER_PARAMETER = {"selection": 26, "prune": 12}
+"""Host bytes per parameter, counted from the code: ``selection``, the global top-k of |w| that
+pruning and every download compute on the host (|w| as float32, its stable argsort's int64
+indices and sort buffers, boolean masks); ``prune``'s own copies (the checkpoint it loaded, the
+model, the copy evaluated with batch statistics)."""
+
+EVAL_CHUNK = 1024
+"""Images per forward pass of :func:`qtrain.learning.training.evaluate`."""
+
+
+def rule_host_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
+    """Host memory (MB) of a network rule beyond the baseline of a job (imports and dataset) and
+    beyond its device memory: ``model`` (copies that live on the host in a GPU run too, and the
+    whole footprint of a CPU rule), with the config key that sets it. ``prune`` and
+    ``prune_large`` run on the CPU (their parameters, the top-k selection and an evaluation
+    chunk of the fixed subsets); ``sparse_train`` selects each download's top-k on the host;
+    the other rules hold nothing on the host beyond the baseline (0)."""
+    if rule == "prepare_data":
+        return {"model": 0.0, "key": ""}
+    data = cfg["data"]
+    section = cfg["large_model"] if rule.endswith("_large") else cfg["model"]
+    stats = model_stats(section, data)
+    per_param = HOST_BYTES_PER_PARAMETER
+    if rule in ("prune", "prune_large"):
+        n_train = train_size(data)[0]
+        subsets = [int(data[k]) or n_train for k in ("accuracy_subset", "batchnorm_subset")]
+        chunk = min(EVAL_CHUNK, max(min(s, n_train) for s in subsets))
+        fixed = stats.parameters * (per_param["prune"] + per_param["selection"])
+        activations = EVAL_ACTIVATION_COPIES * stats.activations * 4 * chunk
+        return {"model": (fixed + activations) * SAFETY / MB, "key": "data.accuracy_subset"}
+    if rule == "sparse_train":
+        return {"model": stats.parameters * per_param["selection"] / MB, "key": ""}
+    return {"model": 0.0, "key": ""}
+
+
+def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
+    """``(MB of device memory, config key that sets it)`` for one GPU rule under ``cfg``: the
+    parts of :func:`rule_memory_parts` added up."""
+    parts = rule_memory_parts(rule, cfg)
+    return math.ceil(parts["model"] + parts["dataset"] + parts["context"]), str(parts["key"])
 
 
 def rule_host_mem_mb(rule: str, cfg: Mapping[str, Any]) -> int:
@@ -440,6 +535,157 @@ def check_job_fits(rule: str, estimate_mb: float | None, key: str, device: Any) 
         raise GpuMemoryError(fit_message(rule, estimate_mb, total_mb, key))
 
 
+# ---------------------------------------------------------------------------- measured memory
+def job_usage(device: Any = None) -> dict[str, float]:
+    """What this process has used so far, for a job's provenance records: ``peak_rss_mb``, the
+    kernel's resident high-water mark (exact, not sampled), ``cpu_seconds`` (user + system),
+    and on a CUDA ``device`` ``peak_gpu_reserved_mb`` / ``peak_gpu_allocated_mb`` (torch's
+    peaks, CUDA context excluded). MB = 10⁶ bytes, as everywhere in this module."""
+    import resource
+    import sys
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # KiB on Linux
+    out = {
+        "peak_rss_mb": round(rss / MB, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+    }
+    if str(device).startswith("cuda"):
+        import torch
+
+        out["peak_gpu_reserved_mb"] = round(torch.cuda.max_memory_reserved(device) / MB, 1)
+        out["peak_gpu_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / MB, 1)
+    return out
+
+
+def baseline_memory(data: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
+    """The resident memory of a network job before its model exists: the imports every network
+    rule makes (torch, torchvision, the library) and the dataset of ``data`` in memory. What a
+    job's peak RSS on the CPU holds beyond the device-memory model (:func:`memory_rows`)."""
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
+    from .learning import models, training  # noqa: F401
+    from .learning.data import load_dataset
+
+    loaded = load_dataset(data, seed=seed)
+    record: dict[str, Any] = {**job_usage(), "dataset_mb": round(dataset_mb(data), 1)}
+    record["dataset_images"] = len(loaded.y_train) + len(loaded.y_test)
+    record["machine"] = machine_description()
+    return record
+
+
+MEMORY_COLUMNS = (
+    "rule", "job", "device", "model", "chunk", "key", "model_mb", "dataset_mb", "host_mb",
+    "baseline_mb", "predicted_mb", "measured_mb", "measured", "ratio", "margin", "within",
+    "cpu_seconds",
+)  # fmt: skip
+"""Columns of the rehearsal's memory table (:func:`memory_rows`)."""
+
+
+def _chunk_of(rule: str, cfg: Mapping[str, Any]) -> int:
+    """Samples per pass of a GPU rule under ``cfg`` (what the activation term multiplies)."""
+    batch = int(cfg["data"]["hessian_batch"])
+    chunks = {
+        "pretrain": (cfg["pretrain"].get("micro_batch", 0), cfg["pretrain"]["batch_size"]),
+        "pretrain_large": (
+            cfg["large_model"].get("pretrain_micro_batch", 0),
+            cfg["pretrain"]["batch_size"],
+        ),
+        "sparse_train": (0, cfg["sparse_train"]["batch_size"]),
+        "spectrum": (cfg["spectra"]["micro_batch"], batch),
+        "spectrum_large": (cfg["large_model"]["micro_batch"], batch),
+        "linearized_window": (
+            cfg["linearized"].get("micro_batch", 0),
+            cfg["sparse_train"]["batch_size"],
+        ),
+    }
+    micro, whole = chunks[rule]
+    return _chunk(int(micro), int(whole))
+
+
+def memory_rows(
+    jobs: list[tuple[str, str, Mapping[str, Any]]],
+    baseline_mb: float,
+    cfg: Mapping[str, Any],
+    margin: float,
+) -> list[dict[str, Any]]:
+    """One row per network job: its measured peak against the memory model, for the same chunk
+    sizes (the rehearsal's table; docs/benchmarks.md, "The rehearsal at the paper's sizes").
+
+    ``jobs``: ``(rule, job label, record)`` with the job's :func:`job_usage` fields and its
+    ``device``. On a CUDA device the measurement is torch's peak reserved memory and the
+    prediction the model's ``model + dataset`` parts (the CUDA context is neither). On the CPU
+    everything lives in the process: the measurement is the peak resident set and the
+    prediction ``baseline_mb`` (imports and the dataset, :func:`baseline_memory`) plus the
+    device model's ``model`` part (the dataset is already in the baseline, and a CPU tensor
+    moved "to the device" is not copied) plus what the rule holds on the host
+    (:func:`rule_host_parts`; the whole of the CPU rules ``prune``, ``prune_large``).
+    ``within``: measured ≤ predicted × (1 + ``margin``). ``prepare_data`` holds the dataset
+    and nothing more: its prediction is the baseline."""
+    rows = []
+    for rule, label, record in jobs:
+        device = str(record.get("device", "cpu"))
+        on_gpu = device.startswith("cuda") and "peak_gpu_reserved_mb" in record
+        if on_gpu:
+            measured, what = float(record["peak_gpu_reserved_mb"]), "peak GPU reserved"
+        else:
+            measured, what = float(record["peak_rss_mb"]), "peak RSS"
+        row: dict[str, Any] = dict.fromkeys(MEMORY_COLUMNS, float("nan"))
+        row.update(rule=rule, job=label, device=device, measured_mb=measured, measured=what)
+        row.update(key="", model="", margin=margin, cpu_seconds=record.get("cpu_seconds"))
+        if rule != "prepare_data":
+            section = cfg["large_model"] if rule.endswith("_large") else cfg["model"]
+            row["model"] = model_stats(section, cfg["data"]).name
+        if rule in GPU_RULES:
+            parts = rule_memory_parts(rule, cfg)
+            host = rule_host_parts(rule, cfg)["model"]
+            if on_gpu:
+                device_mb, host, baseline = parts["model"] + parts["dataset"], 0.0, 0.0
+            else:
+                device_mb, baseline = parts["model"], baseline_mb
+            row.update(chunk=_chunk_of(rule, cfg), key=parts["key"], dataset_mb=parts["dataset"])
+        elif rule in ("prune", "prune_large", "prepare_data") and not on_gpu:
+            host_parts = rule_host_parts(rule, cfg)
+            device_mb, host, baseline = 0.0, host_parts["model"], baseline_mb
+            row.update(key=host_parts["key"], dataset_mb=0.0)
+        else:
+            rows.append(row)
+            continue
+        predicted = baseline + device_mb + host
+        row.update(
+            model_mb=round(device_mb, 1),
+            host_mb=round(host, 1),
+            baseline_mb=round(baseline, 1),
+            predicted_mb=round(predicted, 1),
+            ratio=round(measured / predicted, 3),
+            within=bool(measured <= predicted * (1 + margin)),
+        )
+        rows.append(row)
+    return rows
+
+
+def memory_table(
+    files: Mapping[str, list[str]],
+    baseline: str | os.PathLike,
+    cfg: Mapping[str, Any],
+    margin: float,
+) -> list[dict[str, Any]]:
+    """:func:`memory_rows` of the jobs that wrote ``files`` (rule name → one output per job; each
+    output's provenance record holds the job's :func:`job_usage`) against the ``baseline``
+    record of :func:`baseline_memory`."""
+    from .io import provenance_path, read_json
+
+    jobs = []
+    for rule, paths in files.items():
+        for path in paths:
+            record = read_json(provenance_path(path))
+            if "peak_rss_mb" not in record:
+                raise KeyError(f"{provenance_path(path)} has no peak_rss_mb: rerun rule {rule}")
+            jobs.append((rule, str(path), record))
+    return memory_rows(jobs, float(read_json(baseline)["peak_rss_mb"]), cfg, margin)
+
+
 # -------------------------------------------------------------------------------------- time
 def load_costs(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """Rows of the cost table: ``model, device, kind, seconds_per_sample, source``.
@@ -491,13 +737,14 @@ def stage_hours(
     device = device or default_device(costs)
     data = cfg["data"]
     main, large = model_stats(cfg["model"], data), model_stats(cfg["large_model"], data)
-    n_train = 50_000 if data["dataset"] != "digits" else 1437
+    n_train, n_test = train_size(data)
     pre, st, sp, lin = cfg["pretrain"], cfg["sparse_train"], cfg["spectra"], cfg["linearized"]
 
     def c(stats: ResNetStats, kind: str) -> float:
         return _cost(costs, stats, device, kind)
 
-    evals = 10_000 + 10_000  # accuracy subset and test split, forwards (a third of a step)
+    accuracy = min(int(data["accuracy_subset"]) or n_train, n_train)
+    evals = accuracy + n_test  # accuracy subset and test split, forwards (a third of a step)
     hours = {
         "pretrain": pre["epochs"] * (n_train + evals / 3) * c(main, "train_step"),
         "pretrain_large": cfg["large_model"]["epochs"]
@@ -588,25 +835,55 @@ GPU_RULES = (
 )
 
 
+def run_gpus(workflow: Any, gpu_limit: int | None) -> int | None:
+    """GPUs a run's GPU jobs get: ``gpu_limit`` (set by :func:`limit_local_gpus`), else the
+    ``--resources gpu=N`` of a local run; ``None`` for cluster executors (each job its own)."""
+    if gpu_limit is not None:
+        return gpu_limit
+    if workflow.global_resources["_nodes"].value is not None:
+        return None
+    if "gpu" in workflow.global_resources:
+        value = workflow.global_resources["gpu"].value
+        return int(value) if isinstance(value, (int, float)) else None
+    return None
+
+
 def startup_report(
-    cfg: Mapping[str, Any], gpu_limit: int | None, env: Mapping[str, str] | None = None
+    cfg: Mapping[str, Any],
+    gpu_limit: int | None,
+    env: Mapping[str, str] | None = None,
+    cores: int | None = None,
+    gpus: int | None = None,
 ) -> list[str]:
-    """Lines printed (to stderr) when the workflow starts: the GPU limit of a local run, GPU
-    rules that will not fit the visible GPU, and, for the paper preset, the estimated GPU hours
-    per stage. Returns the lines."""
+    """Lines printed (to stderr) when the workflow starts: the GPU limit of a local run, a
+    warning when the GPU rules will run on the CPU (``gpus`` = 0, from :func:`run_gpus`; by
+    default ``gpu_limit``) with their CPU time, GPU rules that will not fit the visible GPU,
+    the estimated GPU hours per stage for the paper preset, and for every preset the estimated
+    CPU time of its jobs (:mod:`qtrain.estimate`; the wall time on ``cores`` for a local run,
+    ``gpus`` not None). Returns the lines."""
     import sys
 
+    from qtrain.estimate import estimate, format_duration, format_estimate
+
+    try:
+        est = estimate(cfg)
+    except (OSError, KeyError, ValueError, ZeroDivisionError) as err:  # never stops a run
+        est, why = None, err
+    gpus = gpu_limit if gpus is None else gpus
     lines = []
+    if gpus == 0:
+        cpu = f" (about {format_duration(est.of(GPU_RULES))} of CPU time)" if est else ""
+        why = "no CUDA device visible" if gpu_limit == 0 else "--resources gpu=0"
+        lines.append(
+            f"qtrain: WARNING: {why}: the rules that declare a GPU "
+            f"({', '.join(GPU_RULES)}) will run on the CPU{cpu} "
+            "(override: --resources gpu=N or QTRAIN_GPUS=N)"
+        )
     if gpu_limit is not None:
         if gpu_limit:
             lines.append(
                 f"qtrain: {gpu_limit} CUDA device(s) visible: at most {gpu_limit} GPU job(s) at "
                 "a time (override: --resources gpu=N or QTRAIN_GPUS=N)"
-            )
-        else:
-            lines.append(
-                "qtrain: no CUDA device visible: GPU rules run on the CPU "
-                "(override: --resources gpu=N or QTRAIN_GPUS=N)"
             )
         device_mb = gpu_memory_mb(env) if gpu_limit else None
         if device_mb:
@@ -614,25 +891,63 @@ def startup_report(
                 need, key = rule_gpu_mem_mb(rule, cfg)
                 if need > device_mb:
                     lines.append("qtrain: WARNING " + fit_message(rule, need, device_mb, key))
-    if cfg.get("preset") == "paper":
+    on_gpu = gpus is None or gpus > 0  # cluster executors give GPU jobs a GPU
+    # the paper preset, and its rehearsal (whose own tiny counts exercise the same code)
+    if cfg.get("preset") == "paper" or cfg.get("rehearsal", {}).get("enabled"):
         try:
-            costs = load_costs()
-            device = default_device(costs)
-            hours = stage_hours(cfg, costs, device)
-            measured = any(
-                r["source"].startswith("measured") for r in costs if r["device"] == device
-            )
-            source = (
-                "from GPU measurements (make bench-gpu)"
-                if measured
-                else "extrapolated from CPU measurements and FLOP counts: no GPU measurement yet"
-            )
+            hours, device, source = _estimate(cfg, load_costs())
             lines.append("qtrain: " + format_hours(hours, device, source))
+            if not on_gpu:
+                lines.append(
+                    "qtrain: those GPU hours apply on a GPU; here the GPU rules run on the CPU "
+                    "(the warning above)"
+                )
         except (OSError, KeyError, ValueError) as err:  # an estimate must never stop a run
             lines.append(f"qtrain: no time estimate ({err})")
+    if est is not None:
+        local_cores = cores if gpus is not None else None
+        paper_on_gpu = on_gpu and cfg.get("preset") == "paper"
+        lines.append("qtrain: " + format_estimate(est, local_cores, paper_on_gpu))
+    else:
+        lines.append(f"qtrain: no CPU time estimate ({why})")
     for line in lines:
         print(line, file=sys.stderr)
     return lines
+
+
+def _estimate(cfg: Mapping[str, Any], costs: list[dict[str, Any]]) -> tuple[dict, str, str]:
+    device = default_device(costs)
+    measured = any(r["source"].startswith("measured") for r in costs if r["device"] == device)
+    source = (
+        "from GPU measurements (make bench-gpu)"
+        if measured
+        else "extrapolated from CPU measurements and FLOP counts: no GPU measurement yet"
+    )
+    return stage_hours(cfg, costs, device), device, source
+
+
+def estimate_rows(
+    configs: Mapping[str, Mapping[str, Any]], costs: list[dict[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The start-up GPU-hour estimate of each named config (e.g. this run's and the paper
+    preset's), as table rows (``config, stage, gpu_hours, device, source``; a ``total`` row per
+    config) and as the lines :func:`startup_report` prints."""
+    costs = load_costs() if costs is None else costs
+    rows, lines = [], []
+    for name, cfg in configs.items():
+        hours, device, source = _estimate(cfg, costs)
+        for stage, value in [*hours.items(), ("total", sum(hours.values()))]:
+            rows.append(
+                {
+                    "config": name,
+                    "stage": stage,
+                    "gpu_hours": float(f"{value:.6g}"),
+                    "device": device,
+                    "source": source,
+                }
+            )
+        lines.append(f"qtrain: [{name}] " + format_hours(hours, device, source))
+    return rows, lines
 
 
 def format_hours(hours: Mapping[str, float], device: str, source: str) -> str:

@@ -24,6 +24,7 @@ rule claims:
         "../../envs/plot.yaml"
     params:
         preset=PRESET,
+        rehearsal=qtrain_config.rehearsal_label(config),
     script:
         "../scripts/claims.py"
 

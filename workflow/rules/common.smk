@@ -70,6 +70,14 @@ def spectrum_steps():
     return qtrain_config.spectrum_steps(config)
 
 
+def synthetic_archive():
+    """A rehearsal's generated archive in CIFAR-100's format (data.synthetic; rule
+    generate_synthetic_cifar100), which prepare_data reads; [] for real data."""
+    if not config["data"]["synthetic"]:
+        return []
+    return qtrain_config.synthetic_archive_files(config["data"]["root"])
+
+
 def prepared_dataset():
     """The dataset as prepare_data writes it, for the network rules to read back: digits only
     (rebuilding it imports scikit-learn, seconds per job); [] for CIFAR-100 (its own files).
@@ -113,15 +121,81 @@ def linearized_settings():
 
 
 # --- The cost model (workflow/rules/costs.smk)
+COST_STAGE_RULES = {
+    "classical_flops",
+    "cost_measured_inputs",
+    "cost_resnets",
+    "cost_break_even",
+    "cost_sensitivity",
+    "cost_scaling",
+    "cost_decomposition",
+    "claims_costs",
+    "plot_figS6",
+    "plot_figS9",
+    "plot_figS10",
+}
+
+
+def _cost_stage_target(target):
+    """Whether a command-line target (file or rule name) belongs to the cost stage alone."""
+    if target in COST_STAGE_RULES:
+        return True
+    path = os.path.normpath(str(target))
+    figures = tuple(
+        f"{RESULTS}/figures/{fig}" for fig in ("figS6.", "figS6_", "figS9.")
+    )
+    return (
+        path.startswith(f"{RESULTS}/costs/")
+        or path == f"{RESULTS}/claims/costs.csv"
+        or path.startswith((*figures, f"{RESULTS}/figures/figS10"))
+    )
+
+
+def measured_spectrum_path():
+    """The run's Hessian spectrum at step 0 (first variant, first seed)."""
+    return spectrum_file(config["sparse_train"]["variants"][0], 0, SEED)
+
+
+def measured_spectra_reason():
+    """Why the cost model does or does not use the run's spectrum (quantum.resources.
+    measured_spectra: true, false, or auto: the spectrum whenever the run builds the network
+    pipeline, i.e. unless every target belongs to the cost stage). Called when jobs are built;
+    a job of a cluster run (not the main process) follows whether the spectrum exists.
+    """
+    mode = config["quantum"]["resources"]["measured_spectra"]
+    if mode is True:
+        return ""
+    if mode is False:
+        return "measured_spectra: false"
+    if not workflow.is_main_process:
+        exists = os.path.exists(measured_spectrum_path())
+        return "" if exists else "no spectrum in this run"
+    targets = list(workflow.dag_settings.targets) if workflow.dag_settings else []
+    if targets and all(_cost_stage_target(t) for t in targets):
+        return "measured_spectra: auto, and only cost-stage targets were asked for (no training)"
+    return ""
+
+
 def measured_spectra_input():
-    """The run's Hessian masses (first variant, first seed) when quantum.resources.measured_spectra
-    is on: this pulls in the network pipeline (pretrain, prune, sparse_train, spectra); off (the
-    default), the cost model uses the assumed Hessian eigenvalues of the config."""
-    if not config["quantum"]["resources"]["measured_spectra"]:
+    """The run's Hessian spectrum at step 0 when the cost model uses it (pulls in the network
+    pipeline: pretrain, prune, sparse_train, spectrum); {} otherwise."""
+    if measured_spectra_reason():
         return {}
+    return {"spectrum": measured_spectrum_path()}
+
+
+def measured_spectra_options():
+    """What the measured-inputs table writes about the spectrum's origin (or its absence)."""
+    m = config["model"]
     variant = config["sparse_train"]["variants"][0]
     return {
-        "masses": expand(rules.error_proxy.output.masses, seed=SEED, variant=variant)[0]
+        "spectrum_model": f"ResNet-{m['depth']}-{m['widen']}",
+        "spectrum_dataset": config["data"]["dataset"],
+        "spectrum_source": (
+            f"Hessian spectrum of ResNet-{m['depth']}-{m['widen']} on {config['data']['dataset']} "
+            f"at step 0 ({PRESET} run, seed {SEED}, variant {variant})"
+        ),
+        "reason": measured_spectra_reason(),
     }
 
 
@@ -142,6 +216,7 @@ FIGURES = {
     "figS7": "Quantum algorithm",
     "figS8": "Error proxy check",
     "figS9": "Quantum algorithm",
+    "figS10": "Quantum algorithm",
 }
 
 
@@ -185,6 +260,7 @@ def claim_tables():
     return [
         rules.claims_training.output.claims,
         rules.claims_spectra.output.claims,
+        rules.claims_proxy.output.claims,
         rules.claims_carleman.output.claims,
         rules.claims_quantum.output.claims,
         rules.claims_costs.output.claims,
@@ -204,12 +280,23 @@ def result_targets():
     ]
 
 
+def rehearsal_targets():
+    """A rehearsal's own results (workflow/rules/rehearsal.smk): the memory table and the
+    GPU-hour estimate; [] in every other preset."""
+    if not config["rehearsal"]["enabled"]:
+        return []
+    return [rules.compare_memory.output.table, rules.estimate_gpu_hours.output.table]
+
+
 def final_targets():
-    """What `all` builds: every result, the claims table and the provenance summary."""
+    """What `all` builds: every result, the claims table and the provenance summary (and a
+    rehearsal's memory table and estimate)."""
     return [
         *result_targets(),
         rules.claims.output.csv,
         rules.provenance_summary.output.csv,
+        *expand(rules.figure_page.output.html, fig=FIGURES),
+        *rehearsal_targets(),
     ]
 
 
@@ -265,4 +352,26 @@ def bench_gpu_mem_mb(cases, kind="hvp_eval"):
 
 
 if workflow.is_main_process:
-    qtrain_gpu.startup_report(config, GPU_LIMIT)
+    # This workflow's own profiles (profiles/slurm) are workflow profiles: with --profile,
+    # profiles/default would silently take precedence over them (qtrain.profiles).
+    from qtrain.profiles import profile_problem
+
+    _profile_problem = profile_problem(
+        sys.argv, os.environ, workflow.basedir, os.getcwd()
+    )
+    if _profile_problem:
+        raise WorkflowError(_profile_problem)
+    qtrain_gpu.startup_report(
+        config,
+        GPU_LIMIT,
+        cores=workflow.resource_settings.cores,
+        gpus=qtrain_gpu.run_gpus(workflow, GPU_LIMIT),
+    )
+
+# Results made with other settings are made again, and results edited after their rule wrote
+# them stop the run, also where Snakemake's metadata is missing (copied results): each
+# result's provenance record is compared before any job runs (qtrain.run.startup).
+if workflow.is_main_process:
+    from qtrain.run import startup as qtrain_startup
+
+    qtrain_startup.install(workflow)

@@ -1,10 +1,16 @@
 # What quantum training of the paper's ResNets would cost (SPEC §1.7; docs/cost_model.md): the
-# classical FLOP count, the measured inputs of the cost model, the ResNet cost table, break-even,
-# sensitivity and n-scaling tables (cost MODELS, every table says so), read by figS6 and figS9
-# (figures.smk) and by claims_costs (C11, two rows, and C14) below. Every rule runs the generic
-# scripts/fit_table.py on one function of qtrain.quantum.cost_tables (or qtrain.learning.flops).
+# classical FLOP count, the measured inputs of the cost model, the ResNet cost table (base and
+# favourable bound), break-even, sensitivity, n-scaling and the decomposition (cost MODELS,
+# every table says so), read by figS6, figS9 and figS10 (figures.smk) and by claims_costs (C11,
+# one row per premise, and C14) below. The rules mirror qtrain.quantum.costs: each runs the
+# generic scripts/fit_table.py on one function of qtrain.quantum.costs.tables (or
+# qtrain.learning.flops). The priced support follows sparse_train.window_space.
 COSTS = config["quantum"]["resources"]
-COST_TABLES = "qtrain.quantum.cost_tables"
+COST_TABLES = "qtrain.quantum.costs.tables"
+COST_OPTIONS = {
+    "resources": COSTS,
+    "window_space": config["sparse_train"]["window_space"],
+}
 
 
 rule classical_flops:
@@ -40,19 +46,10 @@ rule cost_measured_inputs:
     conda:
         "../../envs/quantum.yaml"
     params:
-        function=f"{COST_TABLES}:measured_inputs",
-        options={
-            "resources": COSTS,
-            "masses_step": 0,
-            "masses_source": (
-                f"Hessian spectrum of ResNet-{config['model']['depth']}-"
-                f"{config['model']['widen']} at step 0 ({PRESET} run, seed {SEED})"
-            ),
-        },
-        empty_ok=False,
+        options=lambda wc: {**COST_OPTIONS, **measured_spectra_options()},
         preset=PRESET,
     script:
-        "../scripts/fit_table.py"
+        "../scripts/cost_measured_inputs.py"
 
 
 rule cost_resnets:
@@ -69,7 +66,7 @@ rule cost_resnets:
         "../../envs/quantum.yaml"
     params:
         function=f"{COST_TABLES}:cost_resnets",
-        options={"resources": COSTS},
+        options=COST_OPTIONS,
         empty_ok=True,
         preset=PRESET,
     script:
@@ -91,7 +88,7 @@ rule cost_break_even:
         "../../envs/quantum.yaml"
     params:
         function=f"{COST_TABLES}:cost_break_even",
-        options={"resources": COSTS},
+        options=COST_OPTIONS,
         empty_ok=True,
         preset=PRESET,
     script:
@@ -112,7 +109,7 @@ rule cost_sensitivity:
         "../../envs/quantum.yaml"
     params:
         function=f"{COST_TABLES}:cost_sensitivity",
-        options={"resources": COSTS},
+        options=COST_OPTIONS,
         empty_ok=True,
         preset=PRESET,
     script:
@@ -133,7 +130,29 @@ rule cost_scaling:
         "../../envs/quantum.yaml"
     params:
         function=f"{COST_TABLES}:cost_scaling",
-        options={"resources": COSTS},
+        options=COST_OPTIONS,
+        empty_ok=True,
+        preset=PRESET,
+    script:
+        "../scripts/fit_table.py"
+
+
+rule cost_decomposition:
+    input:
+        classical=rules.classical_flops.output.table,
+        measured=rules.cost_measured_inputs.output.table,
+    output:
+        decomposition=f"{RESULTS}/costs/decomposition.csv",
+        waterfall=f"{RESULTS}/costs/waterfall.csv",
+    log:
+        f"{LOGS}/cost_decomposition/cost_decomposition.log",
+    benchmark:
+        f"{LOGS}/cost_decomposition/cost_decomposition.benchmark.tsv"
+    conda:
+        "../../envs/quantum.yaml"
+    params:
+        function=f"{COST_TABLES}:cost_decomposition",
+        options=COST_OPTIONS,
         empty_ok=True,
         preset=PRESET,
     script:
@@ -145,6 +164,7 @@ rule claims_costs:
         scaling=rules.cost_scaling.output.table,
         resnets=rules.cost_resnets.output.table,
         sensitivity=rules.cost_sensitivity.output.table,
+        break_even=rules.cost_break_even.output.summary,
     output:
         claims=f"{RESULTS}/claims/costs.csv",
     log:

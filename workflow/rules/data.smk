@@ -1,4 +1,6 @@
 rule prepare_data:
+    input:
+        archive=synthetic_archive(),
     output:
         summary=f"{RESULTS}/data/summary.json",
         subsets=f"{RESULTS}/data/subsets.npz",

@@ -26,7 +26,12 @@ rule plot_fig1:
         figure="fig1",
         preset=PRESET,
         # checked against the workflow's rules when the job is built
-        options=lambda wc: {"stage_rules": [rule_names(*s) for s in PIPELINE_RULES]},
+        options=lambda wc: {
+            "stage_rules": [rule_names(*s) for s in PIPELINE_RULES],
+            "window_steps": config["sparse_train"]["window_steps"],
+            "keep_fraction": config["prune"]["keep_fraction"],
+            "download_fraction": config["sparse_train"]["keep_fraction"],
+        },
     script:
         "../scripts/plot_figure.py"
 
@@ -139,6 +144,12 @@ rule plot_fig3:
             "conventions": config["spectra"]["conventions"],
             "label": LARGE_LABEL,
             "title": f"Fig. 3: {LARGE_LABEL} right after pruning ({PRESET} preset)",
+            # the box shows one seed; claim C2 judges all of them (its mean differs)
+            "note": (
+                f"training seed {SEED}; claim C2: mean over {len(SEEDS)} seeds"
+                if len(SEEDS) > 1
+                else f"training seed {SEED} (claim C2's only seed)"
+            ),
         },
     script:
         "../scripts/plot_figure.py"
@@ -293,6 +304,24 @@ rule plot_figS9:
         "../scripts/plot_figure.py"
 
 
+rule plot_figS10:
+    input:
+        table=rules.cost_decomposition.output.waterfall,
+        decomposition=rules.cost_decomposition.output.decomposition,
+    output:
+        **figure_outputs("figS10", tables=("table", "decomposition")),
+    log:
+        figure_log("figS10"),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        figure="figS10",
+        preset=PRESET,
+        options={},
+    script:
+        "../scripts/plot_figure.py"
+
+
 rule plot_figS7:
     input:
         table=rules.summarize_quantum_training.output.table,
@@ -311,3 +340,27 @@ rule plot_figS7:
         options={},
     script:
         "../scripts/plot_figure.py"
+
+
+# --- Each figure with its full caption on a page of its own: the report shows a figure's caption
+# only behind its (i) button (Snakemake 9), and does not load a page over 2 MB (all figures).
+rule figure_page:
+    input:
+        png=f"{RESULTS}/figures/{{fig}}.png",
+        caption=os.path.join(workflow.basedir, "workflow/report/{fig}.rst"),
+    output:
+        html=report(
+            f"{RESULTS}/figures/{{fig}}.html",
+            caption="../report/figure_page.rst",
+            category="Figures with captions",
+        ),
+    log:
+        f"{LOGS}/figure_page/{{fig}}.log",
+    wildcard_constraints:
+        fig="|".join(FIGURES),
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        preset=PRESET,
+    script:
+        "../scripts/figure_page.py"

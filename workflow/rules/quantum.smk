@@ -1,7 +1,7 @@
 # The quantum track beyond Carleman (SPEC §1.5, 1.6, 1.8): HHL on block systems, tomography,
 # upload, and a small model trained through the pipeline; their fits (read by figS4, figS5 and
 # figS7 in figures.smk and by claims_quantum, claims C9, C10 and C12, below). The cost model
-# (§1.7: figS6, figS9, claims C11 and C14) is costs.smk.
+# (§1.7: figS6, figS9, figS10, claims C11 and C14) is costs.smk.
 QUANTUM = config["quantum"]
 
 
@@ -157,5 +157,7 @@ rule claims_quantum:
         f"{LOGS}/claims_quantum/claims_quantum.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        level=config["noise"]["level"],
     script:
         "../scripts/claims_quantum.py"

@@ -53,6 +53,6 @@ rule claims_training:
         "../../envs/torch.yaml"
     params:
         keep_fraction=config["prune"]["keep_fraction"],
-        coverage=config["noise"]["coverage"],
+        level=config["noise"]["level"],
     script:
         "../scripts/claims_training.py"

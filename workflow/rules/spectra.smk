@@ -220,9 +220,28 @@ rule compare_proxy:
     params:
         cutoff=config["spectra"]["cutoff"],
         conventions=config["spectra"]["conventions"],
-        coverage=config["noise"]["coverage"],
+        level=config["noise"]["level"],
     script:
         "../scripts/compare_proxy.py"
+
+
+rule claims_proxy:
+    input:
+        correlations=rules.compare_proxy.output.correlations,
+    output:
+        claims=f"{RESULTS}/claims/proxy.csv",
+    log:
+        f"{LOGS}/claims_proxy/claims_proxy.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        # the keywords of qtrain.claims.proxy.claim_c13
+        options={
+            "conventions": config["spectra"]["conventions"],
+            "min_partial": config["proxy_check"]["min_partial_correlation"],
+        },
+    script:
+        "../scripts/claims_proxy.py"
 
 
 rule claims_spectra:
@@ -234,7 +253,6 @@ rule claims_spectra:
         ),
         main=[spectrum_file(config["sparse_train"]["variants"][0], 0, s) for s in SEEDS],
         large=expand(rules.spectrum_large.output.spectrum, seed=SEEDS),
-        correlations=rules.compare_proxy.output.correlations,
     output:
         claims=f"{RESULTS}/claims/spectra.csv",
     log:
@@ -247,7 +265,7 @@ rule claims_spectra:
             "lr": config["sparse_train"]["lr"],
             "cutoff": config["spectra"]["cutoff"],
             "conventions": config["spectra"]["conventions"],
-            "coverage": config["noise"]["coverage"],
+            "level": config["noise"]["level"],
             "seeds": SEEDS,
             "main_label": (
                 f"ResNet-{config['model']['depth']}-{config['model']['widen']} step 0"

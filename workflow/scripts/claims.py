@@ -5,7 +5,7 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-from qtrain.claims import assemble_claims, claims_markdown  # noqa: E402
+from qtrain.claims import assemble_claims, claims_for_html, claims_markdown  # noqa: E402
 from qtrain.io import (  # noqa: E402
     atomic_write,
     load_table,
@@ -14,17 +14,21 @@ from qtrain.io import (  # noqa: E402
     write_table,
 )
 
-table = assemble_claims([load_table(p) for p in snakemake.input])
+preset, label = snakemake.params.preset, snakemake.params.get("rehearsal")
+# a rehearsal's label: every verdict is "not judged: rehearsal"
+table = assemble_claims([load_table(p) for p in snakemake.input], not_judged=label)
+suffix = f" ({label})" if label else ""
 write_table(table, snakemake.output.csv)
 with atomic_write(snakemake.output.md) as handle:
-    handle.write(claims_markdown(table, f"Claims of the paper, `{snakemake.params.preset}` preset"))
+    handle.write(claims_markdown(table, f"Claims of the paper, `{preset}` preset{suffix}"))
+title = f"Claims of the paper, {preset} preset{suffix}"
 write_html_table(
-    table,
+    claims_for_html(table),
     snakemake.output.html,
-    f"Claims of the paper, {snakemake.params.preset} preset",
+    title,
     "One row per claim: what was measured, its value, the comparison and the verdict.",
     bold=("verdict",),
 )
 for path in snakemake.output:
-    write_provenance(path, {"sources": list(snakemake.input)}, preset=snakemake.params.preset)
+    write_provenance(path, {"sources": list(snakemake.input)}, preset=preset)
 log.info("verdicts: %s", table["verdict"].value_counts().to_dict())

@@ -1,5 +1,6 @@
-"""Rule claims_costs: claims C11 (two rows: the theorem's fixed readout, the paper's 10% of n)
-and C14 (SPEC §3) from the cost stage's tables. They judge a cost MODEL, and say so."""
+"""Rule claims_costs: claims C11 (one row per premise: the theorem's, the measured ResNet
+structure) and C14 (on the favourable bound, the base beside it; SPEC §3) from the cost stage's
+tables. They judge a cost MODEL, and say so."""
 
 from qtrain.io import setup_logging
 
@@ -12,7 +13,7 @@ from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
 inp = snakemake.input
 rows = [
     *claim_c11_rows(load_table(inp.scaling)),
-    claim_c14(load_table(inp.resnets), load_table(inp.sensitivity)),
+    claim_c14(load_table(inp.resnets), load_table(inp.sensitivity), load_table(inp.break_even)),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)
 write_provenance(snakemake.output.claims, {"inputs": list(inp)}, kind="model")

@@ -13,9 +13,9 @@ inp = snakemake.input
 rows = [
     claim_c9(load_table(inp.hhl)),
     claim_c10(load_table(inp.tomography)),
-    claim_c12(load_table(inp.training)),
+    claim_c12(load_table(inp.training), level=snakemake.params.level),
 ]
 write_table(rows_to_frame(rows), snakemake.output.claims)
-write_provenance(snakemake.output.claims, {"inputs": list(inp)})
+write_provenance(snakemake.output.claims, {"inputs": list(inp), "level": snakemake.params.level})
 for row in rows:
     log.info("%s", row.describe())

@@ -1,5 +1,5 @@
-"""Rule claims_spectra: claims C2, C3, C4 (spectra and error proxy) and C13 (proxy vs truth),
-each judged per a-convention against the spread of its replicate estimates (seeds × probes)."""
+"""Rule claims_spectra: claims C2, C3 and C4 (spectra and error proxy), each judged per
+a-convention against the spread of its replicate estimates (seeds × probes)."""
 
 from qtrain.io import setup_logging
 
@@ -14,7 +14,6 @@ rows = spectra_claims(
     {path: load_table(path) for path in inp.curves},
     inp.main,
     inp.large,
-    load_table(inp.correlations),
     **options,
 )
 write_table(rows_to_frame(rows), snakemake.output.claims)

@@ -15,7 +15,7 @@ rows, dips = training_claims(
     {path: load_table(path) for path in inp.downloads},
     accuracy_samples=int(load_arrays(inp.subsets)["accuracy_subset"].size),
     keep_fraction=params.keep_fraction,
-    coverage=params.coverage,
+    level=params.level,
 )
 write_table(dips, snakemake.output.dips)
 write_table(rows_to_frame(rows), snakemake.output.claims)

@@ -19,11 +19,11 @@ table, correlations = compare_proxy_tables(
     snakemake.input.spectra,
     params.cutoff,
     params.conventions,
-    params.coverage,
+    params.level,
 )
 write_table(table, snakemake.output.table)
 write_table(correlations, snakemake.output.correlations)
 settings = {"cutoff": params.cutoff, "conventions": list(params.conventions)}
 for path in snakemake.output:
-    write_provenance(path, {**settings, "coverage": params.coverage}, inputs=list(snakemake.input))
+    write_provenance(path, {**settings, "level": params.level}, inputs=list(snakemake.input))
 log.info("rank correlations:\n%s", correlations.to_string())

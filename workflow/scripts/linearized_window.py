@@ -8,7 +8,7 @@ log = setup_logging(snakemake.log[0])
 
 import torch  # noqa: E402
 
-from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import load_arrays, write_provenance, write_table  # noqa: E402
 from qtrain.learning import linearized_window as lw  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
@@ -43,4 +43,4 @@ write_table(table, snakemake.output.table)
 config = {k: getattr(params, k) for k in ("linearized", "sparse_train", "seed", "lr_scale")}
 config["window"] = window
 record["upstream"] = point.upstream
-write_provenance(snakemake.output.table, config, device=device, **record)
+write_provenance(snakemake.output.table, config, device=device, **record, **job_usage(device))

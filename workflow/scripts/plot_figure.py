@@ -6,6 +6,7 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
+from qtrain.config import rehearsal_label  # noqa: E402
 from qtrain.figures.registry import make_figure  # noqa: E402
 
 summary = make_figure(
@@ -14,5 +15,6 @@ summary = make_figure(
     dict(snakemake.output.items()),
     dict(snakemake.params.options),
     preset=snakemake.params.preset,
+    label=rehearsal_label(snakemake.config),  # a rehearsal's figures say so across them
 )
 log.info(summary)

@@ -7,6 +7,7 @@ log = setup_logging(snakemake.log[0])
 
 import numpy as np  # noqa: E402
 
+from qtrain.gpu import job_usage  # noqa: E402
 from qtrain.io import atomic_write  # noqa: E402
 from qtrain.learning.data import fixed_subsets, load_dataset, save_prepared  # noqa: E402
 
@@ -24,5 +25,5 @@ summary = data.summary() | {f"{k}_size": len(v) for k, v in subsets.items()}
 if snakemake.output.get("dataset"):  # digits: read back by the network rules (no sklearn import)
     save_prepared(data, snakemake.output.dataset, cfg, seed)
 write_json(summary, snakemake.output.summary)
-write_provenance(snakemake.output.summary, {"data": cfg, "seed": seed})
+write_provenance(snakemake.output.summary, {"data": cfg, "seed": seed}, **job_usage())
 log.info("dataset %s: %s", cfg["dataset"], summary)

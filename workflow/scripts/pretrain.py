@@ -11,7 +11,7 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import (  # noqa: E402
     config_digest,
     load_arrays,
@@ -81,6 +81,7 @@ for path in snakemake.output:
         synthetic_data=data.synthetic,
         wall_seconds=seconds,
         resumed_from_epoch=metrics.attrs["resumed_from_epoch"],
+        **job_usage(device),
     )
 remove_resume_state(checkpoint_path)
 log.info("pretraining done in %.1f s: %s", seconds, metrics.iloc[-1].to_dict())

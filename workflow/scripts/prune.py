@@ -5,10 +5,16 @@ from qtrain.io import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from qtrain.io import load_checkpoint, save_checkpoint, write_provenance, write_table  # noqa: E402
+from qtrain.gpu import job_usage  # noqa: E402
+from qtrain.io import (  # noqa: E402
+    load_arrays,
+    load_checkpoint,
+    save_checkpoint,
+    write_provenance,
+    write_table,
+)
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import load_model, model_record  # noqa: E402
 from qtrain.learning.pruning import prune_with_fresh_batchnorm  # noqa: E402
@@ -17,7 +23,7 @@ params = snakemake.params
 state = load_checkpoint(snakemake.input.model)
 model = load_model(snakemake.input.model)
 data = load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset"))
-subsets = np.load(snakemake.input.subsets)
+subsets = load_arrays(snakemake.input.subsets, keys=["batchnorm_subset", "accuracy_subset"])
 x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"])]
 acc = torch.as_tensor(subsets["accuracy_subset"])
 masks, batchnorm_table = prune_with_fresh_batchnorm(
@@ -51,6 +57,7 @@ for path in snakemake.output:
         density=masks.density,
         never_pruned_parameters=report.attrs.get("never_pruned_parameters"),
         threshold=masks.threshold,
+        **job_usage(),
     )
 log.info(
     "kept %d of %d prunable weights (density %.6f, |w| threshold %.4g)",

@@ -13,7 +13,7 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import (  # noqa: E402
     config_digest,
     load_arrays,
@@ -99,6 +99,7 @@ for path in (snakemake.output.records, snakemake.output.downloads):
         wall_seconds=seconds,
         stage_config_digest=config_digest(stage_config),
         resumed_from_step=records.attrs["resumed_from_step"],
+        **job_usage(device),
     )
 remove_resume_state(f"{checkpoint_dir}/last.pt", f"{checkpoint_dir}/resume")
 log.info("%s: %d steps in %.1f s, %d downloads", variant, len(records), seconds, len(downloads))

@@ -12,7 +12,7 @@ log = setup_logging(snakemake.log[0])
 
 import torch  # noqa: E402
 
-from qtrain.gpu import check_rule_fits  # noqa: E402
+from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import load_arrays, remove_resume_state, write_provenance  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.points import load_training_point, point_spectrum  # noqa: E402
@@ -37,6 +37,7 @@ density, record = point_spectrum(
     inputs=inp,
 )
 density.save(snakemake.output.spectrum)
+record.update(job_usage(device))
 write_provenance(snakemake.output.spectrum, record.pop("config"), device=device, **record)
 remove_resume_state(params.state_dir)
 log.info("%s: Ritz values in [%.4g, %.4g]", params.label, density.nodes.min(), density.nodes.max())

@@ -22,14 +22,19 @@ __all__ = ["claim_c6", "claim_c7", "claim_c8"]
 
 def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
     """C6 from the figS1 table (one row per map and order, with the per-map fit ``log10_factor``,
-    ``log10_factor_se``, ``fit_dof`` of log10 ‖u(T) − ŷ_1(T)‖ against N, ``R``,
-    ``spectral_radius``): every map with R < 1 falls at least by ``max_factor`` per order, and
-    every divergent map (ρ(I + F_1) > 1) does not (its fitted factor is above ``max_factor``, or
-    its error grows). The errors are taken from log-domain norms, so a divergent map whose exact
-    iteration overflows still has a finite slope. Each map is one comparison: margin (decades
-    per order, positive on the claim's side) against the 95% half-width of the slope. Maps with
-    R ≥ 1 that are not divergent (R is only a sufficient condition) are listed, not judged."""
+    ``log10_factor_se``, ``fit_dof`` of the log10 relative error at T, log10(‖u(T) − ŷ_1(T)‖ /
+    ‖u(T)‖), against N, ``R``, ``spectral_radius``): every map with R < 1 falls at least by
+    ``max_factor`` per order, and every divergent map (ρ(I + F_1) > 1) does not (its fitted
+    factor is above ``max_factor``). Both norms are log-domain, so no verdict rests on an
+    overflow: a divergent map's exact iterate that exceeds float64 (``overflow_step``) is only
+    shown, and the step at which the best order's relative error reaches 1/2
+    (``saturation_step``: the truncation has lost the trajectory) says when the fall stopped.
+    Each judged map is one comparison: margin (decades per order, positive on the claim's side)
+    against the 95% half-width of the slope. Maps with R ≥ 1 that are not divergent (R is only a
+    sufficient condition; the theorem says nothing about them) are listed, not judged. Without a
+    map with R < 1 the claim's premise is absent (inconclusive, said so)."""
     maps = table.groupby("map", sort=False).first().reset_index()
+    last = table.sort_values("order").groupby("map", sort=False).last()
     threshold = math.log10(max_factor)
     dissipative = maps["R"] < 1
     divergent = maps["spectral_radius"] > 1 + 1e-12
@@ -47,11 +52,13 @@ def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
 
     diss_items, div_items = items(dissipative, 1.0), items(divergent, -1.0)
     verdicts, margin, spread = judged(diss_items + div_items)
-    for half in (diss_items, div_items):
+    absent = []
+    for half, premise in ((diss_items, "no map with R < 1"), (div_items, "no divergent map")):
         if not half:  # that half of the claim is not measured in this run
             verdicts.append(NOT_RUN)
+            absent.append(premise)
 
-    def describe(mask) -> str:
+    def describe(mask, divergent_maps: bool = False) -> str:
         parts = []
         for r in maps[mask].itertuples(index=False):
             width = noise[r.map]
@@ -60,26 +67,27 @@ def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
                 f"{r.map}: {fmt(_pow10(slope))} "
                 f"[{fmt(_pow10(slope - width))}, {fmt(_pow10(slope + width))}]"
             )
-            if bool(getattr(r, "exact_diverged", False)):
-                text += (
-                    f" (exact iteration overflows: ||u(T)|| = 10^{fmt(float(r.log10_norm_u_T))})"
-                )
+            if divergent_maps:
+                text += _divergent_note(last.loc[r.map])
             parts.append(text)
         return "; ".join(parts) if parts else "none"
 
     value = (
-        f"factor per order [95% interval], R<1 maps: {describe(dissipative)} | divergent maps: "
-        f"{describe(divergent)} | R>=1 non-divergent (not judged): {describe(other)}"
+        (f"premise absent: {', '.join(absent)} | " if absent else "")
+        + f"factor per order [95% interval], R<1 maps: {describe(dissipative)} | divergent maps "
+        f"(relative error at T in log space): {describe(divergent, True)} | R>=1 non-divergent "
+        f"(not judged: the theorem says nothing about them): {describe(other)}"
     )
     return ClaimRow(
         claim_id="C6",
         claim="discrete Carleman error falls geometrically with N when dissipative (R < 1), "
         "not otherwise",
-        quantity="least-squares factor per order of the error at T, fitted to log10 of the error "
-        "computed from log-domain norms (finite where the exact map overflows)",
+        quantity="least-squares factor per order of the relative error at T, "
+        "||u(T) - y_1(T)|| / ||u(T)||, fitted to its log10 computed from log-domain norms "
+        "(finite where the exact map overflows float64; no verdict rests on an overflow)",
         value=value,
         comparison=f"R<1 maps: factor <= {max_factor}; divergent maps: factor > {max_factor} "
-        "(no geometric fall); every map is one comparison",
+        "(no geometric fall by T); every judged map is one comparison",
         verdict=combine_verdicts(verdicts),
         source="figS1.csv",
         margin="decades per order, log10(factor) beyond log10("
@@ -87,6 +95,23 @@ def claim_c6(table: Any, max_factor: float = 0.5) -> ClaimRow:
         noise=f"95% half-width of the fitted slope (t x residual SE, {_dofs(maps['fit_dof'])} "
         f"dof): {spread}",
     )
+
+
+def _divergent_note(r: Any) -> str:
+    """Where a divergent map's truncation lost the trajectory (largest order's row ``r``)."""
+    relative = float(r.get("log10_relative_error_T", math.nan))
+    parts = [f"N = {int(r['order'])}: relative error at T 10^{fmt(relative)}"]
+    saturation = int(r.get("saturation_step", -1))
+    if saturation >= 0:
+        parts.append(f"reaches 1/2 at step {saturation}")
+    overflow = int(r.get("overflow_step", -1))
+    if overflow >= 0:
+        parts.append(
+            f"exact ||u|| beyond float64 from step {overflow} "
+            f"(10^{fmt(float(r.get('log10_norm_u_T', math.nan)))} at T, in log space: not an "
+            "overflow)"
+        )
+    return " (" + "; ".join(parts) + ")"
 
 
 def _pow10(x: float) -> float:

@@ -15,21 +15,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from qtrain.quantum.cost_model import RESNET_SIZES, ceil_log2
+from qtrain.paper import RESNET_SIZES
 from qtrain.stats import fmt, signed
 
 __all__ = [
     "CLAIMS",
     "CONVENTION_LABELS",
     "HOLDS",
+    "HTML_COLUMNS",
     "INCONCLUSIVE",
     "NOT_HOLDING",
+    "NOT_JUDGED",
     "NOT_RUN",
     "PAPER_RESNETS",
     "VERDICTS",
     "ClaimRow",
     "PaperResNet",
     "assemble_claims",
+    "claims_for_html",
     "claims_markdown",
     "combine_verdicts",
     "convention_row",
@@ -44,6 +47,8 @@ NOT_HOLDING = "does not hold at this scale"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run in this preset"
 VERDICTS = (HOLDS, NOT_HOLDING, INCONCLUSIVE, NOT_RUN)
+#: The verdict of every row of a rehearsal's table (synthetic data: nothing to judge).
+NOT_JUDGED = "not judged: rehearsal"
 
 
 def judge(margin: float, noise: float) -> str:
@@ -168,7 +173,7 @@ class PaperResNet:
     @property
     def qubits(self) -> int:
         """Qubits of the parameter register, ceil(log2 n) (claim C11)."""
-        return ceil_log2(self.parameters)
+        return math.ceil(math.log2(self.parameters))
 
     @property
     def label(self) -> str:
@@ -218,11 +223,14 @@ def _with_text_margins(frame: Any) -> Any:
     return frame
 
 
-def assemble_claims(frames: Iterable[Any]) -> Any:
+def assemble_claims(frames: Iterable[Any], not_judged: str | None = None) -> Any:
     """One table with a row per claim C1-C14 from the stages' claim tables.
 
     Claims no stage measured get the verdict ``not run in this preset``; a claim measured twice
-    keeps every row (e.g. one per model size). Rows are ordered by claim number.
+    keeps every row (e.g. one per model size). Rows are ordered by claim number. With
+    ``not_judged`` (a rehearsal's label, :data:`qtrain.config.REHEARSAL_LABEL`) every verdict
+    is :data:`NOT_JUDGED` and the source names the label: the numbers show that each claim's
+    code ran, on synthetic data, and nothing is judged from them.
     """
     import pandas as pd
 
@@ -235,6 +243,9 @@ def assemble_claims(frames: Iterable[Any]) -> Any:
         for c in missing
     ]
     table = pd.concat([table, rows_to_frame(filler)], ignore_index=True)
+    if not_judged:
+        table["verdict"] = NOT_JUDGED
+        table["source"] = f"{not_judged}; " + table["source"].astype(str)
     order = table["claim_id"].str[1:].astype(int)
     return table.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
 
@@ -261,3 +272,24 @@ def claims_markdown(table: Any, title: str = "Claims") -> str:
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: Column order of the HTML claims table (the report's view): the verdict with its margin and
+#: noise right after the claim, so they are on screen first; the rest after them.
+HTML_COLUMNS = (
+    "claim_id",
+    "claim",
+    "verdict",
+    "margin",
+    "noise",
+    "value",
+    "comparison",
+    "quantity",
+    "source",
+)
+
+
+def claims_for_html(table: Any) -> Any:
+    """The claims table in :data:`HTML_COLUMNS` order (any other columns after them)."""
+    first = [c for c in HTML_COLUMNS if c in table.columns]
+    return table[first + [c for c in table.columns if c not in first]]

@@ -1,8 +1,8 @@
-"""Claims C2, C3, C4 (Hessian spectra and the error proxy) and C13 (proxy against the true
-linearization error), each judged once per a-convention.
+"""Claims C2, C3 and C4 (Hessian spectra and the error proxy), each judged once per
+a-convention (C13, the proxy against the true linearization error: :mod:`qtrain.claims.proxy`).
 
 Every comparison has a signed margin (positive = on the claim's side) and is judged against
-the noise of its replicate estimates (coverage x standard error over training seeds x Lanczos
+the noise of its replicate estimates (a t or bootstrap interval over training seeds x Lanczos
 probes, :func:`qtrain.stats.replicate_estimate`); N_c, the mass beyond the cut-off, is shown.
 """
 
@@ -17,9 +17,9 @@ import pandas as pd
 
 from qtrain.claims.core import INCONCLUSIVE, NOT_RUN, ClaimRow, convention_row, judge
 from qtrain.spectra.density import load_spectrum, mass_row, probe_quadratures
-from qtrain.stats import fmt, replicate_estimate
+from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate
 
-__all__ = ["claim_c2", "claim_c3", "claim_c4", "claim_c13", "spectra_claims"]
+__all__ = ["claim_c2", "claim_c3", "claim_c4", "spectra_claims"]
 
 
 def claim_c2(
@@ -28,7 +28,7 @@ def claim_c2(
     conventions: Sequence[str],
     main_label: str,
     large_label: str,
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     noise_source: str = "seeds x probes",
 ) -> list[ClaimRow]:
     """C2, one row per convention: the dissipative mass exceeds the divergent one for the main
@@ -41,11 +41,11 @@ def claim_c2(
             if not estimates:
                 continue
             diff = replicate_estimate(
-                [e[f"dissipative_{conv}"] - e[f"divergent_{conv}"] for e in estimates], coverage
+                [e[f"dissipative_{conv}"] - e[f"divergent_{conv}"] for e in estimates], level
             )
-            diss = replicate_estimate([e[f"dissipative_{conv}"] for e in estimates], coverage)
-            div = replicate_estimate([e[f"divergent_{conv}"] for e in estimates], coverage)
-            n_c = replicate_estimate([e[f"n_c_{conv}"] for e in estimates], coverage)
+            diss = replicate_estimate([e[f"dissipative_{conv}"] for e in estimates], level)
+            div = replicate_estimate([e[f"divergent_{conv}"] for e in estimates], level)
+            n_c = replicate_estimate([e[f"n_c_{conv}"] for e in estimates], level)
             values.append(
                 f"{label}: dissipative {fmt(diss.mean)} vs divergent {fmt(div.mean)} "
                 f"(N_c {fmt(n_c.mean)})"
@@ -108,7 +108,7 @@ def _segment_shape(curve: pd.DataFrame, conv: str) -> tuple[float, float]:
 def claim_c3(
     estimates: Sequence[Mapping[str, pd.DataFrame]],
     conventions: Sequence[str],
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     n_c: Mapping[str, float] | None = None,
     noise_source: str = "seeds x probes",
 ) -> list[ClaimRow]:
@@ -124,8 +124,8 @@ def claim_c3(
     rows = []
     for conv in conventions:
         shapes = [_segment_shape(e[name], conv) for e in estimates if name in e]
-        fall = replicate_estimate([f for f, _ in shapes], coverage)
-        grow = replicate_estimate([g for _, g in shapes], coverage)
+        fall = replicate_estimate([f for f, _ in shapes], level)
+        grow = replicate_estimate([g for _, g in shapes], level)
         nc = math.nan if n_c is None else float(n_c.get(conv, math.nan))
         empty = n_c is not None and not nc > 0
         verdicts = (
@@ -158,7 +158,7 @@ def claim_c3(
 def claim_c4(
     estimates: Sequence[Mapping[str, pd.DataFrame]],
     conventions: Sequence[str],
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     noise_source: str = "seeds x probes",
     n_c: Mapping[str, float] | None = None,
 ) -> list[ClaimRow]:
@@ -193,7 +193,7 @@ def claim_c4(
                 lo, hi = int(q["step"].min()), int(q["step"].max())
                 c = cont[(cont["kind"] != "classical") & cont["step"].between(lo, hi)]
                 diffs.append(float(c[col].max()) - float(q[col].max()))
-            est = replicate_estimate(diffs, coverage)
+            est = replicate_estimate(diffs, level)
             values.append(f"steps {lo}-{hi}")
             margins.append(f"steps {lo}-{hi}: {fmt(est.mean)}")
             noises.append(f"steps {lo}-{hi}: {_noise_text(est, noise_source)}")
@@ -221,69 +221,6 @@ def claim_c4(
     return rows
 
 
-def claim_c13(
-    correlations: pd.DataFrame,
-    conventions: Sequence[str],
-    min_correlation: float = 0.5,
-    n_c: Mapping[str, float] | None = None,
-) -> list[ClaimRow]:
-    """C13, one row per convention: in each measurement (``polynomial``: exact Carleman error of
-    small polynomial models, per Carleman order; ``network``: N = 1 linearized windows × learning
-    rates) the Spearman correlation across settings between the proxy and the true error at the
-    window end exceeds ``min_correlation`` by more than its bootstrap noise. Correlations over t
-    inside one window are reported, not judged (both curves rise from 0 by construction)."""
-    claim = "the error proxy predicts the true linearization error"
-    source = "proxy_check/correlations.csv"
-    rows = []
-    for conv in conventions:
-        values, margins, noises, verdicts = [], [], [], []
-        for measurement in ("polynomial", "network"):
-            sub = correlations[
-                (correlations["measurement"] == measurement)
-                & (correlations["kind"] == "window_end")
-            ]
-            if sub.empty:
-                values.append(f"{measurement}: not run")
-                verdicts.append(NOT_RUN)
-                continue
-            for r in sub.itertuples(index=False):
-                rho = float(getattr(r, f"spearman_{conv}"))
-                noise = float(getattr(r, f"noise_{conv}"))
-                p_value = float(getattr(r, f"p_value_{conv}"))
-                label = f"{measurement} ({r.setting}, {int(r.points)} points)"
-                values.append(f"{label}: rho {fmt(rho)}, p {fmt(p_value, 2)}")
-                margins.append(f"{label}: {fmt(rho - min_correlation)}")
-                noises.append(f"{label}: {fmt(noise)} (bootstrap over settings)")
-                verdicts.append(judge(rho - min_correlation, noise))
-            over = correlations[
-                (correlations["measurement"] == measurement) & (correlations["kind"] == "over_t")
-            ][f"spearman_{conv}"].to_numpy(dtype=float)
-            over = over[np.isfinite(over)]
-            if over.size:
-                values.append(
-                    f"{measurement} over t (not judged): median {fmt(float(np.median(over)))}"
-                )
-        if n_c is not None:
-            values.append(f"N_c at the window starts: {fmt(float(n_c.get(conv, math.nan)))}")
-        present = [v for v in verdicts if v != NOT_RUN]
-        rows.append(
-            convention_row(
-                "C13",
-                claim,
-                conv,
-                "Spearman correlation across settings of E(T) and the true error at the window "
-                "end (T = window length), with a bootstrap interval",
-                "; ".join(values),
-                f"rho - {min_correlation} > noise in every measurement",
-                verdicts if len(present) == len(verdicts) else [*present, INCONCLUSIVE],
-                margins,
-                noises,
-                source,
-            )
-        )
-    return rows
-
-
 def _seed_of(path: str) -> int:
     return int(re.search(r"seed_(\d+)/", str(path)).group(1))
 
@@ -303,20 +240,18 @@ def spectra_claims(
     curves: Mapping[str, pd.DataFrame],
     main: Sequence[str],
     large: Sequence[str],
-    correlations: pd.DataFrame,
     *,
     lr: float,
     cutoff: float,
     conventions: Sequence[str],
-    coverage: float,
+    level: float,
     seeds: Sequence[int],
     main_label: str,
     large_label: str,
 ) -> list[ClaimRow]:
-    """C2, C3, C4 and C13 (one row per convention each): ``curves`` maps each variant's per-probe
+    """C2, C3 and C4 (one row per convention each): ``curves`` maps each variant's per-probe
     error-proxy table path (every seed) to its table; ``main`` and ``large`` are the spectrum
-    files of the main model at step 0 and the large model (every seed); ``correlations`` is the
-    proxy check's table."""
+    files of the main model at step 0 and the large model (every seed)."""
     conventions = list(conventions)
     by_estimate: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
     for path, table in curves.items():
@@ -330,10 +265,7 @@ def spectra_claims(
     source = f"{len(seeds)} seed(s) x {probes} probe(s)"
     n_c = {c: float(np.mean([m[f"n_c_{c}"] for m in main_masses])) for c in conventions}
     return [
-        *claim_c2(
-            main_masses, large_masses, conventions, main_label, large_label, coverage, source
-        ),
-        *claim_c3(estimates, conventions, coverage, n_c, source),
-        *claim_c4(estimates, conventions, coverage, source, n_c),
-        *claim_c13(correlations, conventions, n_c=n_c),
+        *claim_c2(main_masses, large_masses, conventions, main_label, large_label, level, source),
+        *claim_c3(estimates, conventions, level, n_c, source),
+        *claim_c4(estimates, conventions, level, source, n_c),
     ]

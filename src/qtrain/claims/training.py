@@ -18,7 +18,7 @@ import pandas as pd
 
 from qtrain.claims import HOLDS, NOT_HOLDING, NOT_RUN, ClaimRow, combine_verdicts, judge
 from qtrain.claims.core import PAPER_RESNETS
-from qtrain.stats import fmt, replicate_estimate, signed
+from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate, signed, t_multiplier
 
 __all__ = [
     "claim_c1",
@@ -119,15 +119,19 @@ def _binomial_se(p: Any, n: int) -> np.ndarray:
 
 
 def _difference_estimate(
-    per_seed: Sequence[float], sampling_se: float, coverage: float
+    per_seed: Sequence[float], sampling_se: float, level: float
 ) -> tuple[float, float, int]:
-    """A margin averaged over seeds, with noise = coverage × √(SE_seeds² + SE_sampling²)."""
-    rep = replicate_estimate(per_seed, coverage)
-    se_seeds = 0.0 if rep.count < 2 else rep.spread / math.sqrt(rep.count)
-    return rep.mean, coverage * math.sqrt(se_seeds**2 + sampling_se**2), rep.count
+    """A margin averaged over seeds, with noise = t(k−1) × √(SE_seeds² + SE_sampling²) at
+    ``level``; nan with fewer than two seeds (a rerun's spread is then not measured)."""
+    rep = replicate_estimate(per_seed, level)
+    if rep.count < 2:
+        return rep.mean, math.nan, rep.count
+    se_seeds = rep.spread / math.sqrt(rep.count)
+    noise = t_multiplier(rep.count, level) * math.sqrt(se_seeds**2 + sampling_se**2)
+    return rep.mean, noise, rep.count
 
 
-def claim_c5(dips: pd.DataFrame, accuracy_samples: int, coverage: float = 2.0) -> ClaimRow:
+def claim_c5(dips: pd.DataFrame, accuracy_samples: int, level: float = NOISE_LEVEL) -> ClaimRow:
     """C5 from :func:`download_dips` of the ``sparse`` and ``qram`` variants (every training
     seed): every download dips (dip > noise), every dip is recovered in the next window (the
     best accuracy there minus the accuracy before the download > noise), and the QRAM variant
@@ -159,7 +163,7 @@ def claim_c5(dips: pd.DataFrame, accuracy_samples: int, coverage: float = 2.0) -
             )
         )
         step = int(group["step"].iloc[0])
-        dip, dip_noise, _ = _difference_estimate(group["dip"], se, coverage)
+        dip, dip_noise, _ = _difference_estimate(group["dip"], se, level)
         verdicts.append(judge(dip, dip_noise))
         margins.append(f"{variant}@{step} dip {fmt(dip)}")
         noises.append(f"{variant}@{step} {fmt(dip_noise)}")
@@ -169,7 +173,7 @@ def claim_c5(dips: pd.DataFrame, accuracy_samples: int, coverage: float = 2.0) -
         )
         rec = group["recovery"].dropna()
         if len(rec):
-            recovery, rec_noise, _ = _difference_estimate(rec, se, coverage)
+            recovery, rec_noise, _ = _difference_estimate(rec, se, level)
             verdicts.append(judge(recovery, rec_noise))
             margins.append(f"{variant}@{step} recovery {fmt(recovery)}")
     per_seed = []
@@ -185,7 +189,7 @@ def claim_c5(dips: pd.DataFrame, accuracy_samples: int, coverage: float = 2.0) -
             * 2
         )
     less, less_noise, _ = _difference_estimate(
-        per_seed, math.sqrt(float(np.mean(se_parts)) / len(seeds)), coverage
+        per_seed, math.sqrt(float(np.mean(se_parts)) / len(seeds)), level
     )
     verdicts.append(judge(less, less_noise))
     margins.append(f"mean dip sparse - qram {fmt(less)}")
@@ -202,7 +206,7 @@ def claim_c5(dips: pd.DataFrame, accuracy_samples: int, coverage: float = 2.0) -
         verdict=combine_verdicts(verdicts),
         source="seed_*/sparse_train/{sparse,qram}/downloads.csv, records.csv",
         margin="; ".join(margins),
-        noise=f"coverage {coverage:g} x sqrt(binomial SE on {accuracy_samples} samples^2 + "
+        noise=f"t(seeds - 1) {level:.0%} x sqrt(binomial SE on {accuracy_samples} samples^2 + "
         f"seed SE^2): " + "; ".join(noises),
     )
 
@@ -219,7 +223,7 @@ def training_claims(
     downloads: Mapping[str, pd.DataFrame],
     accuracy_samples: int,
     keep_fraction: float,
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
     counts: Mapping[str, int] | None = None,
 ) -> tuple[list[ClaimRow], pd.DataFrame]:
     """C1 and C5 with the download-dip table they read: ``records`` and ``downloads`` map each
@@ -238,6 +242,6 @@ def training_claims(
     )
     rows = [
         claim_c1(resnet_parameter_counts() if counts is None else counts, sparsity, keep_fraction),
-        claim_c5(dips, accuracy_samples, coverage),
+        claim_c5(dips, accuracy_samples, level),
     ]
     return rows, dips

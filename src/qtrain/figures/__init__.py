@@ -6,7 +6,7 @@ and plot function.
 - topic modules: :mod:`~qtrain.figures.pipeline` (Fig. 1), :mod:`~qtrain.figures.training`
   (Fig. 2c), :mod:`~qtrain.figures.spectra` (Fig. 2a, 2b, 3, figS8),
   :mod:`~qtrain.figures.carleman` (figS1-figS3), :mod:`~qtrain.figures.quantum` (figS4, figS5,
-  figS7), :mod:`~qtrain.figures.costs` (figS6, figS9: the cost model);
+  figS7), :mod:`~qtrain.figures.costs` (figS6, figS9, figS10: the cost model);
 - :mod:`qtrain.figures.registry`: ``FIGURES[id]`` and :func:`~qtrain.figures.registry.make_figure`,
   which the one plot script of the workflow calls.
 

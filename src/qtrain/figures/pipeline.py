@@ -8,28 +8,41 @@ from qtrain.figures.style import COLUMN_WIDTH, figure
 
 __all__ = ["PIPELINE_STAGES", "plot_fig1"]
 
-#: Fig. 1 boxes: (title, detail, classical or quantum side). The workflow passes, per box, the
-#: rules that implement the step (figures.smk), so the library never spells rule names.
+#: Fig. 1 boxes: (title, detail, classical or quantum side); ``{keep}`` and ``{download}`` are
+#: the run's kept shares (prune.keep_fraction, sparse_train.keep_fraction). The workflow passes,
+#: per box, the rules that implement the step (figures.smk), so the library never spells rule
+#: names.
 PIPELINE_STAGES = [
     ("dense\npretraining", "CIFAR ResNet,\nSGD", "classical"),
-    ("pruning", "keep the\nlargest 10%", "classical"),
+    ("pruning", "keep the\nlargest {keep}", "classical"),
     ("sparse\nupload", "state prep.,\nO(s log n) gates", "quantum"),
     ("Carleman\n+ HHL", "T GD steps as\none linear system", "quantum"),
-    ("tomographic\ndownload", "~1/ε² samples,\ntop-10% readout", "quantum"),
+    ("tomographic\ndownload", "~1/ε² samples,\ntop-{download} readout", "quantum"),
     ("sparse\nnetwork", "classical weights,\nHessian spectra", "classical"),
 ]
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.3g}%"
 
 
 def plot_fig1(
     stage_rules: Sequence[Sequence[str]] | None = None,
     stages: Sequence[tuple[str, str, str]] = PIPELINE_STAGES,
+    window_steps: int = 100,
+    keep_fraction: float = 0.1,
+    download_fraction: float = 0.1,
 ):
     """Fig. 1: the pipeline (classical pretrain → prune → upload → Carleman + HHL → tomography
     download → classical); under each box the workflow rules that implement it.
 
     ``stages``: ``(title, detail, side)`` per box, ``side`` classical or quantum;
-    ``stage_rules``: the rule names of each box (none drawn when not given).
+    ``stage_rules``: the rule names of each box (none drawn when not given);
+    ``window_steps``, ``keep_fraction``, ``download_fraction``: the run's window length and
+    kept shares, written into the figure (the paper's: 100 steps, 10%, 10%).
     """
+    shares = {"keep": _percent(keep_fraction), "download": _percent(download_fraction)}
+    stages = [(t, d.format(**shares), side) for t, d, side in stages]
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     rules = ["\n".join(names) for names in stage_rules] if stage_rules else [""] * len(stages)
@@ -105,7 +118,7 @@ def plot_fig1(
         ax.text(
             (left + right) / 2,
             0.98,
-            "download and re-upload every window (100 steps)",
+            f"download and re-upload every window ({window_steps} steps)",
             ha="center",
             va="bottom",
             fontsize=6,

@@ -1,5 +1,5 @@
 """figS4, figS5, figS7 (HHL, tomography and upload, quantum-trained model) as functions of their
-tables, in the project style (figS6 and figS9, the cost model: :mod:`qtrain.figures.costs`).
+tables, in the project style (figS6, figS9 and figS10, the cost model: :mod:`qtrain.figures.costs`).
 
 Each function takes the figure table(s) written beside the figure (see
 :mod:`qtrain.quantum.quantum_sweeps` and :mod:`qtrain.quantum.quantum_training`) and returns a

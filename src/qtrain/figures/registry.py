@@ -25,9 +25,9 @@ import pandas as pd
 
 from qtrain.figures import carleman, costs, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
-from qtrain.figures.style import save_figure
+from qtrain.figures.style import save_figure, stamp
 from qtrain.io import copy_file, load_table, write_provenance, write_table
-from qtrain.quantum.cost_model import MODEL_NOTE, RESNET_SIZES
+from qtrain.paper import RESNET_SIZES
 
 __all__ = ["FIGURES", "FigureSpec", "make_figure"]
 
@@ -130,6 +130,9 @@ def _figS7_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
     data = _stage_tables("table", "steps", "windows", "hhl_windows", empty_ok=("hhl_windows",))(
         inputs, options
     )
+    for key, frame in data.items():  # the figure draws the first seed; C12 reads every replicate
+        if "replicate" in frame:
+            data[key] = frame[frame["replicate"] == 0].reset_index(drop=True)
     table = data["table"]
     data["grid"] = table[table["study"] == "grid"].reset_index(drop=True)
     data["hhl"] = table[table["study"] == "hhl"].reset_index(drop=True)
@@ -149,7 +152,12 @@ def _figS8_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
 
 FIGURES: dict[str, FigureSpec] = {
     "fig1": FigureSpec(
-        plot=lambda d, o: plot_fig1(o["stage_rules"]),
+        plot=lambda d, o: plot_fig1(
+            o["stage_rules"],
+            window_steps=o.get("window_steps", 100),
+            keep_fraction=o.get("keep_fraction", 0.1),
+            download_fraction=o.get("download_fraction", 0.1),
+        ),
         provenance=lambda i, o: {"stages": [list(stage) for stage in o["stage_rules"]]},
     ),
     "fig2a": FigureSpec(
@@ -177,6 +185,7 @@ FIGURES: dict[str, FigureSpec] = {
             o["lr"],
             cutoff=o["cutoff"],
             title=o["title"],
+            note=o.get("note", ""),
         ),
     ),
     "figS1": FigureSpec(
@@ -208,7 +217,7 @@ FIGURES: dict[str, FigureSpec] = {
         tables=_stage_tables("table", "summary"),
         copies=("table", "summary"),
         plot=lambda d, o: costs.plot_break_even(d["table"], d["summary"], RESNET_SIZES),
-        note=MODEL_NOTE,
+        note=costs.COST_MODEL_NOTE,
     ),
     "figS7": FigureSpec(
         tables=_figS7_tables,
@@ -227,7 +236,13 @@ FIGURES: dict[str, FigureSpec] = {
         tables=_stage_tables("table"),
         copies=("table",),
         plot=lambda d, o: costs.plot_sensitivity(d["table"]),
-        note=MODEL_NOTE,
+        note=costs.COST_MODEL_NOTE,
+    ),
+    "figS10": FigureSpec(
+        tables=_stage_tables("table", "decomposition"),
+        copies=("table", "decomposition"),
+        plot=lambda d, o: costs.plot_waterfall(d["table"], d["decomposition"]),
+        note=costs.COST_MODEL_NOTE,
     ),
 }
 """Figure id → :class:`FigureSpec`; each id has the rule ``plot_<id>`` in figures.smk."""
@@ -239,10 +254,12 @@ def make_figure(
     outputs: Mapping[str, str],
     options: Options,
     preset: str | None = None,
+    label: str | None = None,
 ) -> str:
     """Build the figure ``figure_id`` of the rule ``plot_<figure_id>``: write its CSV tables
     (copied or built), its PDF and PNG (``outputs["pdf"]``, the PNG beside it) and each
-    output's provenance record; returns a one-line summary for the log."""
+    output's provenance record; returns a one-line summary for the log. ``label``: text
+    stamped across the figure and kept in the records (a rehearsal's "not a result")."""
     spec = FIGURES[figure_id]
     data = spec.tables(inputs, options)
     rows = {}
@@ -254,9 +271,14 @@ def make_figure(
         else:
             write_table(data[name], path)
         rows[name] = len(data[name]) if name in data else None
-    save_figure(spec.plot(data, options), outputs["pdf"])
+    fig = spec.plot(data, options)
+    if label:
+        stamp(fig, label)
+    save_figure(fig, outputs["pdf"])
     record = spec.provenance(inputs, options)
     extra = {"note": spec.note} if spec.note else {}
+    if label:
+        extra["label"] = label
     for path in outputs.values():
         write_provenance(path, record, preset=preset, **extra)
     return f"{figure_id}: " + (

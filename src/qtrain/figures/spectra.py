@@ -238,10 +238,12 @@ def plot_fig3(
     lr: float,
     cutoff: float = 0.4,
     title: str = "",
+    note: str = "",
 ):
     """The large model's smoothed Hessian density right after pruning (log scale), the
     dissipative (a < −c) and divergent (a > c) regions shaded for the first convention, the
-    other conventions' boundaries dashed, and all masses printed."""
+    other conventions' boundaries dashed, and all masses printed (``note``: a last line of the
+    box, e.g. which training seed the masses are of)."""
     fig, ax = figure(width=COLUMN_WIDTH * 1.3, aspect=0.62)
     grid, dens = np.asarray(spec["grid"]), np.asarray(spec["density"])
     floor = max(dens.max() * 1e-7, 1e-300)
@@ -262,6 +264,8 @@ def plot_fig3(
     for conv in conventions:
         d, v = masses[f"dissipative_{conv}"], masses[f"divergent_{conv}"]
         lines.append(f"{CONVENTION_LABELS.get(conv, conv)}: dissipative {d:.3g}, divergent {v:.3g}")
+    if note:
+        lines.append(note)
     note_box(ax, lines, 0.98, ha="right", fontsize=6.5)
     ax.set_xlabel("Hessian eigenvalue λ")
     ax.set_ylabel("spectral density (log)")
@@ -286,21 +290,30 @@ def plot_fig3(
     return fig
 
 
-def _median_corr(correlations: pd.DataFrame, measurement: str, kind: str, conv: str) -> str:
+def _median_corr(
+    correlations: pd.DataFrame, measurement: str, kind: str, conv: str, stat: str = "spearman"
+) -> str:
     sub = correlations[
         (correlations["measurement"] == measurement) & (correlations["kind"] == kind)
     ]
-    vals = sub[f"spearman_{conv}"].to_numpy(dtype=float) if len(sub) else np.array([])
+    column = f"{stat}_{conv}"
+    vals = sub[column].to_numpy(dtype=float) if len(sub) and column in sub else np.array([])
     vals = vals[np.isfinite(vals)]
     return f"{np.median(vals):+.2f}" if vals.size else "n/a"
 
 
 def _corr_box(ax, correlations: pd.DataFrame, measurement: str, conventions: Sequence[str]):
-    lines = ["Spearman (median)   over t   window end"]
+    """Median Spearman correlations over t and at the window end, and the window-end partial
+    correlation beyond η·T and η·T·λ_max that claim C13 judges."""
+    lines = ["Spearman (median)   over t   window end   beyond ηT"]
     for conv in conventions:
         over = _median_corr(correlations, measurement, "over_t", conv)
         end = _median_corr(correlations, measurement, "window_end", conv)
-        lines.append(f"{CONVENTION_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}")
+        partial = _median_corr(correlations, measurement, "window_end", conv, "partial")
+        lines.append(
+            f"{CONVENTION_LABELS.get(conv, conv):<10}          {over:>6}   {end:>6}       "
+            f"{partial:>6}"
+        )
     note_box(ax, lines, 0.02, fontsize=6, family="monospace", alpha=0.9)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "legend_below",
     "note_box",
     "save_figure",
+    "stamp",
     "style",
 ]
 
@@ -170,3 +171,15 @@ def legend_below(ax, handles=None, ncol: int = 2, offset: float = -0.24) -> None
         handlelength=1.8,
         columnspacing=1.0,
     )
+
+
+def stamp(fig, text: str) -> None:
+    """Write ``text`` across ``fig`` (large, red, translucent, diagonal) and as a line above it
+    (above any title): what a rehearsal's figures say they are
+    (:data:`qtrain.config.REHEARSAL_LABEL`)."""
+    red = {"color": "#d62728", "fontweight": "bold", "transform": fig.transFigure}
+    fig.text(
+        0.5, 0.5, text, ha="center", va="center", rotation=25, fontsize=11, alpha=0.35,
+        zorder=1000, **red,
+    )  # fmt: skip
+    fig.text(0.5, 1.05, text, ha="center", va="bottom", fontsize=7, **red)

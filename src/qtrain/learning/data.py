@@ -1,10 +1,15 @@
 """Datasets as in-memory tensors: CIFAR-100 (torchvision), sklearn digits, synthetic.
 
 CIFAR-100 is read through :class:`torchvision.datasets.CIFAR100` from ``<root>/cifar-100-python``
-with every file's md5 verified; when it is missing and cannot be downloaded, the error says how to
-get it. sklearn's bundled ``load_digits`` (8×8, 10 classes, real, offline) serves the smoke preset.
-The ``synthetic`` option (random CIFAR-shaped tensors, random labels) exists only for scale and
-speed checks and never feeds a figure.
+with every file's md5 verified before it is unpickled; when it is missing and cannot be
+downloaded, the error says how to get it. sklearn's bundled ``load_digits`` (8×8, 10 classes,
+real, offline) serves the smoke preset. The ``synthetic`` dataset (random CIFAR-shaped tensors,
+random labels) exists only for scale and speed checks and never feeds a figure.
+
+The rehearsal preset (``config/rehearsal.yaml``) reads a *generated* archive in CIFAR-100's own
+python format through the same loader (:func:`write_synthetic_cifar100`): its files are accepted
+only with ``data.synthetic: true``, against the digests recorded by the generator in
+``cifar-100-python/synthetic.json``; the official checksums are never skipped for real data.
 
 Images are stored normalized, as float32 tensors of shape (N, C, H, W); training augmentation
 (random crop with zero padding of the *raw* image, horizontal flip) is applied per batch with a
@@ -29,6 +34,7 @@ __all__ = [
     "CIFAR_MEAN",
     "CIFAR_STD",
     "DATASETS",
+    "SYNTHETIC_RECORD",
     "DatasetCorruptedError",
     "DatasetMissingError",
     "ImageData",
@@ -38,7 +44,10 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_synthetic",
+    "read_synthetic_record",
     "save_prepared",
+    "synthetic_cifar100_files",
+    "write_synthetic_cifar100",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,9 @@ CIFAR100_MD5 = {
     "test": "f0ef6b0ae62326f3e7ffdfab6717acfc",
     "meta": "7973b15100ade9c7d40fb424638fde48",
 }
+SYNTHETIC_RECORD = "synthetic.json"
+"""The generator's record beside a synthetic archive: what made it and the digests of its files."""
+SYNTHETIC_NOTE = "rehearsal: synthetic data, not a result"
 
 
 class DatasetMissingError(FileNotFoundError):
@@ -128,6 +140,14 @@ def _md5(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _missing_message(root: Path) -> str:
     return (
         f"CIFAR-100 is not in {root / 'cifar-100-python'} and could not be downloaded "
@@ -138,7 +158,9 @@ def _missing_message(root: Path) -> str:
     )
 
 
-def _verify_cifar100(root: Path, md5s: Mapping[str, str]) -> None:
+def _verify_cifar100(
+    root: Path, md5s: Mapping[str, str], sha256s: Mapping[str, str] | None = None
+) -> None:
     folder = root / "cifar-100-python"
     for name, expected in md5s.items():
         path = folder / name
@@ -150,21 +172,37 @@ def _verify_cifar100(root: Path, md5s: Mapping[str, str]) -> None:
                 f"CIFAR-100 file {path} is corrupted or truncated: md5 {found}, expected "
                 f"{expected}. Delete {folder} and fetch the dataset again."
             )
+        if sha256s is not None and _sha256(path) != sha256s[name]:
+            raise DatasetCorruptedError(
+                f"CIFAR-100 file {path} does not match the sha256 recorded in "
+                f"{folder / SYNTHETIC_RECORD}. Delete {folder} and generate it again."
+            )
 
 
 def load_cifar100(
     root: str | os.PathLike,
     download: bool = False,
     md5s: Mapping[str, str] | None = None,
+    synthetic: bool = False,
 ) -> ImageData:
-    """CIFAR-100 train and test splits via torchvision, every file md5-verified.
+    """CIFAR-100 train and test splits via torchvision, every file md5-verified before it is
+    unpickled.
 
     ``md5s`` overrides the official checksums of the ``train``, ``test`` and ``meta`` files
-    (only for tests on small generated files in CIFAR's python format).
+    (only for tests on small generated files in CIFAR's python format). ``synthetic``: the
+    files are a generated archive (:func:`write_synthetic_cifar100`), verified against the md5
+    and sha256 digests its generator recorded; the data is marked synthetic.
     """
     from torchvision.datasets import CIFAR100
 
     root = Path(root)
+    sha256s = None
+    if synthetic:
+        if md5s is not None:
+            raise ValueError("load_cifar100: give md5s or synthetic=True, not both")
+        record = read_synthetic_record(root)
+        md5s, sha256s = record["md5"], record["sha256"]
+        download = False
     md5s = dict(CIFAR100_MD5 if md5s is None else md5s)
     folder = root / "cifar-100-python"
     if download and not all((folder / name).exists() for name in md5s):
@@ -172,7 +210,7 @@ def load_cifar100(
             CIFAR100(root=str(root), train=True, download=True)
         except (OSError, RuntimeError) as error:  # URLError is an OSError
             raise DatasetMissingError(_missing_message(root) + f" [{error}]") from error
-    _verify_cifar100(root, md5s)
+    _verify_cifar100(root, md5s, sha256s)
 
     class _Verified(CIFAR100):  # torchvision's loader with the checksums verified above
         train_list = [["train", md5s["train"]]]
@@ -192,7 +230,94 @@ def load_cifar100(
         num_classes=len(train.classes),
         mean=CIFAR_MEAN,
         std=CIFAR_STD,
+        synthetic=synthetic,
     )
+
+
+def synthetic_cifar100_files(root: str | os.PathLike) -> list[str]:
+    """The files :func:`write_synthetic_cifar100` writes under ``root`` (pickles, then record;
+    :func:`qtrain.config.synthetic_archive_files`, which the workflow uses at startup)."""
+    from ..config import synthetic_archive_files
+
+    return synthetic_archive_files(str(root))
+
+
+def write_synthetic_cifar100(
+    root: str | os.PathLike, train_size: int, test_size: int, seed: int = 0
+) -> dict:
+    """Generate a small archive in CIFAR-100's python format under ``root/cifar-100-python``.
+
+    The ``train`` and ``test`` pickles hold what :class:`torchvision.datasets.CIFAR100` reads:
+    ``data`` (uint8, one row of 3072 = 3 × 32 × 32 values per image, channel-major), ``fine_labels``
+    (0-99, every class as evenly as the size allows), ``coarse_labels`` (0-19), ``filenames`` and
+    ``batch_label``; ``meta`` holds ``fine_label_names`` (100) and ``coarse_label_names`` (20).
+    Only plain lists, strings and arrays are pickled. Each class has its own smooth colour
+    pattern plus pixel noise, so a network can learn something, but the images are not CIFAR
+    images. The record ``synthetic.json`` says so and holds each file's md5 and sha256, which
+    :func:`load_cifar100` (``synthetic=True``) verifies before unpickling. Returns the record.
+    """
+    import pickle
+
+    from ..io import atomic_write, write_json
+
+    if train_size < 1 or test_size < 1:
+        raise ValueError(
+            f"synthetic CIFAR-100 needs images in both splits, got {train_size} and {test_size}"
+        )
+    folder = Path(root) / "cifar-100-python"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, 100])
+    coarse_grid = rng.uniform(40, 215, size=(100, 3, 4, 4))
+    patterns = np.kron(coarse_grid, np.ones((1, 1, 8, 8)))  # (100, 3, 32, 32), smooth blocks
+    for split, size in (("train", train_size), ("test", test_size)):
+        fine = rng.permutation(np.arange(size) % 100)
+        noise = rng.normal(0.0, 32.0, size=(size, 3, 32, 32))
+        images = np.clip(np.rint(patterns[fine] + noise), 0, 255).astype(np.uint8)
+        entry = {
+            "filenames": [f"synthetic_{split}_{i:05d}.png" for i in range(size)],
+            "batch_label": f"synthetic {split} batch 1 of 1 ({SYNTHETIC_NOTE})",
+            "fine_labels": [int(c) for c in fine],
+            "coarse_labels": [int(c) // 5 for c in fine],
+            "data": images.reshape(size, 3072),
+        }
+        with atomic_write(folder / split, "wb") as handle:
+            pickle.dump(entry, handle, protocol=4)
+    meta = {
+        "fine_label_names": [f"synthetic_class_{i:02d}" for i in range(100)],
+        "coarse_label_names": [f"synthetic_superclass_{i:02d}" for i in range(20)],
+    }
+    with atomic_write(folder / "meta", "wb") as handle:
+        pickle.dump(meta, handle, protocol=4)
+    record = {
+        "synthetic": True,
+        "note": SYNTHETIC_NOTE,
+        "generator": "qtrain.learning.data.write_synthetic_cifar100",
+        "seed": int(seed),
+        "train_size": int(train_size),
+        "test_size": int(test_size),
+        "md5": {name: _md5(folder / name) for name in CIFAR100_MD5},
+        "sha256": {name: _sha256(folder / name) for name in CIFAR100_MD5},
+    }
+    write_json(record, folder / SYNTHETIC_RECORD)
+    return record
+
+
+def read_synthetic_record(root: str | os.PathLike) -> dict:
+    """The generator's record of a synthetic archive under ``root`` (:data:`SYNTHETIC_RECORD`);
+    :class:`DatasetMissingError` when there is none (e.g. a folder of real CIFAR-100 files)."""
+    from ..io import read_json
+
+    path = Path(root) / "cifar-100-python" / SYNTHETIC_RECORD
+    if not path.exists():
+        raise DatasetMissingError(
+            f"data.synthetic is true but {path} does not exist: {path.parent} holds no archive "
+            "generated by qtrain (rule generate_synthetic_cifar100 writes one). Real CIFAR-100 "
+            "is read with data.synthetic: false, against the official checksums."
+        )
+    record = read_json(path)
+    if record.get("synthetic") is not True or set(record.get("md5", {})) != set(CIFAR100_MD5):
+        raise DatasetCorruptedError(f"{path} is not a synthetic-archive record of qtrain")
+    return record
 
 
 def _normalize_uint8_hwc(data: np.ndarray, mean, std) -> torch.Tensor:
@@ -280,7 +405,12 @@ def load_dataset(
         return ImageData(**state["fields"])
     name = cfg["dataset"]
     if name == "cifar100":
-        return load_cifar100(cfg["root"], download=bool(cfg.get("download", False)))
+        synthetic = bool(cfg.get("synthetic", False))
+        if synthetic:
+            log.warning("synthetic CIFAR-100 archive: %s", SYNTHETIC_NOTE)
+        return load_cifar100(
+            cfg["root"], download=bool(cfg.get("download", False)), synthetic=synthetic
+        )
     if name == "digits":
         return load_digits(test_fraction=float(cfg.get("test_fraction", 0.2)), seed=seed)
     if name == "synthetic":

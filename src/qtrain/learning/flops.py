@@ -34,7 +34,9 @@ __all__ = [
     "achieved_throughput",
     "classical_flops_table",
     "count_step_flops",
+    "model_flops",
     "sgd_step_flops",
+    "training_flops",
 ]
 
 #: (depth, widen) of the paper's two models with 100 classes.
@@ -225,3 +227,65 @@ def achieved_throughput(steps: pd.DataFrame, stated_tflops: float | None = None)
             row["achieved_over_stated"] = row["achieved_tflops"] / stated_tflops
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def training_flops(
+    model: torch.nn.Module, input_shape: Sequence[int], batches: tuple[int, int] = (2, 4)
+) -> dict[str, float]:
+    """Parameters and counted FLOPs per sample of forward + backward (matmuls and convolutions,
+    2 per multiply-add; the loss and element-wise layers are not counted) of ``model`` on
+    inputs of ``input_shape`` (without the batch axis), on the meta device. Counted at two
+    batches and checked to be proportional (eval mode: batch statistics do not change the
+    FLOPs of the convolutions)."""
+    model = model.to("meta").eval()
+    counts = []
+    for batch in batches:
+        x = torch.empty(batch, *input_shape, device="meta", requires_grad=False)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            out = model(x)
+            if isinstance(out, Mapping):
+                out = out.get("out", next(iter(out.values())))
+            elif isinstance(out, (tuple, list)):
+                out = out[0]
+            out.float().sum().backward()
+        counts.append(float(counter.get_total_flops()) / batch)
+    if not math.isclose(counts[0], counts[1], rel_tol=1e-6):
+        raise RuntimeError(f"FLOPs per sample not constant in batch: {counts}")
+    return {
+        "parameters": float(sum(p.numel() for p in model.parameters())),
+        "flops_per_sample": counts[0],
+    }
+
+
+def model_flops(name: str, image_size: int | None = None, classes: int | None = None) -> dict:
+    """Parameters and counted FLOPs per sample (forward + backward) of a named model: the
+    project's CIFAR ResNets (``resnet32_4``, ``ResNet-56-11``, …: 32×32 RGB inputs, 100
+    classes by default) or any torchvision classification model by its registered name
+    (``resnet50``, ``vit_b_16``, …; ``torchvision:`` prefix optional; 224×224 inputs and
+    1000 classes by default). Weights are never downloaded: the model is built on the meta
+    device."""
+    match = re.fullmatch(r"resnet[-_]?(\d+)[-_](\d+)", name.strip().lower())
+    if match:
+        depth, widen = int(match.group(1)), int(match.group(2))
+        with torch.device("meta"):
+            model = cifar_resnet(depth, widen, classes or 100, 3)
+        size, label = image_size or 32, f"ResNet-{depth}-{widen} (project CIFAR ResNet)"
+    else:
+        import torchvision
+
+        tv = name.split(":", 1)[1] if name.startswith("torchvision:") else name
+        if tv not in torchvision.models.list_models():
+            raise ValueError(
+                f"unknown model {name!r}: a project ResNet (resnet<depth>_<widen>) or one of "
+                f"torchvision's models ({', '.join(sorted(torchvision.models.list_models())[:8])}, "
+                "...)"
+            )
+        kwargs = {"weights": None}
+        if classes:
+            kwargs["num_classes"] = classes
+        with torch.device("meta"):
+            model = torchvision.models.get_model(tv, **kwargs)
+        size, label = image_size or 224, f"torchvision {tv}"
+    counts = training_flops(model, (3, size, size))
+    return {**counts, "name": name, "label": label, "image_size": size}

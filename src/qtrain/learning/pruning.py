@@ -132,11 +132,10 @@ class PruningMasks:
         }
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save atomically with ``torch.save``."""
-        from ..io import atomic_write
+        """Save atomically, as plain data (:func:`qtrain.io.save_tensors`)."""
+        from ..io import save_tensors
 
-        with atomic_write(path, "wb") as handle:
-            torch.save(self.state_dict(), handle)
+        save_tensors(self.state_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike | Path) -> PruningMasks:

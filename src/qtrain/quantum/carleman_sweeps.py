@@ -29,6 +29,8 @@ from qtrain.quantum.random_maps import random_map
 from qtrain.stats import linear_fit, loglog_fit_with_error
 
 __all__ = [
+    "LOG10_FLOAT_MAX",
+    "SATURATION",
     "build_benchmark",
     "condition_fits",
     "condition_table",
@@ -294,19 +296,38 @@ def log_norm_difference(s_a: float, a: np.ndarray, s_b: float, b: np.ndarray) ->
     return _combine_log_terms([(s_a, a), (s_b, -np.asarray(b, dtype=float))])[0]
 
 
+#: log10 of the largest float64: an exact iterate beyond it overflows in plain arithmetic.
+LOG10_FLOAT_MAX = math.log10(np.finfo(float).max)
+
+#: The relative error at which a truncation has lost the trajectory (``saturation_step``).
+SATURATION = 0.5
+
+
+def _first_step(mask: np.ndarray) -> int:
+    """The first index where ``mask`` holds, −1 if nowhere."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else -1
+
+
 def log_order_sweep(
     m: PolyMap | Terms, u0: np.ndarray, steps: int, orders: Sequence[int]
 ) -> list[dict]:
     """Discrete Carleman error against the exact iteration for each order N, from log-domain
     norms (:func:`log_exact_trajectory`, :func:`log_carleman_trajectory`): per order the
-    dimension, nnz, ``log10_error_T`` = log10‖u(T) − ŷ_1(T)‖, ``log10_max_error`` (over t ≤ T),
-    ``log10_norm_u_T``, and the same in linear units (``error_T``, ``max_error``,
-    ``relative_error_T``, ``norm_u_T``: inf where they overflow float64)."""
+    dimension, nnz, ``log10_error_T`` = log10‖u(T) − ŷ_1(T)‖, ``log10_relative_error_T`` =
+    log10(‖u(T) − ŷ_1(T)‖/‖u(T)‖) (finite for every map: both norms are logarithms),
+    ``log10_max_error`` (over t ≤ T), ``log10_norm_u_T``, the same in linear units
+    (``error_T``, ``max_error``, ``relative_error_T``, ``norm_u_T``: inf where they overflow
+    float64), ``saturation_step`` (the first t at which the relative error reaches
+    :data:`SATURATION`: the truncation has lost the trajectory; −1 if never) and
+    ``overflow_step`` (the first t at which ‖u(t)‖ exceeds float64; −1 if never: shown, never
+    used by a fit)."""
     from qtrain.quantum.carleman import carleman_dimension
 
     log_u, dir_u = log_exact_trajectory(m, u0, steps)
     n = dir_u.shape[1]
     ln10 = math.log(10.0)
+    overflow = _first_step(log_u / ln10 > LOG10_FLOAT_MAX)
     rows = []
     for order in orders:
         C, b = carleman_matrix(m, order)
@@ -314,6 +335,8 @@ def log_order_sweep(
         log_err = np.array(
             [log_norm_difference(log_u[t], dir_u[t], log_y[t], dir_y[t]) for t in range(steps + 1)]
         )
+        with np.errstate(invalid="ignore"):
+            log_rel = log_err - log_u  # nan where u(t) = 0 (no relative error there)
         with np.errstate(over="ignore"):
             rows.append(
                 {
@@ -321,6 +344,9 @@ def log_order_sweep(
                     "dimension": carleman_dimension(n, order),
                     "nnz": int(C.nnz),
                     "log10_error_T": float(log_err[-1] / ln10),
+                    "log10_relative_error_T": float(log_rel[-1] / ln10),
+                    "saturation_step": _first_step(log_rel >= math.log(SATURATION)),
+                    "overflow_step": overflow,
                     "log10_max_error": float(np.max(log_err) / ln10),
                     "log10_norm_u_T": float(log_u[-1] / ln10),
                     "error_T": float(np.exp(log_err[-1])),
@@ -341,9 +367,12 @@ def log_order_sweep(
 
 def error_vs_order_fits(raw: pd.DataFrame) -> pd.DataFrame:
     """The error-vs-N table with the reference ‖u_0‖·R^N (only where R < 1) and, per map, the
-    least-squares fit of log10 ‖u(T) − ŷ_1(T)‖ against N (finite for every map: the errors are
-    log-domain norms): ``log10_factor`` (decades per order), its standard error
-    ``log10_factor_se`` from the residuals, ``fit_dof`` and ``decay_factor`` = 10^log10_factor."""
+    least-squares fit against N of the log10 relative error at T, log10(‖u(T) − ŷ_1(T)‖ /
+    ‖u(T)‖) (finite for every map: both norms are log-domain; the same slope as the absolute
+    error's, since ‖u(T)‖ does not depend on N): ``log10_factor`` (decades per order), its
+    standard error ``log10_factor_se`` from the residuals, ``fit_dof`` and ``decay_factor`` =
+    10^log10_factor. An overflow of the exact iterate in plain arithmetic (``overflow_step``)
+    enters no fit."""
     table = raw.copy()
     finite = table["R"] < 1
     with np.errstate(over="ignore", invalid="ignore"):
@@ -351,7 +380,7 @@ def error_vs_order_fits(raw: pd.DataFrame) -> pd.DataFrame:
             finite, table["u0_norm"] * table["R"] ** table["order"], np.nan
         )
     fits = {
-        name: linear_fit(group["order"], group["log10_error_T"])
+        name: linear_fit(group["order"], group["log10_relative_error_T"])
         for name, group in table.groupby("map", sort=False)
     }
     table["log10_factor"] = table["map"].map({k: v[0] for k, v in fits.items()})

@@ -33,6 +33,21 @@ norm estimate (not by the classical norm, which is reported beside it).
 The evolution time and ``C`` are chosen from the exact eigenvalues (a classical
 eigendecomposition, fine at simulation sizes); a device would use bounds on ‖A‖ and κ instead
 (pass ``eigenvalue_bounds``).
+
+Clock budget (:func:`clock_for_precision`): the smallest |λ| lands on the clock integer
+``k_min`` and every other eigenvalue on ``k ≥ k_min``, so QPE resolves each eigenvalue to a
+relative precision of about 1/k; the measured relative error of the solution stays below
+``HHL_ERROR_CONSTANT / k_min`` (0.256 at most over 378 Carleman block systems of the digits
+network, κ 4-8, k_min 1 to 5,000), so a solver precision ε needs ``k_min ≥ 0.3/ε``, i.e.
+``num_clock = s + ⌈log2((⌈0.3/ε⌉ + 1)·κ/(1 − headroom) + 1)⌉`` (s = 1 for a signed clock).
+
+Backends: ``statevector`` and ``aer_statevector`` simulate the circuit gate by gate;
+``eigenbasis`` computes the same post-selected output exactly without the 2^qubits state: QPE,
+the rotation and the uncomputation act on each eigenvector v_i of H separately, so the
+post-selected amplitude of v_i is ``β_i Σ_k |α_k(λ_i)|² sin(θ_k/2)`` with β_i = ⟨v_i|b̂⟩,
+α_k(λ) = (1/M) Σ_c e^{ic(λt − 2πk/M)} the phase-estimation amplitudes (an FFT) and θ_k the
+rotation angles: equal to the statevector's post-selected block to 1e-15 (tests), at the cost
+of one eigendecomposition and an FFT over the clock values, whatever the clock size.
 """
 
 from __future__ import annotations
@@ -50,16 +65,20 @@ from qiskit.quantum_info import Statevector
 
 __all__ = [
     "BACKENDS",
+    "HHL_ERROR_CONSTANT",
     "ControlledEvolutionGate",
     "HHLResult",
     "HHLSetup",
     "choose_evolution_time",
     "clock_eigenvalues",
+    "clock_for_precision",
     "clock_sweep",
+    "eigenbasis_postselected",
     "gate_counts",
     "hermitian_dilation",
     "hhl_circuit",
     "inversion_angles",
+    "min_clock_value",
     "pad_to_power_of_two",
     "prepare",
     "solve",
@@ -67,7 +86,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("statevector", "aer_statevector", "aer_shots")
+BACKENDS = ("statevector", "aer_statevector", "aer_shots", "eigenbasis")
+
+#: Relative solution error of HHL times k_min (the clock integer of the smallest eigenvalue):
+#: at most 0.256 measured (module docstring); the clock budget uses this bound.
+HHL_ERROR_CONSTANT = 0.3
 
 
 @dataclass
@@ -190,6 +213,38 @@ def pad_to_power_of_two(
 def _max_clock_value(num_clock: int, signed: bool) -> int:
     """Largest clock magnitude usable without wrap-around or sign ambiguity."""
     return (1 << (num_clock - 1 if signed else num_clock)) - 1
+
+
+def min_clock_value(
+    num_clock: int, kappa: float, signed: bool = True, headroom: float = 0.25
+) -> int:
+    """``k_min``: the clock integer the smallest |λ| lands on (:func:`choose_evolution_time`)
+    for a condition number ``kappa``; 0 when the clock cannot resolve κ."""
+    big = _max_clock_value(num_clock, signed)
+    return max(math.floor((1 - headroom) * big / kappa * (1 + 1e-12)), 0)
+
+
+def clock_for_precision(
+    epsilon: float,
+    kappa: float,
+    *,
+    signed: bool = True,
+    headroom: float = 0.25,
+    constant: float = HHL_ERROR_CONSTANT,
+    max_clock: int = 64,
+) -> int:
+    """The clock budget: the fewest clock qubits whose ``k_min`` (:func:`min_clock_value`) is
+    at least ``constant / epsilon``, so that the solution's relative error, at most
+    ``constant / k_min`` (module docstring), stays within ``epsilon``."""
+    if not (epsilon > 0 and math.isfinite(epsilon)):
+        raise ValueError(f"epsilon must be positive and finite, got {epsilon}")
+    if not kappa >= 1:
+        raise ValueError(f"kappa must be >= 1, got {kappa}")
+    need = math.ceil(constant / epsilon * (1 - 1e-12))
+    for num_clock in range(2 if signed else 1, max_clock + 1):
+        if min_clock_value(num_clock, kappa, signed, headroom) >= need:
+            return num_clock
+    raise ValueError(f"no clock of at most {max_clock} qubits reaches epsilon {epsilon}")
 
 
 def choose_evolution_time(
@@ -399,6 +454,20 @@ def gate_counts(qc: QuantumCircuit) -> dict[str, int]:
     }
 
 
+def eigenbasis_postselected(setup: HHLSetup) -> np.ndarray:
+    """The system amplitudes with flag = 1 and clock = 0 that :func:`hhl_circuit` produces,
+    computed per eigenvector of the (padded) Hermitian matrix (module docstring): exact for
+    this circuit, equal to the statevector's post-selected block up to rounding."""
+    w, v = np.linalg.eigh(setup.matrix)
+    rhs = setup.rhs / np.linalg.norm(setup.rhs)
+    beta = v.conj().T @ rhs
+    size = 1 << setup.num_clock
+    clock = np.arange(size)
+    alpha = np.fft.fft(np.exp(1j * np.outer(w * setup.evolution_time, clock)), axis=1) / size
+    gain = (np.abs(alpha) ** 2) @ np.sin(np.asarray(setup.angles) / 2)
+    return v @ (beta * gain)
+
+
 def _postselected(state: np.ndarray, setup: HHLSetup) -> np.ndarray:
     """System amplitudes with flag = 1 and clock = 0."""
     offset = 1 << (setup.num_system + setup.num_clock)
@@ -437,8 +506,10 @@ def solve(
     """Solve ``A x = b`` with a simulated HHL circuit and compare with ``numpy.linalg.solve``.
 
     ``backend``: ``"statevector"`` (qiskit.quantum_info.Statevector), ``"aer_statevector"``
-    (AerSimulator statevector method, ``save_statevector``) or ``"aer_shots"`` (``shots``
-    samples of all qubits: magnitudes and success probability from counts). ``count_gates=None``
+    (AerSimulator statevector method, ``save_statevector``), ``"aer_shots"`` (``shots``
+    samples of all qubits: magnitudes and success probability from counts) or
+    ``"eigenbasis"`` (the same circuit's post-selected output computed per eigenvector,
+    :func:`eigenbasis_postselected`: no 2^qubits state, any clock size). ``count_gates=None``
     counts depth/CX only when the system register has at most ``max_count_system_qubits`` qubits
     (the dense synthesis of the controlled evolutions grows like 4^qubits). The other keywords are
     those of :func:`prepare`. See :class:`HHLResult` for the fields.
@@ -466,7 +537,7 @@ def solve(
     ideal[setup.solution_slice] = x_exact / norm_exact
     b_norm = float(np.linalg.norm(b))
 
-    qc = hhl_circuit(setup, measure=backend == "aer_shots")
+    qc = None if backend == "eigenbasis" else hhl_circuit(setup, measure=backend == "aer_shots")
     t0 = time.perf_counter()
     if backend == "aer_shots":
         counts = _run_aer(qc, shots, seed)
@@ -478,11 +549,12 @@ def solve(
         direction = np.sqrt(post / p_success) if p_success > 0 else np.zeros_like(post)
         fidelity = float(np.sum(direction * np.abs(ideal)) ** 2)
     else:
-        if backend == "statevector":
-            state = Statevector(qc).data
+        if backend == "eigenbasis":
+            post = eigenbasis_postselected(setup)
+        elif backend == "statevector":
+            post = _postselected(Statevector(qc).data, setup)
         else:
-            state = _run_aer(qc, None, seed)
-        post = _postselected(state, setup)
+            post = _postselected(_run_aer(qc, None, seed), setup)
         p_success = float(np.vdot(post, post).real)
         direction = post / math.sqrt(p_success)
         fidelity = float(abs(np.vdot(direction, ideal)) ** 2)
@@ -499,7 +571,7 @@ def solve(
     count_s = 0.0
     if count_gates or (count_gates is None and setup.num_system <= max_count_system_qubits):
         t1 = time.perf_counter()
-        counts_ = gate_counts(qc)
+        counts_ = gate_counts(qc if qc is not None else hhl_circuit(setup))
         count_s = time.perf_counter() - t1
         depth, cx, u = counts_["depth"], counts_["cx_count"], counts_["u_count"]
 

@@ -24,7 +24,8 @@ from qtrain.config import from_section
 from qtrain.quantum.carleman import carleman_trajectory, exact_trajectory
 from qtrain.quantum.digits import digits_features, quadratic_network_map
 from qtrain.quantum.polymaps import spectral_radius
-from qtrain.spectra.error_proxy import error_proxy_curve
+from qtrain.spectra.error_proxy import error_proxy_curve, mode_masses
+from qtrain.spectra.proxy_vs_truth import proxy_parameters
 
 __all__ = ["ProxyCheckSettings", "proxy_check_table", "proxy_vs_carleman"]
 
@@ -40,12 +41,15 @@ def proxy_vs_carleman(
     orders: Sequence[int] = (1, 2),
     init_scale: float = 0.5,
     cutoff: float = 0.4,
-    conventions: Sequence[str] = ("eigenvalue", "lr_scaled"),
+    conventions: Sequence[str] = ("multiplier", "eigenvalue", "lr_scaled"),
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per learning-rate scale, window, order N and step t = 1..W: the true Carleman
-    error ‖u_N(t) − u(t)‖, ‖u(t)‖, and the proxy E(t) per convention (``eigenvalue``: a = −λ,
-    ``lr_scaled``: a = −ηλ) from the exact Hessian spectrum at the window start.
+    error ‖u_N(t) − u(t)‖, ‖u(t)‖, the proxy E(t) and the mass N_c beyond the cut-off per
+    convention (``multiplier``: |λ| > c with multiplier |1 − ηλ|; ``eigenvalue``: a = −λ;
+    ``lr_scaled``: a = −ηλ, cut-off on ηλ; :func:`~qtrain.spectra.proxy_vs_truth.proxy_parameters`)
+    from the exact Hessian spectrum at the window start, and the trivial predictors ``eta_t`` =
+    η·t and ``eta_t_lambda`` = η·t·λ_max that claim C13 must beat.
 
     η = ``lr_scale`` / λ_max(H(θ_0)). A window whose exact trajectory overflows ends the run of
     that learning rate (its rows hold NaN errors).
@@ -66,10 +70,11 @@ def proxy_vs_carleman(
             hess = -F.dense_term(1) / eta
             lam = np.linalg.eigvalsh(0.5 * (hess + hess.T))
             weights = np.full(n, 1.0 / n)
-            proxies = {}
+            proxies, masses = {}, {}
             for conv in conventions:
-                scale = 1.0 if conv == "eigenvalue" else eta
-                proxies[conv] = error_proxy_curve(lam, weights, t, cutoff, scale)
+                scale, cut = proxy_parameters(conv, eta, cutoff)
+                proxies[conv] = error_proxy_curve(lam, weights, t, cut, scale)
+                masses[conv] = sum(mode_masses(lam, weights, cut, scale))
             u0 = np.zeros(n)
             exact = exact_trajectory(F, u0, window_steps)
             finite = bool(np.isfinite(exact).all())
@@ -94,9 +99,12 @@ def proxy_vs_carleman(
                         "t": step,
                         "error": float(err[step]) if finite else math.nan,
                         "norm_u": float(norm_u[step]) if finite else math.nan,
+                        "eta_t": eta * step,
+                        "eta_t_lambda": eta * step * common["lambda_max"],
                     }
                     for conv in conventions:
                         row[f"proxy_{conv}"] = float(proxies[conv][step])
+                        row[f"n_c_{conv}"] = masses[conv]
                     rows.append(row)
             log.info(
                 "lr_scale %.3g window %d: lambda in [%.4g, %.4g], rho(I+F1) %.4f",

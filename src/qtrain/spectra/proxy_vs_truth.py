@@ -17,15 +17,38 @@ import numpy as np
 import pandas as pd
 
 from qtrain.spectra.density import CONVENTIONS, convention_scale, load_spectrum, spectrum_steps
-from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve
-from qtrain.stats import spearman, spearman_interval
+from qtrain.spectra.error_proxy import error_proxy_curve, log_error_proxy_curve, mode_masses
+from qtrain.stats import (
+    NOISE_LEVEL,
+    detectable_correlation,
+    partial_spearman_interval,
+    rank_residual_share,
+    spearman,
+)
 
 __all__ = [
+    "TRIVIAL_PREDICTORS",
     "compare_proxy_tables",
     "network_proxy_table",
+    "proxy_parameters",
     "rank_correlations",
     "window_end_correlations",
 ]
+
+#: What a proxy must beat (claim C13): both rise with η and T by construction, so the
+#: correlation that counts is the part beyond them. ``eta_t`` = η·T, ``eta_t_lambda`` =
+#: η·T·λ_max (λ_max of the spectrum the proxy reads).
+TRIVIAL_PREDICTORS = ("eta_t", "eta_t_lambda")
+
+
+def proxy_parameters(convention: str, lr: float, cutoff: float) -> tuple[float, float]:
+    """``(scale, cutoff)`` of E(t) under a convention, with a = −scale·λ and modes |a| > cutoff
+    (SPEC §2.5): ``multiplier`` (the GD map's own modes: |λ| > c, multiplier |1 − ηλ|, i.e.
+    a = −ηλ with the cut-off at c·η), ``eigenvalue`` (a = −λ, cut-off c) and ``lr_scaled``
+    (a = −ηλ, cut-off c on ηλ)."""
+    if convention == "multiplier":
+        return float(lr), float(cutoff) * float(lr)
+    return convention_scale(convention, lr), float(cutoff)
 
 
 def network_proxy_table(
@@ -39,9 +62,11 @@ def network_proxy_table(
 
     ``windows``: linearized tables (columns ``window``, ``lr``, ``t``, ``start_step``, ``gap``,
     …); the proxy uses the spectrum measured at the window's first checkpoint θ̄ (the expansion
-    point; the latest spectrum at or before it if none was measured there: ``rho_step``) and,
-    for ``lr_scaled``, the table's own learning rate. ``proxy_<conv>`` is E(t),
-    ``log_proxy_<conv>`` ln E(t) (finite where E overflows).
+    point; the latest spectrum at or before it if none was measured there: ``rho_step``) and
+    the table's own learning rate (:func:`proxy_parameters`). ``proxy_<conv>`` is E(t),
+    ``log_proxy_<conv>`` ln E(t) (finite where E overflows), ``n_c_<conv>`` the mass beyond the
+    cut-off; ``lambda_max`` the spectrum's largest Ritz value and the trivial predictors
+    ``eta_t`` = η·t and ``eta_t_lambda`` = η·t·λ_max.
     """
     spectrum_steps = np.array(sorted(spectra), dtype=int)
     frames = []
@@ -52,17 +77,20 @@ def network_proxy_table(
         before = spectrum_steps[spectrum_steps <= start]
         frame["rho_step"] = int(before.max()) if before.size else -1
         ts = frame["t"].to_numpy(dtype=float)
+        nodes, weights = spectra[int(before.max())] if before.size else (None, None)
+        frame["lambda_max"] = float(np.max(nodes)) if before.size else math.nan
+        frame["eta_t"] = lr * ts
+        frame["eta_t_lambda"] = frame["eta_t"] * frame["lambda_max"]
         for conv in conventions:
             if before.size:
-                nodes, weights = spectra[int(before.max())]
-                scale = convention_scale(conv, lr)
-                frame[f"proxy_{conv}"] = error_proxy_curve(nodes, weights, ts, cutoff, scale)
-                frame[f"log_proxy_{conv}"] = log_error_proxy_curve(
-                    nodes, weights, ts, cutoff, scale
-                )
+                scale, cut = proxy_parameters(conv, lr, cutoff)
+                frame[f"proxy_{conv}"] = error_proxy_curve(nodes, weights, ts, cut, scale)
+                frame[f"log_proxy_{conv}"] = log_error_proxy_curve(nodes, weights, ts, cut, scale)
+                frame[f"n_c_{conv}"] = sum(mode_masses(nodes, weights, cut, scale))
             else:
                 frame[f"proxy_{conv}"] = math.nan
                 frame[f"log_proxy_{conv}"] = math.nan
+                frame[f"n_c_{conv}"] = math.nan
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -103,16 +131,31 @@ def window_end_correlations(
     error_column: str,
     conventions: Sequence[str] = CONVENTIONS,
     measurement: str = "",
-    coverage: float = 2.0,
+    level: float = NOISE_LEVEL,
+    trivial: Sequence[str] = TRIVIAL_PREDICTORS,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """``kind = window_end``: across settings (``setting_columns``), the Spearman correlation
-    between the proxy and the true error at each setting's last step, per group (e.g. per
-    Carleman order): does a larger proxy go with a larger error? With its bootstrap noise
-    (``noise_<convention>``, ``coverage`` standard deviations) and one-sided p-value."""
+    """``kind = window_end``: across settings (``setting_columns``), rank correlations between
+    the proxy and the true error at each setting's last step, per group (e.g. per Carleman
+    order): does a larger proxy go with a larger error, beyond what the trivial predictors
+    (``trivial`` columns, η·T and η·T·λ_max) already explain?
+
+    Per convention: ``spearman_<conv>`` with its bootstrap ``noise_<conv>`` (half-width of the
+    ``level`` percentile interval) and one-sided ``p_value_<conv>`` (the partial correlation
+    with no covariate: :func:`qtrain.stats.partial_spearman_interval`); ``partial_<conv>``, the
+    Spearman partial correlation controlling for every trivial predictor at once, with
+    ``partial_noise_<conv>``, ``partial_p_value_<conv>`` and ``partial_points_<conv>`` (settings
+    where the proxy is defined), ``proxy_residual_share_<conv>`` (the share of the proxy's rank
+    variance the trivial predictors leave: 0 = the proxy is a function of them) and
+    ``n_c_<conv>`` the mean mass beyond the cut-off. Per trivial
+    predictor ``spearman_<name>``, its own correlation with the truth (the head-to-head).
+    ``detectable_raw`` / ``detectable_partial``: the smallest correlation a one-sided ``alpha``
+    test detects at this many settings (:func:`qtrain.stats.detectable_correlation`)."""
     keys = list(setting_columns) + list(group_columns)
     use = table[table["t"] >= 1]
     last = use.loc[use.groupby(keys)["t"].idxmax()]
     groups = last.groupby(list(group_columns), sort=True) if group_columns else [((), last)]
+    trivial = [c for c in trivial if c in last]
     rows = []
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
@@ -122,14 +165,28 @@ def window_end_correlations(
             "kind": "window_end",
             "setting": f"across {', '.join(setting_columns)}" + (f"; {label}" if label else ""),
             "points": len(group),
+            "controls": "+".join(trivial),
+            "detectable_raw": detectable_correlation(len(group), alpha),
+            "detectable_partial": detectable_correlation(len(group), alpha, len(trivial)),
         }
+        truth = group[error_column]
+        for name in trivial:
+            row[f"spearman_{name}"] = spearman(group[name], truth)
+        covariates = [group[name].to_numpy(dtype=float) for name in trivial]
         for conv in conventions:
-            rho, noise, p_value, _ = spearman_interval(
-                group[_proxy_column(group, conv)], group[error_column], coverage
-            )
+            proxy = group[_proxy_column(group, conv)]
+            rho, noise, p_value, _ = partial_spearman_interval(proxy, truth, [], level)
             row[f"spearman_{conv}"] = rho
             row[f"noise_{conv}"] = noise
             row[f"p_value_{conv}"] = p_value
+            rho, noise, p_value, points = partial_spearman_interval(proxy, truth, covariates, level)
+            row[f"partial_{conv}"] = rho
+            row[f"partial_noise_{conv}"] = noise
+            row[f"partial_p_value_{conv}"] = p_value
+            row[f"partial_points_{conv}"] = points
+            row[f"proxy_residual_share_{conv}"] = rank_residual_share(proxy, covariates)
+            n_c = group.get(f"n_c_{conv}")
+            row[f"n_c_{conv}"] = float(n_c.mean()) if n_c is not None else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -140,7 +197,7 @@ def compare_proxy_tables(
     spectrum_paths: Sequence[str],
     cutoff: float,
     conventions: Sequence[str],
-    coverage: float,
+    level: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table, correlations): the true errors beside the proxy and their rank correlations.
 
@@ -172,7 +229,7 @@ def compare_proxy_tables(
                 "true_error",
                 conventions,
                 "polynomial",
-                coverage,
+                level,
             )
         )
     if len(network):
@@ -184,7 +241,7 @@ def compare_proxy_tables(
         keys = ["window", "lr_scale"]
         corr.append(rank_correlations(n, keys, "true_error", conventions, "network"))
         corr.append(
-            window_end_correlations(n, keys, [], "true_error", conventions, "network", coverage)
+            window_end_correlations(n, keys, [], "true_error", conventions, "network", level)
         )
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     correlations = pd.concat(corr, ignore_index=True) if corr else pd.DataFrame()

@@ -28,6 +28,7 @@ from qtrain.io import (
     discard_resume_file,
     discard_stale_resume_file,
     load_arrays,
+    remove_temporaries,
 )
 from qtrain.progress import Progress
 from qtrain.spectra.lanczos import (
@@ -79,6 +80,7 @@ def assemble_density(
 def _load_run(path: Path, settings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
     """A finished run saved at ``path`` under ``settings``; None (recompute) if there is none,
     it is unreadable (set aside) or was made for another operator or settings (deleted)."""
+    remove_temporaries(path)  # left by a writer killed mid-save
     if not path.exists():
         return None
     try:

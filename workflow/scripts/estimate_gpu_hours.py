@@ -1,0 +1,23 @@
+"""Rule estimate_gpu_hours (rehearsal): the GPU-hour estimate printed when the workflow starts,
+kept as a table and as text, for this run's config and for the paper preset
+(qtrain.gpu.estimate_rows)."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+import pandas as pd  # noqa: E402
+
+from qtrain.config_files import read_config_file  # noqa: E402
+from qtrain.gpu import estimate_rows  # noqa: E402
+from qtrain.io import atomic_write, write_provenance, write_table  # noqa: E402
+
+cfg = snakemake.params.config
+configs = {cfg["preset"]: cfg, "paper": read_config_file(snakemake.input.paper)}
+rows, lines = estimate_rows(configs)
+write_table(pd.DataFrame(rows), snakemake.output.table)
+with atomic_write(snakemake.output.text) as handle:
+    handle.write("\n".join(lines) + "\n")
+for path in snakemake.output:
+    write_provenance(path, {"configs": list(configs)}, paper_config=snakemake.input.paper)
+log.info("\n".join(lines))
