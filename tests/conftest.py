@@ -2,9 +2,10 @@
 
 ``tiny_run`` runs the whole workflow once per test session on the tiny preset
 (``.test/config/tiny.yaml``) in a temporary directory; tests that need real workflow outputs
-(report, claims, figures, reruns) share it. A test using it is marked ``workflow`` by the hooks of
-``tests/tiers.py`` (loaded here), which also fail a test that runs jobs of its own without the
-``e2e`` marker. ``dry_run`` runs each distinct dry run of the repository's workflow once.
+(report, claims, figures, reruns on copies) share it. A test using it is marked ``workflow`` by
+the hooks of ``tests/tiers.py`` (loaded here), which also fail a test that makes a run of its own
+without the ``e2e`` marker. ``dry_run`` runs each distinct dry run of the repository's workflow
+once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiers import executes_jobs, pytest_collection_modifyitems, pytest_runtest_protocol, require_e2e
+from tiers import pytest_collection_modifyitems, pytest_runtest_protocol, require_jobs_allowed
 from workflow_helpers import shared_clean_run, tiny_config
 
 __all__ = ["pytest_collection_modifyitems", "pytest_runtest_protocol"]  # the tier hooks
@@ -47,8 +48,7 @@ class WorkflowRun:
 
     def snakemake(self, *args: str, check: bool = True, timeout: int = 3600):
         """Run snakemake here (targets first, then options); returns the CompletedProcess."""
-        if executes_jobs(args):
-            require_e2e(f"runs workflow jobs in the shared run (snakemake {' '.join(args)})")
+        require_jobs_allowed(self.root, args, shared_run=self.root)  # never: others read it
         cmd = [
             SNAKEMAKE,
             *args,

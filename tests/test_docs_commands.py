@@ -36,7 +36,7 @@ PROGRAM = re.compile(
     r"(?:\.venv/bin/)?(snakemake|make|python|pytest)(?=\s|$)"
 )
 ROOTS = ("results/", "logs/", "config/", "docs/", "src/", "tests/", "workflow/", "profiles/")
-ROOTS += ("envs/", ".ci/")
+ROOTS += ("envs/", ".ci/", ".test/")
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\{[^{},\s]+\}")
 TEMPLATE = re.compile(r"<[^<>\s][^<>]*>|\{[^{},\s]+\}|…|\.\.\.")
 SEGMENT, ANY = "\x01", "\x02"
@@ -59,7 +59,7 @@ UNDECLARED = [
 # Paths the docs tell the user to make themselves (not the workflow).
 USER_MADE = {"profiles/mysite"}  # README: cp -r profiles/slurm profiles/mysite
 # The presets whose DAGs documented result paths may come from (tiny: the tests' preset).
-PRESETS = ("paper", "smoke", "tiny")
+PRESETS = ("paper", "smoke", "tiny", "rehearsal")
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def _ids(command: Command) -> str:
 def scratch(tmp_path_factory) -> Path:
     """A folder that mirrors the repository's workflow (links), to run commands in."""
     root = tmp_path_factory.mktemp("docs")
-    for name in ("Snakefile", "workflow", "config", "profiles", "src", "envs"):
+    for name in ("Snakefile", "workflow", "config", "profiles", "src", "envs", ".test"):
         (root / name).symlink_to(REPO / name)
     return root
 
@@ -280,8 +280,8 @@ def test_documented_python_command_names_real_modules_and_markers(command):
 
 def _dag_paths(preset: str, scratch: Path) -> set[str]:
     args = [str(BIN / "snakemake"), "all", "bench", "-n", "--forceall", "--cores", "1"]
-    if preset == "smoke":
-        args += ["--configfile", "config/smoke.yaml"]
+    if preset in ("smoke", "rehearsal"):
+        args += ["--configfile", f"config/{preset}.yaml"]
     if preset == "tiny":
         import yaml
         from workflow_helpers import tiny_config

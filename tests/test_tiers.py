@@ -78,7 +78,7 @@ def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selec
 JOBS_WITHOUT_E2E = """
 import pytest
 from workflow_helpers import run_snakemake, shared_clean_run, start_snakemake
-from tiers import TierError, require_e2e
+from tiers import require_e2e, require_jobs_allowed
 
 
 def test_runs_jobs_unmarked(tmp_path):
@@ -103,24 +103,51 @@ def test_marked_e2e():
     require_e2e("opens a browser")
 
 
-def test_workflow_tier_reruns_jobs_in_the_shared_run(tiny_run):
-    require_e2e("runs workflow jobs in the shared run")
+def test_workflow_tier_makes_a_whole_run(tiny_run, tmp_path):
+    run_snakemake(tmp_path, "--cores", "2")  # an empty folder: every job
+
+
+def a_copy(tmp_path):
+    (tmp_path / "results/tiny/data").mkdir(parents=True)
+    return tmp_path
+
+
+def test_workflow_tier_reruns_a_job_on_a_copy(tiny_run, tmp_path):
+    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv", "--cores", "2"), None)
+
+
+def test_workflow_tier_reruns_every_job_of_a_copy(tiny_run, tmp_path):
+    require_jobs_allowed(a_copy(tmp_path), ("--forceall", "--cores", "2"), None)
+
+
+def test_unit_reruns_a_job_on_a_copy(tmp_path):
+    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv", "--cores", "2"), None)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_e2e_runs_jobs_in_the_shared_run(tiny_run, tmp_path):
+    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv",), shared_run=tmp_path)
 """
 
 
 def test_running_jobs_of_its_own_without_the_e2e_marker_fails(pytester):
-    """A test that runs workflow jobs outside the shared run (or starts SLURM or a browser) and is
-    not marked e2e fails before anything runs, saying what to add; so does one that reaches the
-    shared run without the fixture that marks it."""
+    """A test that makes a run of its own (or reruns every job of a copy, or starts SLURM or a
+    browser) and is not marked e2e fails before anything runs, saying what to add; so does one
+    that reaches the shared run without the fixture that marks it, and any that would run jobs
+    in the shared run itself. A workflow-tier test may rerun jobs on a copy of the shared run."""
     _suite(pytester, JOBS_WITHOUT_E2E)
-    result = pytester.runpytest_inprocess()
-    result.assert_outcomes(passed=1, failed=5)
+    result = pytester.runpytest_inprocess("-rA")
+    result.assert_outcomes(passed=2, failed=8)
+    passed = [line.split("::")[1] for line in result.outlines if line.startswith("PASSED ")]
+    assert passed == ["test_marked_e2e", "test_workflow_tier_reruns_a_job_on_a_copy"]
     out = result.stdout.str()
-    assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 4
-    assert "runs workflow jobs of its own (snakemake --cores 2)" in out
+    assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 6
+    assert out.count("runs workflow jobs of its own (snakemake --cores 2)") >= 2
     assert "runs workflow jobs of its own (snakemake results/tiny/data/summary.json)" in out
+    assert "reruns every job of a copy (snakemake --forceall --cores 2)" in out
     assert "reads the shared tiny run without the `tiny_run` fixture" in out
-    assert "test_workflow_tier_reruns_jobs_in_the_shared_run" in out
+    assert "test_e2e_runs_jobs_in_the_shared_run runs jobs in the shared run" in out
 
 
 @pytest.mark.parametrize(

@@ -4,26 +4,33 @@
 - unit: no marker. Library units against oracles, dry runs, lint, config errors: seconds.
 - ``workflow`` (derived, never written by hand): the test uses the ``tiny_run`` fixture (the one
   run of the whole workflow on the tiny preset, shared by the session), directly or through
-  another fixture. It reads that run and may dry-run or report on it, nothing more.
-- ``e2e`` (explicit, with ``slow``): the test makes runs of its own: a whole extra run, jobs rerun
-  on a copy of the shared run (kill and resume, bad input), SLURM, the browser, torch.compile.
+  another fixture. It reads that run, dry-runs or reports on it, or reruns the few jobs a change
+  concerns on a copy of it (never in the shared run itself, never a whole run).
+- ``e2e`` (explicit, with ``slow``): the test makes runs of its own: a whole extra run (in a
+  folder that holds no copy of the shared run's results, or with ``--forceall``), the SLURM
+  cluster, the browser, torch.compile; and, by choice, the long kill-and-resume and bad-input
+  tests of tests/test_reliability.py.
 
-``slow`` is added to every ``workflow`` and ``e2e`` test, so ``-m "not slow"`` is the unit tier.
+``slow`` is added to every ``workflow`` and ``e2e`` test, so ``-m "not slow"`` is the unit tier
+(a few unit tests that take long, dry runs of every documented command, carry ``slow`` by hand).
 ``make test`` runs ``-m "not e2e"`` (units and the shared run), ``make test-all`` everything.
 
 A marker cannot drift: ``workflow`` is derived here from the fixtures, and the helpers that run
 workflow jobs (``workflow_helpers.run_snakemake`` / ``start_snakemake`` without ``-n``), start the
-SLURM test cluster or a browser call :func:`require_e2e`, which fails a test not marked ``e2e``.
+SLURM test cluster or a browser call :func:`require_jobs_allowed` or :func:`require_e2e`, which
+fail a test that is not in a tier allowed to do it, saying what to add.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 SHARED_RUN_FIXTURE = "tiny_run"
+SHARED_PRESET = "tiny"  # the shared run's results lie under results/tiny/
 WORKFLOW, E2E, SLOW = "workflow", "e2e", "slow"
 
 _RUNNING: list[Any] = []  # the test item running now (a stack: pytester nests sessions)
@@ -86,11 +93,36 @@ def require_shared_run_fixture() -> None:
         )
 
 
+def require_jobs_allowed(workdir: Path, args: Sequence[str], shared_run: Path | None) -> None:
+    """Fail the running test unless its tier may run ``snakemake ARGS`` in ``workdir``: any tier
+    a dry run (and the like); the workflow tier jobs on a copy of the shared run (``workdir``
+    holds results of the tiny preset) without ``--forceall``; a whole run only the e2e tier.
+    No test runs jobs in the shared run itself (``shared_run``): the others read it."""
+    if not executes_jobs(args):
+        return
+    command = f"snakemake {' '.join(args)}"
+    if shared_run is not None and Path(workdir).resolve() == Path(shared_run).resolve():
+        raise TierError(
+            f"{running_test().nodeid if running_test() else 'a helper'} runs jobs in the shared "
+            f"run ({command}): the other tests read it; copy it first (shutil.copytree)"
+        )
+    on_a_copy = (Path(workdir) / "results" / SHARED_PRESET).is_dir()
+    whole = on_a_copy and FORCE_ALL & set(args)
+    if on_a_copy and not whole and has_marker(WORKFLOW):
+        return
+    what = "reruns every job of a copy" if whole else "runs workflow jobs of its own"
+    require_e2e(f"{what} ({command})")
+
+
 # Snakemake options after which no job is executed: these may run in any tier.
 NO_JOBS = frozenset(
     {"-n", "--dry-run", "--dryrun", "--unlock", "--lint", "--report", "--summary", "-D"}
     | {"--detailed-summary", "--list-rules", "-l", "--dag", "--rulegraph", "--filegraph"}
 )
+
+
+# Options that make Snakemake rerun every job of the DAG.
+FORCE_ALL = frozenset({"-F", "--forceall"})
 
 
 def executes_jobs(args: tuple[str, ...] | list[str]) -> bool:
