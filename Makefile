@@ -18,6 +18,7 @@
 #   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
 #   make lock    regenerate requirements.lock and envs/*.yaml (fresh venv, pyproject's ranges)
 #   make clean-smoke  delete results/smoke and logs/smoke
+#   make clean-rehearsal  delete results/rehearsal and logs/rehearsal
 #   make help    this list
 PYTHON ?= python3
 VENV ?= .venv

@@ -1,7 +1,8 @@
 """Shared test settings, fixtures and the test tiers.
 
 ``tiny_run`` runs the whole workflow once per test session on the tiny preset
-(``.test/config/tiny.yaml``) in a temporary directory; tests that need real workflow outputs
+(``.test/config/tiny.yaml``) in a temporary directory (started in the background as soon as the
+tests are chosen, if one of them uses it); tests that need real workflow outputs
 (report, claims, figures, reruns on copies) share it. A test using it is marked ``workflow`` by
 the hooks of ``tests/tiers.py`` (loaded here), which also fail a test that makes a run of its own
 without the ``e2e`` marker. ``dry_run`` runs each distinct dry run of the repository's workflow
@@ -18,8 +19,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiers import pytest_collection_modifyitems, pytest_runtest_protocol, require_jobs_allowed
-from workflow_helpers import shared_clean_run, tiny_config
+from tiers import (
+    SHARED_RUN_FIXTURE,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+    require_jobs_allowed,
+)
+from workflow_helpers import shared_clean_run, start_shared_run, stop_shared_run, tiny_config
 
 __all__ = ["pytest_collection_modifyitems", "pytest_runtest_protocol"]  # the tier hooks
 pytest_plugins = ["pytester"]  # tests/test_tiers.py runs small suites in a nested session
@@ -98,6 +104,21 @@ def one_thread():
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the shared tiny run in the background as soon as the tests are chosen, if one of
+    them uses it: the unit tests (alphabetically before most of its readers) run meanwhile, on
+    the cores its chains of single jobs leave idle."""
+    if session.config.option.collectonly:
+        return
+    if any(SHARED_RUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        start_shared_run(session.config._tmp_path_factory)  # the session's tmp_path_factory
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the shared run if the session ends before a test waited for it (-x, Ctrl-C)."""
+    stop_shared_run()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ marked for the wrong tier. Small suites run in a nested pytest session (pytester
 from __future__ import annotations
 
 import pytest
-from tiers import E2E, SHARED_RUN_FIXTURE, SLOW, WORKFLOW, executes_jobs
+from tiers import E2E, SHARED_RUN_FIXTURE, SLOW, WORKFLOW, executes_jobs, jobs_run
 
 CONFTEST = f"""
 import pytest
@@ -78,15 +78,21 @@ def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selec
 JOBS_WITHOUT_E2E = """
 import pytest
 from workflow_helpers import run_snakemake, shared_clean_run, start_snakemake
-from tiers import require_e2e, require_jobs_allowed
+from tiers import check_jobs_run, require_e2e, require_jobs_allowed
+
+STATS = "Job stats:\\njob  count\\n---  -----\\nsparse_train  {}\\ntotal  {}\\n"
 
 
-def test_runs_jobs_unmarked(tmp_path):
+def test_runs_a_whole_run_unmarked(tmp_path):
     run_snakemake(tmp_path, "--cores", "2")
 
 
-def test_starts_jobs_unmarked(tmp_path):
-    start_snakemake(tmp_path, "results/tiny/data/summary.json", log=tmp_path / "log")
+def test_starts_a_whole_run_unmarked(tmp_path):
+    start_snakemake(tmp_path, "--cores", "2", log=tmp_path / "log")
+
+
+def test_reruns_everything_unmarked(tiny_run, tmp_path):
+    require_jobs_allowed(tmp_path, ("results/tiny/x.csv", "--forceall", "--cores", "2"), None)
 
 
 def test_reads_the_shared_run_without_its_fixture(tmp_path_factory):
@@ -97,57 +103,58 @@ def test_opens_a_browser_unmarked():
     require_e2e("opens a browser")
 
 
-@pytest.mark.slow
-@pytest.mark.e2e
-def test_marked_e2e():
-    require_e2e("opens a browser")
-
-
-def test_workflow_tier_makes_a_whole_run(tiny_run, tmp_path):
-    run_snakemake(tmp_path, "--cores", "2")  # an empty folder: every job
-
-
-def a_copy(tmp_path):
-    (tmp_path / "results/tiny/data").mkdir(parents=True)
-    return tmp_path
-
-
-def test_workflow_tier_reruns_a_job_on_a_copy(tiny_run, tmp_path):
-    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv", "--cores", "2"), None)
-
-
-def test_workflow_tier_reruns_every_job_of_a_copy(tiny_run, tmp_path):
-    require_jobs_allowed(a_copy(tmp_path), ("--forceall", "--cores", "2"), None)
-
-
-def test_unit_reruns_a_job_on_a_copy(tmp_path):
-    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv", "--cores", "2"), None)
+def test_ran_many_jobs_unmarked(tiny_run):
+    check_jobs_run(STATS.format(6, 6), ("results/tiny/claims.csv",))
 
 
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_e2e_runs_jobs_in_the_shared_run(tiny_run, tmp_path):
-    require_jobs_allowed(a_copy(tmp_path), ("results/tiny/x.csv",), shared_run=tmp_path)
+    require_jobs_allowed(tmp_path, ("results/tiny/x.csv",), shared_run=tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_marked_e2e(tmp_path):
+    require_e2e("opens a browser")
+    require_jobs_allowed(tmp_path, ("--cores", "2"), None)
+    check_jobs_run(STATS.format(60, 60), ("--cores", "2"))
+
+
+def test_a_few_jobs_for_named_targets(tmp_path):
+    require_jobs_allowed(tmp_path, ("results/tiny/x.csv", "--forcerun", "prune"), None)
+    check_jobs_run(STATS.format(5, 5), ("results/tiny/x.csv",))
 """
 
 
 def test_running_jobs_of_its_own_without_the_e2e_marker_fails(pytester):
-    """A test that makes a run of its own (or reruns every job of a copy, or starts SLURM or a
-    browser) and is not marked e2e fails before anything runs, saying what to add; so does one
-    that reaches the shared run without the fixture that marks it, and any that would run jobs
-    in the shared run itself. A workflow-tier test may rerun jobs on a copy of the shared run."""
+    """A test that makes a whole run of its own (no target, or --forceall), runs more than a few
+    jobs in one call, or starts SLURM or a browser, and is not marked e2e, fails saying what to
+    add; so does one that reaches the shared run without the fixture that marks it, and any that
+    would run jobs in the shared run itself. A few jobs for named targets are fine in any tier."""
     _suite(pytester, JOBS_WITHOUT_E2E)
     result = pytester.runpytest_inprocess("-rA")
-    result.assert_outcomes(passed=2, failed=8)
+    result.assert_outcomes(passed=2, failed=7)
     passed = [line.split("::")[1] for line in result.outlines if line.startswith("PASSED ")]
-    assert passed == ["test_marked_e2e", "test_workflow_tier_reruns_a_job_on_a_copy"]
-    out = result.stdout.str()
-    assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 6
-    assert out.count("runs workflow jobs of its own (snakemake --cores 2)") >= 2
-    assert "runs workflow jobs of its own (snakemake results/tiny/data/summary.json)" in out
-    assert "reruns every job of a copy (snakemake --forceall --cores 2)" in out
+    assert passed == ["test_marked_e2e", "test_a_few_jobs_for_named_targets"]
+    out = "\n".join(line for line in result.outlines if line.startswith("E "))  # the errors
+    assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 5
+    assert out.count("makes a whole run of its own (snakemake --cores 2)") == 2
+    assert "makes a whole run of its own (snakemake results/tiny/x.csv --forceall" in out
+    assert "ran 6 workflow jobs (snakemake results/tiny/claims.csv; at most 5 in one" in out
     assert "reads the shared tiny run without the `tiny_run` fixture" in out
     assert "test_e2e_runs_jobs_in_the_shared_run runs jobs in the shared run" in out
+
+
+def test_jobs_run_reads_snakemake_s_job_table():
+    """The job count the check uses, from Snakemake's own table (as printed before the jobs)."""
+    out = (
+        "Building DAG of jobs...\nJob stats:\njob             count\n"
+        "------------  -------\nprune                 1\nsparse_train          2\n"
+        "total                 3\n\nSelect jobs to execute...\n"
+    )
+    assert jobs_run(out) == 3
+    assert jobs_run("Building DAG of jobs...\nNothing to be done.\n") == 0
 
 
 @pytest.mark.parametrize(

@@ -1,28 +1,31 @@
 """The test tiers: markers derived from fixtures, and checks that fail a test in the wrong tier
 (pytest hooks loaded by tests/conftest.py; not a test module).
 
-- unit: no marker. Library units against oracles, dry runs, lint, config errors: seconds.
+- unit: no marker. Library units against oracles, dry runs, lint, config errors: seconds. It may
+  run a few jobs for named targets (one cheap job, say).
 - ``workflow`` (derived, never written by hand): the test uses the ``tiny_run`` fixture (the one
   run of the whole workflow on the tiny preset, shared by the session), directly or through
   another fixture. It reads that run, dry-runs or reports on it, or reruns the few jobs a change
-  concerns on a copy of it (never in the shared run itself, never a whole run).
-- ``e2e`` (explicit, with ``slow``): the test makes runs of its own: a whole extra run (in a
-  folder that holds no copy of the shared run's results, or with ``--forceall``), the SLURM
+  concerns on a copy of it (never in the shared run itself).
+- ``e2e`` (explicit, with ``slow``): the test makes runs of its own: a whole extra run (no
+  target, or ``--forceall``), more than ``MAX_JOBS`` jobs in one Snakemake call, the SLURM
   cluster, the browser, torch.compile; and, by choice, the long kill-and-resume and bad-input
   tests of tests/test_reliability.py.
 
 ``slow`` is added to every ``workflow`` and ``e2e`` test, so ``-m "not slow"`` is the unit tier
-(a few unit tests that take long, dry runs of every documented command, carry ``slow`` by hand).
+(a few long unit tests, e.g. the dry runs of every documented command, carry ``slow`` by hand).
 ``make test`` runs ``-m "not e2e"`` (units and the shared run), ``make test-all`` everything.
 
-A marker cannot drift: ``workflow`` is derived here from the fixtures, and the helpers that run
-workflow jobs (``workflow_helpers.run_snakemake`` / ``start_snakemake`` without ``-n``), start the
-SLURM test cluster or a browser call :func:`require_jobs_allowed` or :func:`require_e2e`, which
-fail a test that is not in a tier allowed to do it, saying what to add.
+A marker cannot drift: ``workflow`` is derived here from the fixtures; the helpers that run
+workflow jobs (``workflow_helpers.run_snakemake`` / ``start_snakemake`` without ``-n``) call
+:func:`require_jobs_allowed` before the run and :func:`check_jobs_run` after it, and the SLURM
+test cluster and the browser call :func:`require_e2e`: each fails a test whose tier may not do
+what it does, saying what to add.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,10 @@ from typing import Any
 import pytest
 
 SHARED_RUN_FIXTURE = "tiny_run"
-SHARED_PRESET = "tiny"  # the shared run's results lie under results/tiny/
 WORKFLOW, E2E, SLOW = "workflow", "e2e", "slow"
+# The most jobs one Snakemake call of a unit or workflow-tier test may run (on a copy of the
+# shared run: the few jobs a change concerns; each costs seconds of start-up).
+MAX_JOBS = 5
 
 _RUNNING: list[Any] = []  # the test item running now (a stack: pytester nests sessions)
 
@@ -94,24 +99,39 @@ def require_shared_run_fixture() -> None:
 
 
 def require_jobs_allowed(workdir: Path, args: Sequence[str], shared_run: Path | None) -> None:
-    """Fail the running test unless its tier may run ``snakemake ARGS`` in ``workdir``: any tier
-    a dry run (and the like); the workflow tier jobs on a copy of the shared run (``workdir``
-    holds results of the tiny preset) without ``--forceall``; a whole run only the e2e tier.
-    No test runs jobs in the shared run itself (``shared_run``): the others read it."""
+    """Before ``snakemake ARGS`` runs in ``workdir``: fail the running test unless its tier may
+    start it. Any tier may dry-run (and the like) or make named targets (the first arguments);
+    a whole run (no target, or ``--forceall``) is the e2e tier's. No test runs jobs in the shared
+    run itself (``shared_run``): the others read it."""
     if not executes_jobs(args):
         return
     command = f"snakemake {' '.join(args)}"
     if shared_run is not None and Path(workdir).resolve() == Path(shared_run).resolve():
+        where = running_test().nodeid if running_test() else "a helper"
         raise TierError(
-            f"{running_test().nodeid if running_test() else 'a helper'} runs jobs in the shared "
-            f"run ({command}): the other tests read it; copy it first (shutil.copytree)"
+            f"{where} runs jobs in the shared run ({command}): the other tests read it; copy it "
+            "first (shutil.copytree) and run them in the copy"
         )
-    on_a_copy = (Path(workdir) / "results" / SHARED_PRESET).is_dir()
-    whole = on_a_copy and FORCE_ALL & set(args)
-    if on_a_copy and not whole and has_marker(WORKFLOW):
-        return
-    what = "reruns every job of a copy" if whole else "runs workflow jobs of its own"
-    require_e2e(f"{what} ({command})")
+    if not args or args[0].startswith("-") or FORCE_ALL & set(args):
+        require_e2e(f"makes a whole run of its own ({command})")
+
+
+def jobs_run(output: str) -> int:
+    """The number of jobs a Snakemake run started: the total of its "Job stats" table (0 when
+    it stopped before any job)."""
+    match = re.search(r"^Job stats:\n(?:.*\n)*?total\s+(\d+)\s*$", output, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def check_jobs_run(output: str, args: Sequence[str]) -> None:
+    """After ``snakemake ARGS`` printed ``output``: fail the running test unless it is marked
+    e2e or Snakemake ran at most ``MAX_JOBS`` jobs; more is a run of its own."""
+    jobs = jobs_run(output)
+    if jobs > MAX_JOBS:
+        require_e2e(
+            f"ran {jobs} workflow jobs (snakemake {' '.join(args)}; at most {MAX_JOBS} in one "
+            "call outside the e2e tier)"
+        )
 
 
 # Snakemake options after which no job is executed: these may run in any tier.
@@ -119,8 +139,6 @@ NO_JOBS = frozenset(
     {"-n", "--dry-run", "--dryrun", "--unlock", "--lint", "--report", "--summary", "-D"}
     | {"--detailed-summary", "--list-rules", "-l", "--dag", "--rulegraph", "--filegraph"}
 )
-
-
 # Options that make Snakemake rerun every job of the DAG.
 FORCE_ALL = frozenset({"-F", "--forceall"})
 

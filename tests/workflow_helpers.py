@@ -4,9 +4,9 @@ The `tiny` preset is the file `.test/config/tiny.yaml` (the snakemake-workflows 
 overlay over config/config.yaml that lists every value the tests rely on; it does not derive
 from config/smoke.yaml. Runs happen in temporary directories (outputs and `configfile:` are
 relative to the working directory) against the repository's Snakefile, so the auto-loaded
-workflow profile profiles/default/ applies as in a user's run. A test may rerun jobs on a copy
-of the shared run if it uses the `tiny_run` fixture; a run of its own needs the e2e marker
-(tests/tiers.py checks both).
+workflow profile profiles/default/ applies as in a user's run. Outside the e2e tier a test may
+run a few jobs for named targets (on a copy of the shared run, say), never a whole run
+(tests/tiers.py checks it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from tiers import require_jobs_allowed, require_shared_run_fixture
+from tiers import check_jobs_run, require_jobs_allowed, require_shared_run_fixture
 
 from qtrain.config import merge_config
 from qtrain.config_files import read_merged_config
@@ -99,7 +99,7 @@ def run_snakemake(
 ) -> subprocess.CompletedProcess:
     """Run snakemake in ``workdir`` (``prefix``: a command that wraps it, e.g. setpriv)."""
     require_jobs_allowed(workdir, args, _CLEAN_RUNS.get(TINY))
-    return subprocess.run(
+    result = subprocess.run(
         [*(prefix or []), *snakemake_command(*args)],
         cwd=workdir,
         capture_output=True,
@@ -107,6 +107,8 @@ def run_snakemake(
         timeout=timeout,
         env=_env(env),
     )
+    check_jobs_run(output_of(result), args)
+    return result
 
 
 def output_of(result: subprocess.CompletedProcess) -> str:
@@ -240,24 +242,56 @@ def compare_results(a: Path, b: Path, only: list[str] | None = None) -> list[str
     return problems
 
 
-_CLEAN_RUNS: dict[str, Path] = {}
+_CLEAN_RUNS: dict[str, Path] = {}  # the shared run, once it has finished
+_STARTED: dict[str, tuple[Path, subprocess.Popen, Path]] = {}  # (workdir, process, log) running
+_FAILED: dict[str, str] = {}  # why the shared run failed (the tests using it all fail with it)
+
+
+def start_shared_run(tmp_path_factory: Any) -> None:
+    """Start the shared run in the background (once per session; conftest.py does it as soon as
+    the tests are chosen, if one uses it), so that the unit tests run while it runs."""
+    if TINY in _CLEAN_RUNS or TINY in _STARTED or TINY in _FAILED:
+        return
+    workdir = make_workdir(tmp_path_factory.mktemp("clean"))
+    log = workdir.with_name(f"{workdir.name}.log")
+    with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            snakemake_command("--cores", "2"),
+            cwd=workdir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            start_new_session=True,
+        )
+    _STARTED[TINY] = (workdir, process, log)
+
+
+def stop_shared_run() -> None:
+    """Kill the shared run if it is still running (a session that ended before needing it)."""
+    for _, process, _ in _STARTED.values():
+        if process.poll() is None:
+            kill_group(process)
+    _STARTED.clear()
 
 
 def shared_clean_run(tmp_path_factory: Any) -> Path:
     """One uninterrupted local run of the whole workflow on the tiny preset, made once per test
-    session and shared by the tests that read it (never write it). Tests take it from the
-    `tiny_run` fixture (tests/conftest.py), which marks them for the workflow tier."""
+    session (started in the background if it was not yet) and shared by the tests that read it
+    (never write it). Tests take it from the `tiny_run` fixture (tests/conftest.py), which marks
+    them for the workflow tier."""
     require_shared_run_fixture()
     if TINY not in _CLEAN_RUNS:
-        workdir = make_workdir(tmp_path_factory.mktemp("clean"))
-        result = subprocess.run(
-            snakemake_command("--cores", "2"),
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            env=_env(),
-        )
-        assert result.returncode == 0, output_of(result)[-5000:]
+        assert TINY not in _FAILED, _FAILED[TINY]
+        start_shared_run(tmp_path_factory)
+        workdir, process, log = _STARTED[TINY]  # stop_shared_run() kills it if this is cut off
+        try:
+            returncode = process.wait(timeout=3600)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            returncode = "killed after an hour"
+        del _STARTED[TINY]
+        if returncode != 0:
+            _FAILED[TINY] = f"the shared tiny run failed ({returncode}):\n{log.read_text()[-5000:]}"
+            raise AssertionError(_FAILED[TINY])
         _CLEAN_RUNS[TINY] = workdir
     return _CLEAN_RUNS[TINY]
