@@ -2,7 +2,9 @@
 # installs the locked versions (requirements.lock) when missing.
 #   make install  .venv: the project and the locked versions of its dependencies (3 min, 6 GB)
 #   make smoke   the smoke reproduction (offline, 2 CPU cores, about 10 minutes)
-#   make test    the test suite
+#   make test    the unit tests and the tests reading one shared tiny run (-m "not e2e")
+#   make test-all  every test in one session (e2e too: extra runs, kill/resume, SLURM,
+#                browser, torch.compile); what CI runs (.ci/run)
 #   make paper   the paper preset (GPU + CIFAR-100; hours)
 #   make rehearsal  the paper preset rehearsed on the CPU: the paper's models in full, synthetic
 #                CIFAR-100-format data, tiny counts (results/rehearsal/, not a result)
@@ -32,7 +34,7 @@ CONFIG_rehearsal := --configfile config/rehearsal.yaml
 CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock smoke paper rehearsal test lint report bench bench-docs bench-gpu data clean-smoke clean-rehearsal results-page
+.PHONY: help install lock smoke paper rehearsal test test-all lint report bench bench-docs bench-gpu data clean-smoke clean-rehearsal results-page
 
 # The comment block at the top of this file, without its comment marks.
 help:
@@ -77,7 +79,12 @@ rehearsal: install
 data: install
 	$(SNAKEMAKE) --cores 1 results/paper/data/summary.json
 
+# Test tiers (tests/tiers.py): -m "not slow" units; make test adds the shared tiny run;
+# make test-all adds the e2e tests.
 test: install
+	$(BIN)/pytest -m "not e2e"
+
+test-all: install
 	$(BIN)/pytest
 
 lint: install

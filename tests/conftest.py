@@ -1,9 +1,12 @@
-"""Shared test settings and fixtures.
+"""Shared test settings, fixtures and the test tiers.
 
-``tiny_run`` runs the whole workflow once per test session on the tiny preset of
-``tests/workflow_helpers.py`` (derived from ``config/smoke.yaml``, so new config sections are picked
-up automatically) in a temporary directory; tests that need real workflow outputs (report,
-claims, figures, reruns) share it.
+``tiny_run`` runs the whole workflow once per test session on the tiny preset
+(``.test/config/tiny.yaml``) in a temporary directory (started in the background as soon as the
+tests are chosen, if one of them uses it); tests that need real workflow outputs
+(report, claims, figures, reruns on copies) share it. A test using it is marked ``workflow`` by
+the hooks of ``tests/tiers.py`` (loaded here), which also fail a test that makes a run of its own
+without the ``e2e`` marker. ``dry_run`` runs each distinct dry run of the repository's workflow
+once.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from workflow_helpers import shared_clean_run, tiny_config
+from tiers import (
+    SHARED_RUN_FIXTURE,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+    require_jobs_allowed,
+)
+from workflow_helpers import shared_clean_run, start_shared_run, stop_shared_run, tiny_config
+
+__all__ = ["pytest_collection_modifyitems", "pytest_runtest_protocol"]  # the tier hooks
+pytest_plugins = ["pytester"]  # tests/test_tiers.py runs small suites in a nested session
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -42,6 +54,7 @@ class WorkflowRun:
 
     def snakemake(self, *args: str, check: bool = True, timeout: int = 3600):
         """Run snakemake here (targets first, then options); returns the CompletedProcess."""
+        require_jobs_allowed(self.root, args, shared_run=self.root)  # never: others read it
         cmd = [
             SNAKEMAKE,
             *args,
@@ -93,9 +106,47 @@ def repo() -> Path:
     return REPO
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the shared tiny run in the background as soon as the tests are chosen, if one of
+    them uses it: the unit tests (alphabetically before most of its readers) run meanwhile, on
+    the cores its chains of single jobs leave idle."""
+    if session.config.option.collectonly:
+        return
+    if any(SHARED_RUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        start_shared_run(session.config._tmp_path_factory)  # the session's tmp_path_factory
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the shared run if the session ends before a test waited for it (-x, Ctrl-C)."""
+    stop_shared_run()
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> WorkflowRun:
     """The whole workflow (rule `all`) run once on the tiny preset; the same run that
-    tests/test_reliability.py and tests/test_slurm.py compare against (do not modify results)."""
+    tests/test_reliability.py and tests/test_slurm.py compare against (do not modify results).
+    A test using it, directly or through another fixture, is in the workflow tier."""
     root = shared_clean_run(tmp_path_factory)
     return WorkflowRun(root, tiny_config(), configfile="tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def dry_run():
+    """``dry_run(*args, env=None)``: ``snakemake -n --forceall ARGS`` in the repository (the
+    CompletedProcess), run once per distinct command and environment in a test session."""
+    done: dict[tuple, subprocess.CompletedProcess] = {}
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        key = (args, tuple(sorted((env or {}).items())))
+        if key not in done:
+            done[key] = subprocess.run(
+                [SNAKEMAKE, "-n", "--forceall", *args],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            )
+        return done[key]
+
+    return run

@@ -160,3 +160,30 @@ def test_the_smoke_file_lists_only_what_differs_from_the_paper_preset():
 
     restated = list(same(smoke, paper))
     assert not restated, f"config/smoke.yaml restates the paper preset at {restated}"
+
+
+def test_the_tiny_preset_is_its_own_file_and_decides_every_key_smoke_shrinks():
+    """The tests' preset (.test/config/tiny.yaml merged over config/config.yaml, never over
+    smoke) is valid, and lists each key the smoke preset changes: a key added to smoke (where
+    the paper's value is too large to run) must get the tests' own value there too."""
+    from snakemake.utils import validate
+
+    tiny_file = REPO / ".test/config/tiny.yaml"
+    tiny = read_merged_config(tiny_file)
+    assert tiny["preset"] == "tiny"
+    full = read_merged_config(REPO / "config/config.yaml", tiny_file)
+    validate(full, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does
+    check_config(full)
+    smoke = read_merged_config(REPO / "config/smoke.yaml")
+
+    def keys(node, path=""):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from keys(value, f"{path}{key}.")
+            else:
+                yield f"{path}{key}"
+
+    missing = sorted(set(keys(smoke)) - set(keys(tiny)) - {"preset"})
+    assert not missing, (
+        f"keys of config/smoke.yaml without a value in .test/config/tiny.yaml: {missing}"
+    )

@@ -36,7 +36,7 @@ PROGRAM = re.compile(
     r"(?:\.venv/bin/)?(snakemake|make|python|pytest)(?=\s|$)"
 )
 ROOTS = ("results/", "logs/", "config/", "docs/", "src/", "tests/", "workflow/", "profiles/")
-ROOTS += ("envs/", ".ci/")
+ROOTS += ("envs/", ".ci/", ".test/")
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\{[^{},\s]+\}")
 TEMPLATE = re.compile(r"<[^<>\s][^<>]*>|\{[^{},\s]+\}|…|\.\.\.")
 SEGMENT, ANY = "\x01", "\x02"
@@ -192,7 +192,7 @@ def _ids(command: Command) -> str:
 def scratch(tmp_path_factory) -> Path:
     """A folder that mirrors the repository's workflow (links), to run commands in."""
     root = tmp_path_factory.mktemp("docs")
-    for name in ("Snakefile", "workflow", "config", "profiles", "src", "envs"):
+    for name in ("Snakefile", "workflow", "config", "profiles", "src", "envs", ".test"):
         (root / name).symlink_to(REPO / name)
     return root
 

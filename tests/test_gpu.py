@@ -178,17 +178,23 @@ rule job:
     resources:
         gpu=1,
     shell:
-        "date +%s.%N > {{output}}; sleep 1.5; "
+        # with BARRIER set, a job ends only once another has started (up to 60 s): jobs that
+        # run in parallel overlap however slow the machine is to start them
+        "date +%s.%N > {{output}}; touch {{output}}.started; "
+        'if [ -n "$BARRIER" ]; then for t in $(seq 600); do '
+        "[ $(ls out/*.started | wc -l) -ge 2 ] && break; sleep 0.1; done; fi; sleep 0.5; "
         "echo {{resources.gpu}} >> {{output}}; date +%s.%N >> {{output}}"
 """
 
 
-def _intervals(workdir: Path, env_gpus: str, *extra: str) -> list[tuple[float, float, int]]:
+def _intervals(
+    workdir: Path, env_gpus: str, *extra: str, parallel: bool = False
+) -> list[tuple[float, float, int]]:
     out = workdir / "out"
     if out.exists():
         for f in out.iterdir():
             f.unlink()
-    env = dict(os.environ, QTRAIN_GPUS=env_gpus)
+    env = dict(os.environ, QTRAIN_GPUS=env_gpus, BARRIER="1" if parallel else "")
     result = subprocess.run(
         [SNAKEMAKE, "--cores", "3", "--quiet", *extra],
         cwd=workdir,
@@ -199,7 +205,7 @@ def _intervals(workdir: Path, env_gpus: str, *extra: str) -> list[tuple[float, f
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = []
-    for f in sorted(out.iterdir()):
+    for f in sorted(out.glob("*.txt")):
         start, gpus, end = f.read_text().split()
         rows.append((float(start), float(end), int(gpus)))
     return rows
@@ -216,9 +222,9 @@ def test_local_run_never_runs_two_gpu_jobs_on_one_device(tmp_path):
     (tmp_path / "Snakefile").write_text(LIMIT_SNAKEFILE.format(src=str(REPO / "src")))
     one = _intervals(tmp_path, "1")
     assert {g for *_, g in one} == {1} and not _overlaps(one)
-    none = _intervals(tmp_path, "0")
+    none = _intervals(tmp_path, "0", parallel=True)
     assert {g for *_, g in none} == {0} and _overlaps(none)
-    override = _intervals(tmp_path, "1", "--resources", "gpu=3")
+    override = _intervals(tmp_path, "1", "--resources", "gpu=3", parallel=True)
     assert {g for *_, g in override} == {1} and _overlaps(override)
 
 

@@ -278,7 +278,10 @@ def test_bench_runs_and_reports_ratios() -> None:
 
 @pytest.mark.parametrize(
     "backend",
-    ["func", pytest.param("compile", marks=pytest.mark.slow)],  # compiles for minutes
+    [
+        "func",
+        pytest.param("compile", marks=[pytest.mark.slow, pytest.mark.e2e]),
+    ],  # compiles for minutes
 )
 def test_forward_over_reverse_backends_match_exact_hessian(backend: str) -> None:
     """jvp(grad) (eager or compiled) is the same Hessian as the float64 oracle, in chunks."""

@@ -8,14 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
+from tiers import require_e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # a browser
 
 
 def _browser():
+    require_e2e("opens a browser")
     webdriver = pytest.importorskip("selenium.webdriver")
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip(
@@ -48,18 +50,46 @@ def _wait(predicate, timeout=20.0):
     return predicate()
 
 
+def _click(driver, find, timeout: float = 20.0) -> None:
+    """Click the element ``find()`` returns once it can take the click: scrolled into view,
+    visible and enabled, and not covered by another element (a page still moving its panels
+    intercepts a click: found again and retried until ``timeout``), however fast the machine."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def clicked(_driver) -> bool:
+        element = find()
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        if not expected_conditions.element_to_be_clickable(element)(driver):
+            return False
+        element.click()
+        return True
+
+    retried = (ElementClickInterceptedException, StaleElementReferenceException, IndexError)
+    WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=retried).until(clicked)
+
+
 def _open_result(driver, report: Path, category: str, name: str):
     """Open the report, go to ``category`` and press the view button of result ``name``."""
     from selenium.webdriver.common.by import By
 
     driver.get(report.as_uri())
-    _wait(lambda: driver.find_elements(By.LINK_TEXT, category))[0].click()
+    _click(driver, lambda: driver.find_elements(By.LINK_TEXT, category)[0])
     row = _wait(lambda: driver.find_elements(By.XPATH, f"//*[text()='{name}']/.."))
     assert row, f"{name} is not listed under {category}"
-    buttons = row[0].find_elements(By.TAG_NAME, "button") or row[0].find_elements(
-        By.XPATH, ".//*[name()='svg']/.."
-    )
-    buttons[0].click()
+
+    def button():
+        row = driver.find_elements(By.XPATH, f"//*[text()='{name}']/..")[0]
+        return (
+            row.find_elements(By.TAG_NAME, "button")
+            or row.find_elements(By.XPATH, ".//*[name()='svg']/..")
+        )[0]
+
+    _click(driver, button)
 
 
 def test_report_shows_every_figure(tiny_run):
@@ -78,7 +108,7 @@ def test_report_shows_every_figure(tiny_run):
             if category in ("Workflow", "Statistics", "About", "Claims", "Provenance"):
                 continue
             driver.get(report.as_uri())
-            _wait(lambda c=category: driver.find_elements(By.LINK_TEXT, c))[0].click()
+            _click(driver, lambda c=category: driver.find_elements(By.LINK_TEXT, c)[0])
             entries = _wait(
                 lambda: driver.find_elements(By.XPATH, "//*[starts-with(text(), 'results/')]")
             )

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiers import require_e2e
 from workflow_helpers import (
     REPO,
     SNAKEMAKE,
@@ -39,38 +40,18 @@ from workflow_helpers import (
     output_of,
     result_files,
     run_snakemake,
-    shared_clean_run,
     start_snakemake,
     wait_for,
+    why_slurm_cannot_start,
 )
+from workflow_helpers import system_binary as _binary
 
 PROFILE = REPO / "profiles/slurm/config.yaml"
-DAEMONS = ("munged", "slurmctld", "slurmd")
-CLIENTS = ("sbatch", "squeue", "sinfo", "scancel", "srun")
 CPU_PARTITION, GPU_PARTITION = "testcpu", "testgpu"
 # The fake node claims more memory than this machine has (SlurmdParameters=config_overrides),
 # so that the profile's requests, sized for the paper preset, are submitted unchanged; SLURM does
 # not enforce memory here (no cgroups, no accounting), it only schedules by it.
 NODE_MEMORY_MB = 256_000
-
-
-def _binary(name: str) -> str | None:
-    return shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.exists()), None
-    )
-
-
-def why_slurm_cannot_start() -> str | None:
-    """Why this machine cannot run the test cluster (None when it can)."""
-    if os.geteuid() != 0:
-        return "starting munged, slurmctld and slurmd needs root (CI runs .ci/run as root)"
-    missing = [name for name in (*DAEMONS, *CLIENTS) if _binary(name) is None]
-    if missing:
-        return (
-            f"SLURM is not installed ({', '.join(missing)} not found): "
-            "apt-get install slurm-wlm munge (.ci/run does this in CI)"
-        )
-    return None
 
 
 def _free_port() -> int:
@@ -232,6 +213,7 @@ def start_cluster(root: Path) -> Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    require_e2e("starts the SLURM test cluster")
     reason = why_slurm_cannot_start()
     if reason:
         pytest.skip(reason)
@@ -280,8 +262,13 @@ def slurm_options(profile: Path) -> list[str]:
         "2",  # a rule asking for more CPUs than the node has would pend forever
         "--slurm-status-command",
         "squeue",  # no accounting database here, so no sacct
+        # Status polling. The plugin (2.8) waits this long before its first check and after
+        # every check that found a job finished; a check that finds none adds 10 s (up to
+        # 180 s), starting from --seconds-between-status-checks: both at their minimum, 1 s.
         "--slurm-init-seconds-before-status-checks",
-        "2",
+        "1",
+        "--seconds-between-status-checks",
+        "1",
         "--slurm-no-account",
         "--latency-wait",
         "5",
@@ -289,8 +276,8 @@ def slurm_options(profile: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory) -> Path:
-    return shared_clean_run(tmp_path_factory)
+def clean_run(tiny_run) -> Path:
+    return tiny_run.root
 
 
 # --- the profile, statically -------------------------------------------------------------------
@@ -373,6 +360,7 @@ def test_dry_run_with_the_profile_gives_each_job_its_partition_and_resources():
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_preset_through_slurm_matches_a_local_run(cluster, clean_run, tmp_path):
     """The whole workflow on the tiny preset through `--executor slurm` (from the profile): every
     job runs as a SLURM job, GPU rules on the GPU partition with one GPU, and the tables and
@@ -412,6 +400,7 @@ def test_tiny_preset_through_slurm_matches_a_local_run(cluster, clean_run, tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_cancelled_job_is_retried_with_more_memory_and_resumes(cluster, clean_run, tmp_path):
     """`scancel` a running training job (as a preemption or node failure would end it): the
     profile's retries submit it again with twice the memory and time, it resumes from its

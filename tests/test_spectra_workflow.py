@@ -429,11 +429,9 @@ def run(args, timeout=300):
 
 
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
-def test_dry_run_has_the_spectra_stage(preset) -> None:
-    args = [SNAKEMAKE, "-n", "--forceall", "--cores", "2"]
-    if preset == "smoke":
-        args += ["--configfile", "config/smoke.yaml"]
-    result = run(args)
+def test_dry_run_has_the_spectra_stage(preset, dry_run) -> None:
+    preset_args = ["--configfile", "config/smoke.yaml"] if preset == "smoke" else []
+    result = dry_run("--cores", "2", *preset_args)  # the dry run of test_workflow.py::test_dry_run
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     for rule in (

@@ -23,11 +23,9 @@ def run(args, cwd=REPO, timeout=600):
 
 
 @pytest.mark.parametrize("preset", ["paper", "smoke"])
-def test_dry_run(preset):
-    args = [SNAKEMAKE, "-n", "--forceall", "--cores", "2"]
-    if preset == "smoke":
-        args += ["--configfile", "config/smoke.yaml"]
-    result = run(args)
+def test_dry_run(preset, dry_run):
+    preset_args = ["--configfile", "config/smoke.yaml"] if preset == "smoke" else []
+    result = dry_run("--cores", "2", *preset_args)  # shared with test_dry_run_has_the_spectra_stage
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert f"results/{preset}/seed_0/prune/sparsity.csv" in out
@@ -178,9 +176,15 @@ def test_ruff_clean():
 
 
 def test_ci_runs_the_readme_test_command():
+    """The README names `make test` (units and the shared run) and `make test-all` (everything,
+    what CI runs); the Makefile selects the tiers by marker (tests/tiers.py)."""
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci/run").read_text()
-    assert "make test" in readme and "make test" in ci
+    makefile = (REPO / "Makefile").read_text()
+    assert "make test " in readme and "make test-all" in readme
+    assert ci.rstrip().splitlines()[-1] == "make test-all"
+    assert re.search(r'^test: install\n\t\$\(BIN\)/pytest -m "not e2e"$', makefile, re.MULTILINE)
+    assert re.search(r"^test-all: install\n\t\$\(BIN\)/pytest$", makefile, re.MULTILINE)
 
 
 @pytest.mark.slow

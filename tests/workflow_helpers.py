@@ -1,11 +1,12 @@
 """Helpers of the end-to-end reliability and SLURM tests (not a test module).
 
-The `tiny` preset is the smoke preset (config/smoke.yaml merged over config/config.yaml, as
-Snakemake merges them) with a few sizes shrunk, derived at test time so that sections other
-stages add to the presets are picked up; a run of the whole
-workflow on it takes a few minutes on 2 cores. Runs happen in temporary directories (outputs and
-`configfile:` are relative to the working directory) against the repository's Snakefile, so the
-auto-loaded workflow profile profiles/default/ applies as in a user's run.
+The `tiny` preset is the file `.test/config/tiny.yaml` (the snakemake-workflows convention), an
+overlay over config/config.yaml that lists every value the tests rely on; it does not derive
+from config/smoke.yaml. Runs happen in temporary directories (outputs and `configfile:` are
+relative to the working directory) against the repository's Snakefile, so the auto-loaded
+workflow profile profiles/default/ applies as in a user's run. Outside the e2e tier a test may
+run a few jobs for named targets (on a copy of the shared run, say), never a whole run
+(tests/tiers.py checks it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from tiers import check_jobs_run, require_jobs_allowed, require_shared_run_fixture
 
 from qtrain.config import merge_config
 from qtrain.config_files import read_merged_config
@@ -32,37 +34,38 @@ SNAKEMAKE = str(BIN / "snakemake")
 SNAKEFILE = str(REPO / "Snakefile")
 TINY = "tiny"
 
-# Sizes shrunk from the smoke preset; every other key keeps its smoke value.
-TINY_OVERRIDES: dict[str, Any] = {
-    "preset": TINY,
-    "data": {"hessian_batch": 64, "accuracy_subset": 200},
-    "model": {"depth": 8, "widen": 1},
-    "pretrain": {"epochs": 2, "batch_size": 256},
-    "sparse_train": {
-        "variants": ["continuous", "sparse"],
-        "steps": 30,
-        "batch_size": 64,
-        "window_steps": 10,
-        "qram_dense_steps": 3,
-        "checkpoint_every": 10,
-        "resume_every": 5,
-        "test_accuracy_every": 10,
-    },
-    # two probes: a killed spectrum job has finished Lanczos runs to resume from
-    "spectra": {"lanczos_steps": 16, "bounds_steps": 6, "probes": 2, "grid_points": 64},
-    "large_model": {"depth": 8, "widen": 1, "epochs": 1},
-    "linearized": {"windows": [0, 1]},
-}
-
-
-def smoke_config() -> dict[str, Any]:
-    """The smoke preset in full: config/smoke.yaml merged over config/config.yaml."""
-    return read_merged_config(REPO / "config/config.yaml", REPO / "config/smoke.yaml")
+# The tests' preset: an overlay over the paper preset (not over smoke), in a file of its own.
+TINY_FILE = REPO / ".test/config/tiny.yaml"
 
 
 def tiny_config(**sections: Any) -> dict[str, Any]:
-    """The tiny preset (in full), with optional further overrides per section."""
-    return merge_config(smoke_config(), TINY_OVERRIDES, sections)
+    """The tiny preset in full (.test/config/tiny.yaml merged over config/config.yaml, as
+    Snakemake merges a --configfile), with optional further overrides per section."""
+    return merge_config(read_merged_config(REPO / "config/config.yaml", TINY_FILE), sections)
+
+
+def system_binary(name: str) -> str | None:
+    """A program on PATH or in /usr/sbin or /sbin (where Debian puts the SLURM daemons)."""
+    return shutil.which(name) or next(
+        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.exists()), None
+    )
+
+
+SLURM_DAEMONS = ("munged", "slurmctld", "slurmd")
+SLURM_CLIENTS = ("sbatch", "squeue", "sinfo", "scancel", "srun")
+
+
+def why_slurm_cannot_start() -> str | None:
+    """Why this machine cannot run the SLURM test cluster of tests/test_slurm.py (None: it can)."""
+    if os.geteuid() != 0:
+        return "starting munged, slurmctld and slurmd needs root (CI runs .ci/run as root)"
+    missing = [name for name in (*SLURM_DAEMONS, *SLURM_CLIENTS) if system_binary(name) is None]
+    if missing:
+        return (
+            f"SLURM is not installed ({', '.join(missing)} not found): "
+            "apt-get install slurm-wlm munge (.ci/run does this in CI)"
+        )
+    return None
 
 
 def make_workdir(path: Path, config: Mapping[str, Any] | None = None) -> Path:
@@ -95,7 +98,8 @@ def run_snakemake(
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run snakemake in ``workdir`` (``prefix``: a command that wraps it, e.g. setpriv)."""
-    return subprocess.run(
+    require_jobs_allowed(workdir, args, _CLEAN_RUNS.get(TINY))
+    result = subprocess.run(
         [*(prefix or []), *snakemake_command(*args)],
         cwd=workdir,
         capture_output=True,
@@ -103,6 +107,8 @@ def run_snakemake(
         timeout=timeout,
         env=_env(env),
     )
+    check_jobs_run(output_of(result), args)
+    return result
 
 
 def output_of(result: subprocess.CompletedProcess) -> str:
@@ -113,6 +119,7 @@ def start_snakemake(
     workdir: Path, *args: str, log: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen:
     """Start snakemake in its own session (process group), output to ``log``."""
+    require_jobs_allowed(workdir, args, _CLEAN_RUNS.get(TINY))
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             snakemake_command(*args),
@@ -235,15 +242,56 @@ def compare_results(a: Path, b: Path, only: list[str] | None = None) -> list[str
     return problems
 
 
-_CLEAN_RUNS: dict[str, Path] = {}
+_CLEAN_RUNS: dict[str, Path] = {}  # the shared run, once it has finished
+_STARTED: dict[str, tuple[Path, subprocess.Popen, Path]] = {}  # (workdir, process, log) running
+_FAILED: dict[str, str] = {}  # why the shared run failed (the tests using it all fail with it)
+
+
+def start_shared_run(tmp_path_factory: Any) -> None:
+    """Start the shared run in the background (once per session; conftest.py does it as soon as
+    the tests are chosen, if one uses it), so that the unit tests run while it runs."""
+    if TINY in _CLEAN_RUNS or TINY in _STARTED or TINY in _FAILED:
+        return
+    workdir = make_workdir(tmp_path_factory.mktemp("clean"))
+    log = workdir.with_name(f"{workdir.name}.log")
+    with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            snakemake_command("--cores", "2"),
+            cwd=workdir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            start_new_session=True,
+        )
+    _STARTED[TINY] = (workdir, process, log)
+
+
+def stop_shared_run() -> None:
+    """Kill the shared run if it is still running (a session that ended before needing it)."""
+    for _, process, _ in _STARTED.values():
+        if process.poll() is None:
+            kill_group(process)
+    _STARTED.clear()
 
 
 def shared_clean_run(tmp_path_factory: Any) -> Path:
     """One uninterrupted local run of the whole workflow on the tiny preset, made once per test
-    session and shared by the test modules that compare against it (read it, never write it)."""
+    session (started in the background if it was not yet) and shared by the tests that read it
+    (never write it). Tests take it from the `tiny_run` fixture (tests/conftest.py), which marks
+    them for the workflow tier."""
+    require_shared_run_fixture()
     if TINY not in _CLEAN_RUNS:
-        workdir = make_workdir(tmp_path_factory.mktemp("clean"))
-        result = run_snakemake(workdir, "--cores", "2")
-        assert result.returncode == 0, output_of(result)[-5000:]
+        assert TINY not in _FAILED, _FAILED[TINY]
+        start_shared_run(tmp_path_factory)
+        workdir, process, log = _STARTED[TINY]  # stop_shared_run() kills it if this is cut off
+        try:
+            returncode = process.wait(timeout=3600)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            returncode = "killed after an hour"
+        del _STARTED[TINY]
+        if returncode != 0:
+            _FAILED[TINY] = f"the shared tiny run failed ({returncode}):\n{log.read_text()[-5000:]}"
+            raise AssertionError(_FAILED[TINY])
         _CLEAN_RUNS[TINY] = workdir
     return _CLEAN_RUNS[TINY]

@@ -4,7 +4,8 @@
 ("pretrain: 120/400 steps, 4.1 s/step, ETA 13 min") at most every ``mininterval`` seconds, and a
 background thread prints the same line, prefixed with the job (``rule sparse_train
 (variant=sparse)``), to the console every ``status_every`` seconds (default 60, or the
-``QTRAIN_STATUS_SECONDS`` environment variable), also while one iteration takes long. In a
+``QTRAIN_STATUS_SECONDS`` environment variable; 0: after every step, whatever the machine's
+speed), also while one iteration takes long. In a
 Snakemake ``script:`` job the console is Snakemake's standard output (the terminal, or the
 SLURM job's output file); the log is the rule's log file.
 """
@@ -36,12 +37,13 @@ def set_job_label(label: str) -> None:
 
 
 def status_interval(default: float = 60.0) -> float:
-    """Seconds between console status lines: ``QTRAIN_STATUS_SECONDS`` or ``default``."""
+    """Seconds between console status lines: ``QTRAIN_STATUS_SECONDS`` or ``default``; 0 means
+    a line after every step."""
     try:
         value = float(os.environ.get(STATUS_ENV, default))
     except ValueError:
         return default
-    return value if value > 0 else default
+    return value if value >= 0 else default
 
 
 def format_duration(seconds: float) -> str:
@@ -95,7 +97,12 @@ class Progress(tqdm):
         self._status_every = status_interval() if status_every is None else status_every
         self._stop = threading.Event()
         kwargs.update(file=_Discard(), disable=False, ascii=True, leave=True, dynamic_ncols=False)
+        if self._status_every == 0:  # every step: tqdm calls update() after each one
+            mininterval, kwargs["miniters"] = 0, 1
         super().__init__(iterable, desc=desc, total=total, mininterval=mininterval, **kwargs)
+        self._thread = None
+        if self._status_every == 0:
+            return
         self._thread = threading.Thread(
             target=_heartbeat,
             args=(weakref.ref(self), self._stop, self._status_every),
@@ -119,6 +126,13 @@ class Progress(tqdm):
         else:
             parts.append("ETA unknown")
         return ", ".join(parts)
+
+    def update(self, n: float | None = 1) -> bool | None:
+        """Count ``n`` more; with a status interval of 0, print the status line too."""
+        displayed = super().update(n)
+        if self._status_every == 0 and not self.disable:
+            self.console_status()
+        return displayed
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
         """Log the status as one line (tqdm calls this at most every ``mininterval``)."""
