@@ -82,10 +82,10 @@ data: install
 # Test tiers (tests/tiers.py): -m "not slow" units; make test adds the shared tiny run;
 # make test-all adds the e2e tests.
 test: install
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m "not e2e" --durations=15
 
 test-all: install
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 lint: install
 	$(BIN)/ruff check .
