@@ -183,8 +183,14 @@ def test_ci_runs_the_readme_test_command():
     makefile = (REPO / "Makefile").read_text()
     assert "make test " in readme and "make test-all" in readme
     assert ci.rstrip().splitlines()[-1] == "make test-all"
-    assert re.search(r'^test: install\n\t\$\(BIN\)/pytest -m "not e2e"( --durations=\d+)?$', makefile, re.MULTILINE)
-    assert re.search(r"^test-all: install\n\t\$\(BIN\)/pytest( --durations=\d+)?$", makefile, re.MULTILINE)
+    assert re.search(
+        r'^test: install\n\t\$\(BIN\)/pytest -m "not e2e"( --durations=\d+)?$',
+        makefile,
+        re.MULTILINE,
+    )
+    assert re.search(
+        r"^test-all: install\n\t\$\(BIN\)/pytest( --durations=\d+)?$", makefile, re.MULTILINE
+    )
 
 
 @pytest.mark.slow
