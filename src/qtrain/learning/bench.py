@@ -7,6 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from ..paper import KEEP_FRACTION
 from .models import cifar_resnet, count_parameters
 from .pruning import global_magnitude_masks
 
@@ -24,7 +25,7 @@ def sparse_step_throughput(
     batch: int = 2048,
     micro_batch: int | None = None,
     repeats: int = 3,
-    keep_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> list[dict]:

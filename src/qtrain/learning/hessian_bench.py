@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from qtrain.paper import KEEP_FRACTION
 from qtrain.spectra.hvp import HessianOperator, LossFn, fp32_precision
 
 __all__ = [
@@ -425,7 +426,7 @@ def hessian_at_scale(
     micro_batch: int | None = None,
     lanczos_steps: int = 8,
     *,
-    keep_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
     space: str = "dense",
     device: torch.device | str = "cpu",
     seed: int = 0,
