@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..paper import KEEP_FRACTION
+from ..paper import KEEP_FRACTION, RESNETS
 from .models import HEAD_NAME, cifar_resnet
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: (depth, widen) of the paper's two models with 100 classes.
-PAPER_MODELS = {"resnet32_4": (32, 4), "resnet56_11": (56, 11)}
+PAPER_MODELS = {m.key: (m.depth, m.widen) for m in RESNETS}
 
 NOTE = (
     "FLOPs counted by torch.utils.flop_counter on the meta device (matmul/conv, forward + "
