@@ -131,3 +131,35 @@ def test_the_cost_calculator_sits_above_learning_and_quantum():
 def test_the_paper_facts_use_the_standard_library_only():
     third_party = {m.split(".")[0] for m in imported_modules(SRC / "paper.py")}
     assert third_party <= {"__future__", "dataclasses", "math"}, third_party
+
+
+def test_the_quantum_stages_point_one_way():
+    """carleman/ (maps, Carleman, block systems) is read by circuits/ and costs/, never the
+    reverse: a circuit or a cost never changes what the Carleman stage computes."""
+    found = offenders("quantum/carleman", ("qtrain.quantum.circuits", "qtrain.quantum.costs"))
+    assert not found, found
+    found = offenders("quantum/circuits", ("qtrain.quantum.costs",))
+    assert not found, found
+
+
+def test_nothing_in_the_library_imports_the_benchmarks():
+    """qtrain.bench sits on top: benchmarks call the science, the science never calls them."""
+    found = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in imported_modules(path) if m.startswith("qtrain.bench")
+        )
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] != "bench"
+    }
+    assert not {k: v for k, v in found.items() if v}
+
+
+def test_no_flat_module_left_in_quantum():
+    """One sub-package per stage file (carleman.smk, quantum.smk, costs.smk)."""
+    flat = sorted(p.name for p in (SRC / "quantum").glob("*.py") if p.name != "__init__.py")
+    assert flat == [], flat
+    assert {p.name for p in (SRC / "quantum").iterdir() if p.is_dir() and p.name[0] != "_"} == {
+        "carleman",
+        "circuits",
+        "costs",
+    }

@@ -405,7 +405,7 @@ def test_network_proxy_table_uses_the_window_start_spectrum() -> None:
 
 
 def test_proxy_vs_carleman_polynomial_check() -> None:
-    from qtrain.quantum.proxy_check import proxy_vs_carleman
+    from qtrain.quantum.carleman.proxy_check import proxy_vs_carleman
 
     table = proxy_vs_carleman(
         n_features=2, lr_scales=(0.5, 2.2), windows=2, window_steps=4, orders=(1, 2)

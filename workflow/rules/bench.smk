@@ -18,7 +18,7 @@ rule bench_sparse_step:
     params:
         # CPU: the paper model at a small batch (batch 2048 needs > 20 GiB of activations
         # and about two minutes per step on 2 cores); on a GPU, make bench-gpu measures
-        # batch 2048 (qtrain.bench_gpu).
+        # batch 2048 (qtrain.bench.gpu).
         cases=[
             {"depth": 32, "widen": 4, "batch": 32, "repeats": 3},
             {"depth": 8, "widen": 2, "batch": 2048, "micro_batch": 512, "repeats": 3},

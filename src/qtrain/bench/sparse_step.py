@@ -7,9 +7,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ..paper import KEEP_FRACTION
-from .models import cifar_resnet, count_parameters
-from .pruning import global_magnitude_masks
+from qtrain.learning.models import cifar_resnet, count_parameters
+from qtrain.learning.pruning import global_magnitude_masks
+from qtrain.paper import KEEP_FRACTION
 
 __all__ = ["sparse_step_throughput"]
 
