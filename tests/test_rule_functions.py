@@ -8,7 +8,9 @@ use in f-strings, imports each module and checks the name is a callable.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -66,3 +68,38 @@ def test_a_broken_function_string_is_caught():
     with pytest.raises(ValueError, match="not 'module:function'"):
         resolve("qtrain.stats.loglog_fit")
     assert not callable(resolve("qtrain.paper:KEEP_FRACTION"))
+
+
+SCRIPTS = RULES.parent / "scripts"
+
+
+def script_imports() -> list[tuple[str, str, str]]:
+    """``(script, module, name)`` of every ``from qtrain… import name`` of workflow/scripts."""
+    found = []
+    for path in sorted(SCRIPTS.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qtrain"):
+                found += [(path.name, node.module, alias.name) for alias in node.names]
+    return found
+
+
+def test_every_library_module_imports():
+    """A module moved without its relative imports fails here, not in a job."""
+    import pkgutil
+
+    import qtrain
+
+    names = [m.name for m in pkgutil.walk_packages(qtrain.__path__, "qtrain.")]
+    assert "qtrain.quantum.carleman.sweeps" in names
+    for name in names:
+        if not name.startswith("qtrain.cpu_probe"):  # a sitecustomize for subprocesses
+            importlib.import_module(name)
+
+
+@pytest.mark.parametrize(("script", "module", "name"), script_imports())
+def test_every_name_a_script_imports_from_the_library_exists(script, module, name):
+    found = hasattr(importlib.import_module(module), name)
+    if not found:  # ``from qtrain.learning import data``: a submodule
+        found = importlib.util.find_spec(f"{module}.{name}") is not None
+    assert found, f"{script}: {module}.{name}"
