@@ -1,6 +1,7 @@
 """Figures of the spectra stage (Fig. 2a, Fig. 2b, Fig. 3, figS8) as functions of small tables.
 
-Torch-free: spectra are read as ``.npz`` (:func:`qtrain.spectra.density.load_spectrum`).
+Torch-free: the spectra arrive as the spectra stage's tables (densities, Ritz nodes, masses),
+turned into per-spectrum mappings by :func:`qtrain.spectra.density.spectra_from_tables`.
 """
 
 from __future__ import annotations
