@@ -12,7 +12,7 @@ import torch
 
 from qtrain import gpu
 from qtrain.bench import gpu as bench_gpu
-from qtrain.bench import hessian as bench
+from qtrain.bench import memory as bench
 from qtrain.bench import report as bench_report
 
 

@@ -8,7 +8,7 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from qtrain.bench.hessian import activation_copies  # noqa: E402
+from qtrain.bench.memory import activation_copies  # noqa: E402
 from qtrain.gpu import ACTIVATION_COPIES, machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402

@@ -104,7 +104,7 @@ def _unchunked_train_bn(case: dict[str, Any], device: Any) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    from qtrain.bench.hessian import peak_memory
+    from qtrain.bench.memory import peak_memory
     from qtrain.gpu import CUDA_CONTEXT_MB, hvp_memory_mb, resnet_stats
     from qtrain.learning.models import cifar_resnet
     from qtrain.spectra.hvp import HessianOperator
@@ -147,12 +147,8 @@ def run(
     """Run every step of :data:`PLANS` ``[plan]``; returns the CSV paths by name."""
     import torch
 
-    from qtrain.bench.hessian import (
-        VARIANTS,
-        activation_copies,
-        hessian_at_scale,
-        hvp_variants,
-    )
+    from qtrain.bench.hessian import VARIANTS, hessian_at_scale, hvp_variants
+    from qtrain.bench.memory import activation_copies
     from qtrain.bench.report import TABLES, render_section
     from qtrain.bench.sparse_step import sparse_step_throughput
     from qtrain.gpu import COSTS_CSV, load_costs, machine_description, write_costs

@@ -146,7 +146,7 @@ def hvp_variants_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def activation_table(rows: Sequence[dict[str, Any]]) -> str:
-    """:func:`qtrain.bench.hessian.activation_copies` rows."""
+    """:func:`qtrain.bench.memory.activation_copies` rows."""
     body = [
         (
             r["model"],
