@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from qtrain.figures import carleman, costs, quantum, spectra, training
+from qtrain.figures import carleman, costs, proxy, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
 from qtrain.figures.style import save_figure, stamp
 from qtrain.io import copy_file, load_table, write_provenance, write_table
@@ -235,7 +235,7 @@ FIGURES: dict[str, FigureSpec] = {
     ),
     "figS8": FigureSpec(
         tables=_figS8_tables,
-        plot=lambda d, o: spectra.plot_figS8(
+        plot=lambda d, o: proxy.plot_figS8(
             d["table"], d["correlations"], list(o["conventions"]), title=o["title"]
         ),
     ),
