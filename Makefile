@@ -105,13 +105,13 @@ bench: install
 
 BENCH_CSV := results/bench
 bench-docs: install
-	$(BIN)/python -m qtrain.bench_report --section hessian-scale $(BENCH_CSV)/hessian_scale/*.csv
-	$(BIN)/python -m qtrain.bench_report --section hvp-variants $(BENCH_CSV)/hvp_variants/*.csv
-	$(BIN)/python -m qtrain.bench_report --section memory-model $(BENCH_CSV)/memory.csv
-	$(BIN)/python -m qtrain.bench_report --extrapolate-costs $(BENCH_CSV)/hvp_variants/resnet32_4.csv
+	$(BIN)/python -m qtrain.bench.report --section hessian-scale $(BENCH_CSV)/hessian_scale/*.csv
+	$(BIN)/python -m qtrain.bench.report --section hvp-variants $(BENCH_CSV)/hvp_variants/*.csv
+	$(BIN)/python -m qtrain.bench.report --section memory-model $(BENCH_CSV)/memory.csv
+	$(BIN)/python -m qtrain.bench.report --extrapolate-costs $(BENCH_CSV)/hvp_variants/resnet32_4.csv
 
 bench-gpu: install
-	$(BIN)/python -m qtrain.bench_gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/gpu_costs.csv
+	$(BIN)/python -m qtrain.bench.gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/gpu_costs.csv
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke

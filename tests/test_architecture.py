@@ -4,6 +4,8 @@ each other, the science never imports figures or claims, spectra is shared by bo
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +14,27 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "qtrain"
 
 
 def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved (``from ..paper import x`` in
+    qtrain/learning/flops.py is ``qtrain.paper``; ``from . import y`` is ``qtrain.learning.y``)."""
     tree = ast.parse(path.read_text())
+    package = ["qtrain", *path.parent.relative_to(SRC).parts]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            if node.module:
+                names.add(".".join([*base, node.module]))
+            else:
+                names |= {".".join([*base, alias.name]) for alias in node.names}
     return names
+
+
+def test_relative_imports_are_resolved():
+    flops = imported_modules(SRC / "learning" / "flops.py")
+    assert {"qtrain.paper", "qtrain.learning.models"} <= flops
+    assert "qtrain.learning.batchnorm" in imported_modules(SRC / "learning" / "sparse_training.py")
 
 
 def offenders(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
@@ -71,17 +86,31 @@ def test_config_checks_use_the_standard_library_only():
     assert not third_party, third_party
 
 
-def test_figures_read_tables_not_models():
-    found = offenders("figures", ("torch", "qtrain.learning"))
-    assert not found, found
+READERS_MAY_NOT = ("torch", "qtrain.learning", "qtrain.quantum")
 
 
 @pytest.mark.parametrize("part", ["figures", "claims"])
-def test_figures_and_claims_never_import_quantum(part):
-    """They read the cost stage's tables; the paper's sizes come from qtrain.paper (claims C1
-    still counts parameters through learning.models until the renovation of issue 22)."""
-    found = offenders(part, ("qtrain.quantum",))
+def test_figures_and_claims_read_tables_only(part):
+    """Figures and claims read the stages' tables: never torch, models or the quantum code (the
+    paper's sizes come from qtrain.paper, C1's counts from the costs stage's table)."""
+    found = offenders(part, READERS_MAY_NOT)
     assert not found, found
+
+
+def test_figures_and_claims_load_neither_torch_nor_the_science_when_imported():
+    """The same, transitively: importing every module of both leaves torch, qtrain.learning and
+    qtrain.quantum unloaded (a fresh interpreter)."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import qtrain.claims, qtrain.figures\n"
+        "for pkg in (qtrain.claims, qtrain.figures):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or "
+        f"m.startswith({READERS_MAY_NOT[1:]!r})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_the_cost_calculator_sits_above_learning_and_quantum():
@@ -102,3 +131,35 @@ def test_the_cost_calculator_sits_above_learning_and_quantum():
 def test_the_paper_facts_use_the_standard_library_only():
     third_party = {m.split(".")[0] for m in imported_modules(SRC / "paper.py")}
     assert third_party <= {"__future__", "dataclasses", "math"}, third_party
+
+
+def test_the_quantum_stages_point_one_way():
+    """carleman/ (maps, Carleman, block systems) is read by circuits/ and costs/, never the
+    reverse: a circuit or a cost never changes what the Carleman stage computes."""
+    found = offenders("quantum/carleman", ("qtrain.quantum.circuits", "qtrain.quantum.costs"))
+    assert not found, found
+    found = offenders("quantum/circuits", ("qtrain.quantum.costs",))
+    assert not found, found
+
+
+def test_nothing_in_the_library_imports_the_benchmarks():
+    """qtrain.bench sits on top: benchmarks call the science, the science never calls them."""
+    found = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in imported_modules(path) if m.startswith("qtrain.bench")
+        )
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] != "bench"
+    }
+    assert not {k: v for k, v in found.items() if v}
+
+
+def test_no_flat_module_left_in_quantum():
+    """One sub-package per stage file (carleman.smk, quantum.smk, costs.smk)."""
+    flat = sorted(p.name for p in (SRC / "quantum").glob("*.py") if p.name != "__init__.py")
+    assert flat == [], flat
+    assert {p.name for p in (SRC / "quantum").iterdir() if p.is_dir() and p.name[0] != "_"} == {
+        "carleman",
+        "circuits",
+        "costs",
+    }

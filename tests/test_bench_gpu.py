@@ -10,8 +10,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from qtrain import bench_gpu, bench_report, gpu
-from qtrain.learning import hessian_bench as bench
+from qtrain import gpu
+from qtrain.bench import gpu as bench_gpu
+from qtrain.bench import memory as bench
+from qtrain.bench import report as bench_report
 
 
 def test_peak_memory_on_cuda_reads_the_allocator_counters(monkeypatch):
@@ -92,7 +94,7 @@ def test_tables_render_the_bench_rows():
 
 @pytest.mark.slow
 def test_bench_gpu_script_runs_end_to_end_at_tiny_size(tmp_path):
-    """`python -m qtrain.bench_gpu --tiny` (CPU here): every CSV, the doc sections, and the
+    """`python -m qtrain.bench.gpu --tiny` (CPU here): every CSV, the doc sections, and the
     cost table rows of this device, which the time estimate then prefers."""
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n")

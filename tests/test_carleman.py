@@ -1,4 +1,4 @@
-"""qtrain.quantum.carleman against brute-force expansions and exact iterations."""
+"""qtrain.quantum.carleman.linearization against brute-force expansions and exact iterations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from qtrain.quantum import carleman as cm
-from qtrain.quantum import polymaps as pm
-from qtrain.quantum import random_maps
+from qtrain.quantum.carleman import linearization as cm
+from qtrain.quantum.carleman import polymaps as pm
+from qtrain.quantum.carleman import random_maps
 
 
 def _random_terms(n, q, seed, scale=0.3, constant=True):

@@ -1,4 +1,4 @@
-"""qtrain.quantum.carleman_sweeps, the figS1-figS3 plots and the claims C6-C8 on small tables."""
+"""qtrain.quantum.carleman.sweeps, the figS1-figS3 plots and the claims C6-C8 on small tables."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ import pytest
 from scipy.stats import linregress
 
 from qtrain import claims, stats
+from qtrain.bench.carleman import build_benchmark
 from qtrain.claims import carleman as carleman_claims
-from qtrain.quantum import carleman_sweeps as cs
-from qtrain.quantum.carleman import carleman_matrix, carleman_trajectory, lift, order_sweep
+from qtrain.quantum.carleman import sweeps as cs
+from qtrain.quantum.carleman.linearization import (
+    carleman_matrix,
+    carleman_trajectory,
+    lift,
+    order_sweep,
+)
 
 MAPS = {
     "n": 2,
@@ -142,7 +148,7 @@ def test_plots_draw_from_tables():
 
 
 def test_build_benchmark_agrees_with_dense():
-    table = cs.build_benchmark([(2, 2), (3, 2)], repeats=1)
+    table = build_benchmark([(2, 2), (3, 2)], repeats=1)
     assert (table["max_abs_diff"] < 1e-14).all()
     assert list(table["dimension"]) == [6, 12]
 

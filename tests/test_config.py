@@ -13,6 +13,7 @@ from qtrain.config import (
     ConfigError,
     check_config,
     hessian_space_for,
+    kept_fraction,
     merge_config,
     spectrum_points,
     spectrum_variant,
@@ -187,3 +188,19 @@ def test_the_tiny_preset_is_its_own_file_and_decides_every_key_smoke_shrinks():
     assert not missing, (
         f"keys of config/smoke.yaml without a value in .test/config/tiny.yaml: {missing}"
     )
+
+
+def test_the_kept_share_is_one_value_across_its_three_keys():
+    assert kept_fraction(_config()) == 0.1
+    same = {"keep_fraction": 0.2}
+    check_config(
+        _config(prune=same, sparse_train=same, quantum={"resources": {"support_fraction": 0.2}})
+    )
+    keys = (
+        r"prune\.keep_fraction = 0\.2, sparse_train\.keep_fraction = 0\.1, "
+        r"quantum\.resources\.support_fraction = 0\.1 must be equal"
+    )
+    with pytest.raises(ConfigError, match=keys):
+        check_config(_config(prune=same))
+    with pytest.raises(ConfigError, match=r"quantum\.resources\.support_fraction = 0\.05"):
+        check_config(_config(quantum={"resources": {"support_fraction": 0.05}}))

@@ -145,7 +145,7 @@ def _snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 def test_nested_config_override_passes_a_dry_run():
     result = _snakemake(
         "-n", "--cores", "1", "--configfile", "config/smoke.yaml",
-        "--config", "prune={keep_fraction: 0.2}", "sparse_train={lr: 1e-2, steps: 60}",
+        "--config", "spectra={cutoff: 0.5}", "sparse_train={lr: 1e-2, steps: 60}",
     )  # fmt: skip
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]

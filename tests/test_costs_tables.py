@@ -70,14 +70,8 @@ RESOURCES = {
 SPECTRUM = {"nodes": np.array([-1.0, 1.0, 3.0]), "weights": np.array([0.25, 0.5, 0.25])}
 
 
-def test_measured_inputs_without_and_with_a_spectrum():
-    table, check = measured_inputs(BLOCKS, resources=RESOURCES, reason="measured_spectra: false")
-    assert len(check) == len(BLOCKS)
-    assert list(table.columns) == MEASURED_COLUMNS
-    assert len(table) == 2 * 3 and not table["measured"].any()
-    assert table["source"].str.contains("assumption").all()
-    assert table["source"].str.contains("measured_spectra: false").all()
-    assert overrides_from(table) == {}
+def _stand_in_inputs():
+    """The measured-inputs table of SPECTRUM taken on a stand-in model (ResNet-8-1, digits)."""
     table, _ = measured_inputs(
         BLOCKS,
         SPECTRUM,
@@ -86,6 +80,18 @@ def test_measured_inputs_without_and_with_a_spectrum():
         spectrum_dataset="digits",
         spectrum_source="run X",
     )
+    return table
+
+
+def test_measured_inputs_without_and_with_a_spectrum():
+    table, check = measured_inputs(BLOCKS, resources=RESOURCES, reason="measured_spectra: false")
+    assert len(check) == len(BLOCKS)
+    assert list(table.columns) == MEASURED_COLUMNS
+    assert len(table) == 2 * 3 and not table["measured"].any()
+    assert table["source"].str.contains("assumption").all()
+    assert table["source"].str.contains("measured_spectra: false").all()
+    assert overrides_from(table) == {}
+    table = _stand_in_inputs()
     over = overrides_from(table)
     assert set(over) == {"resnet32_4", "resnet56_11"}
     assert over["resnet32_4"]["hessian_lambda_min"] == -1.0
@@ -135,14 +141,7 @@ def test_rule_tables_from_a_config_section():
     decomposition, waterfall = cost_decomposition(CLASSICAL, measured, resources=RESOURCES)
     assert set(decomposition["scenario"]) == {"base", "favourable"}
     assert waterfall.groupby("model_name")["step"].max().min() >= 2
-    table, _ = measured_inputs(
-        BLOCKS,
-        SPECTRUM,
-        resources=RESOURCES,
-        spectrum_model="ResNet-8-1",
-        spectrum_dataset="digits",
-        spectrum_source="run X",
-    )
+    table = _stand_in_inputs()
     measured_run = cost_resnets(CLASSICAL, table, resources=RESOURCES)
     assert measured_run["measured_inputs"].str.contains("from run X").all()
     base = measured_run[measured_run["scenario"] == "base"]

@@ -53,7 +53,7 @@ UNDECLARED = [
     "results/smoke/seed_0/sparse_train/sparse/records.csv.lock",  # qtrain.run.locks writer lock
     "results/smoke/report.html",  # make report (snakemake --report)
     "results/paper/report.html",
-    "results/bench/gpu/hvp.csv",  # make bench-gpu (python -m qtrain.bench_gpu --out ...)
+    "results/bench/gpu/hvp.csv",  # make bench-gpu (python -m qtrain.bench.gpu --out ...)
     "logs/slurm/rule_spectrum/seed_0_variant_sparse_step_20/123.log",  # profiles/slurm logdir
 ]
 # Paths the docs tell the user to make themselves (not the workflow).

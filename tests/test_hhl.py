@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtrain.quantum.hhl import (
+from qtrain.quantum.circuits.hhl import solve
+from qtrain.quantum.circuits.hhl_setup import (
     choose_evolution_time,
     clock_eigenvalues,
     hermitian_dilation,
     pad_to_power_of_two,
     prepare,
-    solve,
 )
 
 
@@ -135,8 +135,8 @@ def test_rejects_bad_input() -> None:
 
 def _carleman_block_system() -> tuple[np.ndarray, np.ndarray, int, int, int]:
     """Tiny dissipative quadratic GD map (n = 2, N = 2, T = 1): dense L, rhs, n, Δ, T."""
-    from qtrain.quantum.carleman import carleman_matrix, lift
-    from qtrain.quantum.linear_system import block_system
+    from qtrain.quantum.carleman.linear_system import block_system
+    from qtrain.quantum.carleman.linearization import carleman_matrix, lift
 
     rng = np.random.default_rng(11)
     n, order, steps, eta = 2, 2, 1, 0.1
@@ -152,7 +152,7 @@ def _carleman_block_system() -> tuple[np.ndarray, np.ndarray, int, int, int]:
 
 
 def test_dilated_carleman_block_system_matches_classical_block_solve() -> None:
-    from qtrain.quantum.linear_system import solve_block_system
+    from qtrain.quantum.carleman.linear_system import solve_block_system
 
     L, rhs, n, delta, steps = _carleman_block_system()
     assert not np.allclose(L, L.T)  # needs the dilation
@@ -169,7 +169,7 @@ def test_controlled_evolution_gate_matches_hamiltonian_gate() -> None:
     from qiskit.circuit.library import HamiltonianGate
     from qiskit.quantum_info import Operator
 
-    from qtrain.quantum.hhl import ControlledEvolutionGate
+    from qtrain.quantum.circuits.hhl import ControlledEvolutionGate
 
     h, _ = hermitian_dilation(*_random_system(2, hermitian=False, seed=9))
     gate = ControlledEvolutionGate(h, 3.7)
@@ -179,7 +179,7 @@ def test_controlled_evolution_gate_matches_hamiltonian_gate() -> None:
 
 
 def test_clock_sweep_frame() -> None:
-    from qtrain.quantum.hhl import clock_sweep
+    from qtrain.quantum.circuits.hhl import clock_sweep
 
     a, b = _random_system(2, hermitian=True, seed=10)
     df = clock_sweep(a, b, [3, 5], count_gates=False)

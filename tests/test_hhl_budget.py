@@ -6,14 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtrain.quantum.hhl import (
+from qtrain.quantum.circuits.hhl import eigenbasis_postselected, hhl_circuit, solve
+from qtrain.quantum.circuits.hhl_setup import (
     HHL_ERROR_CONSTANT,
     clock_for_precision,
-    eigenbasis_postselected,
-    hhl_circuit,
     min_clock_value,
     prepare,
-    solve,
 )
 
 
@@ -30,7 +28,7 @@ def _systems():
 def test_eigenbasis_backend_equals_the_statevector_simulation(clock):
     from qiskit.quantum_info import Statevector
 
-    from qtrain.quantum.hhl import _postselected
+    from qtrain.quantum.circuits.hhl import _postselected
 
     for name, a, b in _systems():
         setup = prepare(a, b, clock)
@@ -102,9 +100,9 @@ def test_the_budgeted_clock_against_the_known_need_of_a_spread_spectrum():
 def test_the_budget_holds_on_carleman_block_systems_of_the_digits_network():
     """The systems the quantum-trained model solves (dilated: signed clock): the budget reaches
     epsilon and is at most two qubits above the clock they need (brute force)."""
-    from qtrain.quantum.carleman import carleman_matrix, lift
-    from qtrain.quantum.digits import digits_problem, initial_weights
-    from qtrain.quantum.linear_system import block_system
+    from qtrain.quantum.carleman.digits import digits_problem, initial_weights
+    from qtrain.quantum.carleman.linear_system import block_system
+    from qtrain.quantum.carleman.linearization import carleman_matrix, lift
 
     problem = digits_problem(1, (3, 8), "quadratic", 0.2, seed=0)
     theta = initial_weights(problem, 0.5, 0)

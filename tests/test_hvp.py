@@ -12,7 +12,7 @@ from model_helpers import float64_resnet_with_random_bn
 from torch import nn
 from torch.func import functional_call
 
-from qtrain.learning.hessian_bench import hvp_vs_gradient
+from qtrain.bench.hessian import hvp_vs_gradient
 from qtrain.spectra.hvp import HessianOperator
 from qtrain.spectra.lanczos import lanczos
 

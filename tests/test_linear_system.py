@@ -1,4 +1,5 @@
-"""qtrain.quantum.linear_system against dense solves, explicit constructions and known bounds."""
+"""qtrain.quantum.carleman.linear_system against dense solves, explicit constructions and known
+bounds."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from qtrain.quantum import carleman as cm
-from qtrain.quantum import linear_system as ls
-from qtrain.quantum import polymaps as pm
-from qtrain.quantum import random_maps
+from qtrain.quantum.carleman import linear_system as ls
+from qtrain.quantum.carleman import linearization as cm
+from qtrain.quantum.carleman import polymaps as pm
+from qtrain.quantum.carleman import random_maps
 
 
 def _system(seed=0, order=2, kind="dissipative", gradient=0.2):

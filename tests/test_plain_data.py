@@ -100,8 +100,8 @@ def test_a_crafted_model_checkpoint_is_refused_unread(tmp_path, name, rule):
 
 
 def test_crafted_masks_and_step_checkpoints_are_refused_unread(tmp_path):
+    from qtrain.learning.hessian_spectra import load_training_point
     from qtrain.learning.models import cifar_resnet
-    from qtrain.learning.points import load_training_point
     from qtrain.learning.pruning import PruningMasks, global_magnitude_masks
 
     marker = tmp_path / "marker"

@@ -1,4 +1,5 @@
-"""qtrain.quantum.polymaps against independent oracles (finite differences, closed forms)."""
+"""qtrain.quantum.carleman.polymaps against independent oracles (finite differences, closed
+forms)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from qtrain.quantum import digits, random_maps
-from qtrain.quantum import polymaps as pm
-from qtrain.quantum import taylor as taylor_maps
+from qtrain.quantum.carleman import digits, random_maps
+from qtrain.quantum.carleman import polymaps as pm
+from qtrain.quantum.carleman import taylor as taylor_maps
 
 
 def _tensor_apply(tensor: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -153,7 +153,7 @@ def test_the_multiplier_convention_is_a_eta_lambda_with_the_cut_off_at_c_eta():
 
 
 def test_polynomial_check_has_the_multiplier_proxy_and_the_trivial_predictors():
-    from qtrain.quantum.proxy_check import proxy_vs_carleman
+    from qtrain.quantum.carleman.proxy_check import proxy_vs_carleman
 
     table = proxy_vs_carleman(
         n_features=2, lr_scales=(0.5, 2.2), windows=2, window_steps=4, orders=(1,)

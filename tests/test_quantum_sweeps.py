@@ -16,8 +16,8 @@ from qtrain.claims.quantum import (
     claim_c10,
     claim_c12,
 )
-from qtrain.quantum.linear_system import solve_block_system
-from qtrain.quantum.quantum_sweeps import (
+from qtrain.quantum.carleman.linear_system import solve_block_system
+from qtrain.quantum.circuits.sweeps import (
     bootstrap_slope,
     carleman_block_system,
     hhl_fits,

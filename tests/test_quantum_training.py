@@ -8,18 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from qtrain.quantum.digits import digits_problem, initial_weights
-from qtrain.quantum.polymaps import gd_step
-from qtrain.quantum.quantum_training import (
+from qtrain.quantum.carleman.digits import digits_problem, initial_weights
+from qtrain.quantum.carleman.polymaps import gd_step
+from qtrain.quantum.circuits.quantum_training import (
     RunSpec,
     classical_gd,
     quantum_train,
-    run_summary,
     sampling_scale,
-    solver_comparison,
-    training_grid,
 )
-from qtrain.quantum.tomography import tomography
+from qtrain.quantum.circuits.tomography import tomography
+from qtrain.quantum.circuits.training_study import run_summary, solver_comparison, training_grid
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +275,7 @@ def test_a_budgeted_hhl_run_reaches_its_solver_precision_on_every_window():
     """The clock is budgeted from solver_share * eps and kappa (no fixed clock): the HHL error
     of the downloaded vector stays within the solver's precision in every window, the readout
     uses the rest of eps, and the clock grows with the precision asked for."""
-    from qtrain.quantum.tomography import samples_for_precision
+    from qtrain.quantum.circuits.tomography import samples_for_precision
 
     problem = digits_problem(features=1, classes=(3, 8), model="quadratic", seed=0)
     theta0 = initial_weights(problem, 0.5, seed=0)
@@ -304,7 +302,7 @@ def test_a_budgeted_hhl_run_reaches_its_solver_precision_on_every_window():
 
 
 def test_replicates_rerun_the_judged_runs_with_other_seeds():
-    from qtrain.quantum.quantum_training import TrainingSettings, training_study
+    from qtrain.quantum.circuits.training_study import TrainingSettings, training_study
 
     settings = TrainingSettings(
         model="quadratic",

@@ -298,7 +298,7 @@ def test_claim_c1():
 def test_step_batch_and_masked_sgd_step(digits, tmp_path):
     """The one batch draw and (masked) SGD step that sparse training and the linearized windows
     share: the batch is the run's seeded draw, and a masked step keeps pruned weights at zero."""
-    from qtrain.learning.points import load_training_point
+    from qtrain.learning.hessian_spectra import load_training_point
     from qtrain.learning.sparse_training import step_batch_indices, step_generator
 
     settings = SparseTrainSettings(**{**SETTINGS.__dict__, "augment": False})

@@ -405,7 +405,7 @@ def test_network_proxy_table_uses_the_window_start_spectrum() -> None:
 
 
 def test_proxy_vs_carleman_polynomial_check() -> None:
-    from qtrain.quantum.proxy_check import proxy_vs_carleman
+    from qtrain.quantum.carleman.proxy_check import proxy_vs_carleman
 
     table = proxy_vs_carleman(
         n_features=2, lr_scales=(0.5, 2.2), windows=2, window_steps=4, orders=(1, 2)
@@ -464,3 +464,47 @@ def test_bad_linearized_window_fails_before_any_job(tmp_path) -> None:
     assert result.returncode != 0
     assert "linearized.windows" in out
     assert "Job stats" not in out
+
+
+def test_densities_tables_hold_every_drawn_spectrum_exactly(tmp_path) -> None:
+    """The figures' densities and Ritz nodes as tables: a spectrum shared by two variants
+    appears under each, the large model under its own name, and the floats come back exactly
+    (the figures draw the same numbers the spectrum files hold)."""
+    from qtrain.io import load_table, write_table
+    from qtrain.spectra.density import densities_tables, spectra_from_tables
+
+    def saved(name, grid, density, sigma, probes):
+        path = _saved_spectrum(tmp_path / name, probes)
+        arrays = dict(np.load(path))
+        np.savez(path, **arrays, grid=grid, density=density, sigma=np.array(sigma))
+        return path
+
+    shared = saved("s0.npz", [0.1 + 0.2, 1 / 3], [2 / 3, 1e-300], 0.7, [([1.0, 2.0], [0.25, 0.75])])
+    later = saved("s5.npz", [-1.0, 1.0], [0.5, 0.5], 0.1, [([0.5], [1.0]), ([3.0], [1.0])])
+    large = saved("l.npz", [0.0, 5.0, 10.0], [0.2, 0.3, 0.5], 1.5, [([7.0], [1.0])])
+    keys = [("continuous", 0), ("sparse", 0), ("sparse", 5)]
+    dens, nodes = densities_tables([shared, shared, later], keys, [large], seed=3)
+    assert dens[["model", "variant", "step"]].drop_duplicates().values.tolist() == [
+        ["main", "continuous", 0],
+        ["main", "sparse", 0],
+        ["main", "sparse", 5],
+        ["large", "", 0],
+    ]
+    assert set(dens["seed"]) == {3} and len(dens) == 2 + 2 + 2 + 3
+    assert nodes[nodes["step"] == 5][["probe", "node"]].values.tolist() == [[0, 0.5], [1, 3.0]]
+    write_table(dens, tmp_path / "d.csv")
+    write_table(nodes, tmp_path / "n.csv")
+    d = load_table(tmp_path / "d.csv")
+    n = load_table(tmp_path / "n.csv")
+    main = spectra_from_tables(d, n, "main", 3)
+    assert sorted(main) == [("continuous", 0), ("sparse", 0), ("sparse", 5)]
+    assert main[("sparse", 0)]["grid"].tolist() == [0.1 + 0.2, 1 / 3]  # exact, not approx
+    assert main[("sparse", 0)]["density"].tolist() == [2 / 3, 1e-300]
+    assert main[("sparse", 5)]["sigma"] == 0.1
+    assert main[("sparse", 5)]["weights"].tolist() == [1.0, 1.0]
+    (big,) = spectra_from_tables(d, n, "large", 3).values()
+    assert big["grid"].tolist() == [0.0, 5.0, 10.0] and big["nodes"].tolist() == [7.0]
+    with pytest.raises(KeyError, match="no densities of model 'main', seed 4"):
+        spectra_from_tables(d, n, "main", 4)
+    with pytest.raises(ValueError, match="one spectrum per"):
+        densities_tables([shared], keys, [large], seed=3)

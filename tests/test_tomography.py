@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from qtrain.quantum.tomography import (
+from qtrain.quantum.circuits.tomography import (
     TomographyResult,
     keep_top_k,
     samples_for_precision,

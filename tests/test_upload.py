@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qiskit.quantum_info import Statevector
 
-from qtrain.quantum.upload import (
+from qtrain.quantum.circuits.upload import (
     basis_permutation_transpositions,
     sparse_state_preparation,
     sparse_vector,
@@ -81,7 +81,7 @@ def test_figS5_upload_panel_draws_every_sparsity_and_the_dense_reference() -> No
     import pandas as pd
 
     from qtrain.figures.quantum import plot_figS5
-    from qtrain.quantum.quantum_sweeps import tomography_fits, tomography_sweep
+    from qtrain.quantum.circuits.sweeps import tomography_fits, tomography_sweep
 
     tomography = tomography_fits(tomography_sweep([8], [100, 1000, 10000], repeats=3, seed=0), 10)
     upload = pd.concat(

@@ -2,7 +2,7 @@
 # The prepared GPU check (issue 23), for the day a GPU is lent: one command, one GPU, about ten
 # minutes, measured rows ready to commit. It never waits for a GPU: without one it stops at once.
 #
-#   1. `make bench-gpu`'s measurements (python -m qtrain.bench_gpu --skip-compile): the paper's
+#   1. `make bench-gpu`'s measurements (python -m qtrain.bench.gpu --skip-compile): the paper's
 #      models at batch 2048 (HVP variants, memory-model constants on this GPU, SGD steps, the
 #      Hessian at scale); they rewrite the GPU rows of src/qtrain/gpu_costs.csv (the start-up
 #      estimate then uses them) and the gpu-* sections of docs/benchmarks.md.
@@ -93,12 +93,12 @@ collect() {
     [ -f "$dir/bench_gpu.tar.gz" ] && tar -xzf "$dir/bench_gpu.tar.gz"
     # the tables of whatever came back (a bench-gpu cut off by its limit rendered nothing)
     local py=.venv/bin/python csv kind
-    PYTHONPATH=src "$py" -m qtrain.bench_report --section gpu-rehearsal-memory \
+    PYTHONPATH=src "$py" -m qtrain.bench.report --section gpu-rehearsal-memory \
         --kind rehearsal-memory docs/results/rehearsal_gpu/memory.csv
     for csv in hvp_variants:hvp-variants memory:memory-model sparse_step:sparse-step \
         hessian_scale:hessian-scale; do
         kind=${csv#*:} csv=results/bench/gpu/${csv%%:*}.csv
-        [ -f "$csv" ] && PYTHONPATH=src "$py" -m qtrain.bench_report --section "gpu-${kind/memory-model/memory}" \
+        [ -f "$csv" ] && PYTHONPATH=src "$py" -m qtrain.bench.report --section "gpu-${kind/memory-model/memory}" \
             --kind "$kind" "$csv"
     done
     git status --short src/qtrain/gpu_costs.csv docs/benchmarks.md docs/results/rehearsal_gpu
@@ -155,7 +155,7 @@ if [ "$STAGE" != bench ]; then
         --resources gpu=2 --configfile config/rehearsal.yaml 2>&1 |
         tee logs/gpu_check/rehearsal.log || status=$?
     if [ -f results/rehearsal/memory/memory.csv ]; then
-        "$PY" -m qtrain.bench_report --section gpu-rehearsal-memory --kind rehearsal-memory \
+        "$PY" -m qtrain.bench.report --section gpu-rehearsal-memory --kind rehearsal-memory \
             results/rehearsal/memory/memory.csv
         "$PY" - <<'PYEOF'
 import csv
@@ -172,7 +172,7 @@ fi
 # 2. make bench-gpu (without its install step: the GPU machine has no package index)
 if [ "$STAGE" != rehearsal ]; then
     echo "== bench-gpu $(date -u +%T)"
-    timeout "${BENCH_LIMIT:-300}" "$PY" -m qtrain.bench_gpu --out results/bench/gpu \
+    timeout "${BENCH_LIMIT:-300}" "$PY" -m qtrain.bench.gpu --out results/bench/gpu \
         --costs src/qtrain/gpu_costs.csv --skip-compile 2>&1 | tee logs/gpu_check/bench_gpu.log ||
         status=$?
 fi

@@ -21,11 +21,13 @@ T = TypeVar("T")
 
 __all__ = [
     "DIGITS_TRAIN_SIZE",
+    "KEPT_FRACTION_KEYS",
     "MAX_STATEVECTOR_QUBITS",
     "REHEARSAL_LABEL",
     "ConfigError",
     "check_config",
     "check_hessian_operator",
+    "check_kept_fraction",
     "check_linearized",
     "check_quantum_config",
     "check_rehearsal",
@@ -35,6 +37,7 @@ __all__ = [
     "from_section",
     "hessian_space_for",
     "hhl_qubits",
+    "kept_fraction",
     "merge_config",
     "rehearsal_label",
     "seed_count",
@@ -103,6 +106,39 @@ def check_conventions(cfg: Mapping[str, Any]) -> None:
             f"config key spectra.conventions = {conventions} must start with 'multiplier': "
             "the multiplier convention decides the claims (SPEC §2.5); list 'eigenvalue' and "
             "'lr_scaled' after it to show them for comparison"
+        )
+
+
+#: The three keys that state the kept share of the prunable weights (the paper's 10%): the
+#: prune, every download, and the support a support-only window prices.
+KEPT_FRACTION_KEYS = (
+    ("prune", "keep_fraction"),
+    ("sparse_train", "keep_fraction"),
+    ("quantum", "resources", "support_fraction"),
+)
+
+
+def kept_fraction(cfg: Mapping[str, Any]) -> float:
+    """The kept share of the prunable weights: ``prune.keep_fraction`` (equal to the other keys
+    of :data:`KEPT_FRACTION_KEYS` once :func:`check_kept_fraction` has passed)."""
+    return float(cfg["prune"]["keep_fraction"])
+
+
+def check_kept_fraction(cfg: Mapping[str, Any]) -> None:
+    """One kept share: the prune, each download and the cost model's support keep the same
+    fraction of the prunable weights (keys missing from ``cfg`` take their schema default)."""
+    values = {}
+    for path in KEPT_FRACTION_KEYS:
+        node: Any = cfg
+        for key in path:
+            node = node.get(key, {}) if isinstance(node, Mapping) else {}
+        if isinstance(node, (int, float)):
+            values[".".join(path)] = float(node)
+    if len(set(values.values())) > 1:
+        listed = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        raise ConfigError(
+            f"config keys {listed} must be equal: the pruned support, each download's top-k "
+            "and the support the cost model prices are one kept share (the paper's 10%)"
         )
 
 
@@ -308,6 +344,7 @@ def spectrum_jobs(cfg: Mapping[str, Any]) -> int:
 def check_config(cfg: Mapping[str, Any]) -> None:
     """Every cross-key check, in the order of the pipeline; the first failure is raised."""
     check_training(cfg)
+    check_kept_fraction(cfg)
     check_rehearsal(cfg)
     check_linearized(cfg)
     check_hessian_operator(cfg)

@@ -18,7 +18,7 @@ rule bench_sparse_step:
     params:
         # CPU: the paper model at a small batch (batch 2048 needs > 20 GiB of activations
         # and about two minutes per step on 2 cores); on a GPU, make bench-gpu measures
-        # batch 2048 (qtrain.bench_gpu).
+        # batch 2048 (qtrain.bench.gpu).
         cases=[
             {"depth": 32, "widen": 4, "batch": 32, "repeats": 3},
             {"depth": 8, "widen": 2, "batch": 2048, "micro_batch": 512, "repeats": 3},
@@ -93,7 +93,7 @@ rule bench_hvp:
             {"depth": 8, "widen": 2, "batch": 256, "repeats": 5},
         ],
         gpu_cases=BENCH_HVP_GPU_CASES,
-        keep_fraction=0.1,
+        keep_fraction=qtrain_config.kept_fraction(config),
         spectrum_hvps=256 + 64,
         spectrum_batch=2048,
     script:
@@ -256,7 +256,7 @@ rule bench_hvp_variants:
         gpu_mem_mb=bench_gpu_mem_mb([c["gpu"] for c in HVP_VARIANT_CASES.values()]),
     params:
         case=lambda wc: HVP_VARIANT_CASES[wc.case],
-        keep_fraction=0.1,
+        keep_fraction=qtrain_config.kept_fraction(config),
     script:
         "../scripts/bench_hvp_variants.py"
 

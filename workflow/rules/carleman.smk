@@ -54,7 +54,7 @@ rule condition_sweep:
         "../scripts/condition_sweep.py"
 
 
-# The fits that figS1-figS3 draw and claims C6-C8 judge (qtrain.quantum.carleman_sweeps).
+# The fits that figS1-figS3 draw and claims C6-C8 judge (qtrain.quantum.carleman.sweeps).
 rule fit_error_vs_order:
     input:
         raw=rules.carleman_sweep.output.table,
@@ -65,7 +65,7 @@ rule fit_error_vs_order:
     conda:
         "../../envs/plot.yaml"
     params:
-        function="qtrain.quantum.carleman_sweeps:error_vs_order_fits",
+        function="qtrain.quantum.carleman.sweeps:error_vs_order_fits",
         options={},
         empty_ok=False,
         preset=PRESET,
@@ -83,7 +83,7 @@ rule fit_variant_difference:
     conda:
         "../../envs/plot.yaml"
     params:
-        function="qtrain.quantum.carleman_sweeps:variant_difference_fits",
+        function="qtrain.quantum.carleman.sweeps:variant_difference_fits",
         options={},
         empty_ok=False,
         preset=PRESET,
@@ -101,7 +101,7 @@ rule fit_condition:
     conda:
         "../../envs/plot.yaml"
     params:
-        function="qtrain.quantum.carleman_sweeps:condition_fits",
+        function="qtrain.quantum.carleman.sweeps:condition_fits",
         options={},
         empty_ok=False,
         preset=PRESET,

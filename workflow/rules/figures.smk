@@ -38,14 +38,13 @@ rule plot_fig1:
 
 # --- Training, Hessian spectra and the error proxy (Fig. 2a-c, 3) and claim C13 (figS8).
 # Figures show the first training seed; step 0 is shared by the variants (spectrum_file).
-SPECTRUM_KEYS = [
-    (v, s) for v in config["sparse_train"]["variants"] for s in spectrum_steps()
-]
+# SPECTRUM_KEYS (spectra.smk): the (variant, step) of every ridge of Fig. 2a.
 
 
 rule plot_fig2a:
     input:
-        spectra=[spectrum_file(v, s, SEED) for v, s in SPECTRUM_KEYS],
+        densities=rules.spectrum_densities.output.densities,
+        nodes=rules.spectrum_densities.output.nodes,
         records=expand(
             rules.sparse_train.output.records,
             variant=config["sparse_train"]["variants"],
@@ -61,7 +60,7 @@ rule plot_fig2a:
         figure="fig2a",
         preset=PRESET,
         options={
-            "spectrum_keys": SPECTRUM_KEYS,
+            "seed": SEED,
             "cutoff": config["spectra"]["cutoff"],
             "title": f"Fig. 2a: Hessian spectra during sparse training ({PRESET} preset)",
         },
@@ -128,7 +127,7 @@ LARGE_LABEL = (
 
 rule plot_fig3:
     input:
-        spectrum=expand(rules.spectrum_large.output.spectrum, seed=SEED)[0],
+        densities=rules.spectrum_densities.output.densities,
         masses=rules.spectrum_masses.output.masses,
     output:
         **figure_outputs("fig3", tables=("table", "masses")),

@@ -96,7 +96,7 @@ rule fit_hhl_sweep:
     conda:
         "../../envs/quantum.yaml"
     params:
-        function="qtrain.quantum.quantum_sweeps:hhl_fits",
+        function="qtrain.quantum.circuits.sweeps:hhl_fits",
         options={},
         empty_ok=False,
         preset=PRESET,
@@ -114,7 +114,7 @@ rule fit_tomography_sweep:
     conda:
         "../../envs/quantum.yaml"
     params:
-        function="qtrain.quantum.quantum_sweeps:tomography_fits",
+        function="qtrain.quantum.circuits.sweeps:tomography_fits",
         options={
             "fit_min_ratio": QUANTUM["tomography"]["fit_min_ratio"],
             "seed": config["seed"],
@@ -138,7 +138,7 @@ rule summarize_quantum_training:
     conda:
         "../../envs/quantum.yaml"
     params:
-        function="qtrain.quantum.quantum_training:training_summary",
+        function="qtrain.quantum.circuits.training_study:training_summary",
         options={},
         empty_ok=True,
         preset=PRESET,

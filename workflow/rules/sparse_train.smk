@@ -43,13 +43,15 @@ rule claims_training:
             variant=config["sparse_train"]["variants"],
             seed=SEEDS,
         ),
+        # C1: the paper's ResNets as the costs stage counted them (costs.smk is included later)
+        counts=lambda wc: rules.classical_flops.output.table,
     output:
         claims=f"{RESULTS}/claims/training.csv",
         dips=f"{RESULTS}/claims/download_dips.csv",
     log:
         f"{LOGS}/claims_training/claims_training.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/plot.yaml"
     params:
         keep_fraction=config["prune"]["keep_fraction"],
         level=config["noise"]["level"],

@@ -149,6 +149,32 @@ rule spectrum_large:
         "../scripts/spectrum.py"
 
 
+# The densities and Ritz nodes Fig. 2a and Fig. 3 draw: the main model at every measured step of
+# every variant (step 0 is shared by the variants: spectrum_file) and the large model after
+# pruning, of the first training seed, as tables (figures read tables, never spectrum files).
+SPECTRUM_KEYS = [
+    (v, s) for v in config["sparse_train"]["variants"] for s in spectrum_steps()
+]
+
+
+rule spectrum_densities:
+    input:
+        main=[spectrum_file(v, s, SEED) for v, s in SPECTRUM_KEYS],
+        large=expand(rules.spectrum_large.output.spectrum, seed=SEED),
+    output:
+        densities=f"{RESULTS}/spectra/densities.csv",
+        nodes=f"{RESULTS}/spectra/ritz_nodes.csv",
+    log:
+        f"{LOGS}/spectrum_densities/spectrum_densities.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        spectrum_keys=SPECTRUM_KEYS,
+        seed=SEED,
+    script:
+        "../scripts/spectrum_densities.py"
+
+
 # The masses claim C2 and Fig. 3 read: the main model at step 0 and the large model after
 # pruning, every training seed and Lanczos probe (one replicate estimate each), every convention.
 rule spectrum_masses:

@@ -7,8 +7,8 @@ log = setup_logging(snakemake.log[0])
 import os  # noqa: E402
 import platform  # noqa: E402
 
+from qtrain.bench.carleman import build_benchmark  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.carleman_sweeps import build_benchmark  # noqa: E402
 
 p = snakemake.params
 table = build_benchmark(

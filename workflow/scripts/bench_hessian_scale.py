@@ -9,9 +9,9 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.bench.hessian import hessian_at_scale  # noqa: E402
 from qtrain.gpu import machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.hessian_bench import hessian_at_scale  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)

@@ -8,8 +8,8 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.bench.hessian import hvp_vs_gradient  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.hessian_bench import hvp_vs_gradient  # noqa: E402
 from qtrain.learning.models import cifar_resnet  # noqa: E402
 from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402

@@ -1,5 +1,5 @@
 """Rule bench_hvp_variants: every HVP variant beside a gradient on one batch, side by side, with
-its error against the reference HVP (qtrain.learning.hessian_bench.hvp_variants)."""
+its error against the reference HVP (qtrain.bench.hessian.hvp_variants)."""
 
 from qtrain.io import setup_logging
 
@@ -8,9 +8,9 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.bench.hessian import VARIANTS, hvp_variants  # noqa: E402
 from qtrain.gpu import machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.hessian_bench import VARIANTS, hvp_variants  # noqa: E402
 from qtrain.learning.models import cifar_resnet  # noqa: E402
 from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402

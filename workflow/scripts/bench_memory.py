@@ -8,9 +8,9 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.bench.memory import activation_copies  # noqa: E402
 from qtrain.gpu import ACTIVATION_COPIES, machine_description  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.hessian_bench import activation_copies  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 
 params = snakemake.params

@@ -10,14 +10,10 @@ import time  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from qtrain.bench.quantum import hhl_scaling  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.quantum_sweeps import hhl_scaling  # noqa: E402
-from qtrain.quantum.quantum_training import (  # noqa: E402
-    RunSpec,
-    digits_problem,
-    initial_weights,
-    quantum_train,
-)
+from qtrain.quantum.carleman.digits import digits_problem, initial_weights  # noqa: E402
+from qtrain.quantum.circuits.quantum_training import RunSpec, quantum_train  # noqa: E402
 
 p = snakemake.params
 tic = time.perf_counter()

@@ -7,8 +7,8 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from qtrain.bench.sparse_step import sparse_step_throughput  # noqa: E402
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.bench import sparse_step_throughput  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)

@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.carleman_sweeps import (  # noqa: E402
+from qtrain.quantum.carleman.sweeps import (  # noqa: E402
     digits_maps,
     error_vs_order_table,
     toy_maps,

@@ -16,6 +16,7 @@ rows, dips = training_claims(
     {path: load_table(path) for path in inp.downloads},
     keep_fraction=params.keep_fraction,
     level=params.level,
+    counts=load_table(inp.counts),
 )
 write_table(dips, snakemake.output.dips)
 write_table(rows_to_frame(rows), snakemake.output.claims)

@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.carleman_sweeps import condition_table, toy_maps  # noqa: E402
+from qtrain.quantum.carleman.sweeps import condition_table, toy_maps  # noqa: E402
 
 maps_cfg, sweep = snakemake.params.maps, snakemake.params.sweep
 start = time.perf_counter()

@@ -12,7 +12,7 @@ from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import load_arrays, write_provenance, write_table  # noqa: E402
 from qtrain.learning import linearized_window as lw  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
-from qtrain.learning.points import load_training_point  # noqa: E402
+from qtrain.learning.hessian_spectra import load_training_point  # noqa: E402
 from qtrain.learning.sparse_training import SparseTrainSettings  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 

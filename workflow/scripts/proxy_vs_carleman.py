@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.proxy_check import ProxyCheckSettings, proxy_check_table  # noqa: E402
+from qtrain.quantum.carleman.proxy_check import ProxyCheckSettings, proxy_check_table  # noqa: E402
 
 params = snakemake.params
 tic = time.perf_counter()

@@ -13,7 +13,7 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.quantum_training import TrainingSettings, training_study  # noqa: E402
+from qtrain.quantum.circuits.training_study import TrainingSettings, training_study  # noqa: E402
 
 params = snakemake.params
 settings = TrainingSettings.from_config(params.training)

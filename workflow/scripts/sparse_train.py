@@ -61,8 +61,8 @@ readout = None
 epsilon = section["tomography_epsilon"]
 if epsilon > 0:
     # Kerenidis-Prakash ℓ2 tomography: N = 36·d·ln d/δ² samples give ‖u − ũ‖ ≤ √7·δ w.h.p.;
-    # δ = ε/√7 guarantees relative ℓ2 precision ε (qtrain.quantum.tomography simulates it).
-    from qtrain.quantum.tomography import samples_for_precision, tomography
+    # δ = ε/√7 guarantees relative ℓ2 precision ε (qtrain.quantum.circuits.tomography simulates it).
+    from qtrain.quantum.circuits.tomography import samples_for_precision, tomography
 
     def readout(vector, rng):
         samples = samples_for_precision(vector.size, epsilon / math.sqrt(7), "l2")

@@ -3,7 +3,7 @@
 The operator (SPEC §2.5): the coordinates the following window evolves (dense windows: the full
 Hessian) and BatchNorm as configured. Resumable: every finished Lanczos run is kept under
 ``params.state_dir`` and reused under the same config and inputs; the folder is removed once the
-spectrum is written (qtrain.learning.points.point_spectrum).
+spectrum is written (qtrain.learning.hessian_spectra.point_spectrum).
 """
 
 from qtrain.io import setup_logging
@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import load_arrays, remove_resume_state, write_provenance  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
-from qtrain.learning.points import load_training_point, point_spectrum  # noqa: E402
+from qtrain.learning.hessian_spectra import load_training_point, point_spectrum  # noqa: E402
 from qtrain.learning.training import select_device  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params

@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 import time  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.quantum_sweeps import tomography_sweep  # noqa: E402
+from qtrain.quantum.circuits.sweeps import tomography_sweep  # noqa: E402
 
 cfg = snakemake.params.tomography
 tic = time.perf_counter()

@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.upload import upload_sweep  # noqa: E402
+from qtrain.quantum.circuits.upload import upload_sweep  # noqa: E402
 
 cfg = snakemake.params.upload
 sparse = upload_sweep(cfg["sparsity"], cfg["dimensions"], seed=snakemake.params.seed)

@@ -5,7 +5,7 @@ from qtrain.io import setup_logging
 log = setup_logging(snakemake.log[0])
 
 from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.quantum.carleman_sweeps import (  # noqa: E402
+from qtrain.quantum.carleman.sweeps import (  # noqa: E402
     digits_maps,
     toy_maps,
     variant_difference_table,

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from qtrain.paper import RESNET_SIZES
 from qtrain.spectra.error_proxy import DECIDING_CONVENTION
 from qtrain.stats import fmt, signed
 
@@ -40,13 +39,11 @@ __all__ = [
     "NOT_HOLDING",
     "NOT_JUDGED",
     "NOT_RUN",
-    "PAPER_RESNETS",
     "PREMISE_ABSENT",
     "PREMISE_PREFIX",
     "ROLES",
     "VERDICTS",
     "ClaimRow",
-    "PaperResNet",
     "assemble_claims",
     "claims_for_html",
     "claims_markdown",
@@ -248,39 +245,6 @@ def convention_row(
         noise="; ".join(noises),
         role=DECIDES if conv == DECIDING_CONVENTION else FOR_COMPARISON,
     )
-
-
-@dataclass(frozen=True)
-class PaperResNet:
-    """One of the paper's two models: its architecture, exact parameter count (100 classes) and
-    the qubits of its parameter register, ceil(log2 n)."""
-
-    depth: int
-    widen: int
-    parameters: int
-
-    @property
-    def qubits(self) -> int:
-        """Qubits of the parameter register, ceil(log2 n) (claim C11)."""
-        return math.ceil(math.log2(self.parameters))
-
-    @property
-    def label(self) -> str:
-        """``ResNet-<depth>-<widen>`` (claim C1)."""
-        return f"ResNet-{self.depth}-{self.widen}"
-
-    @property
-    def key(self) -> str:
-        """``resnet<depth>_<widen>`` (the resource tables' ``model_name``)."""
-        return f"resnet{self.depth}_{self.widen}"
-
-
-#: The paper's ResNet-32-4 ("7 million") and ResNet-56-11 ("103 million"): claims C1 and C11.
-#: Their sizes are the cost model's n (one statement of them: C1 checks what the costs use).
-PAPER_RESNETS = tuple(
-    PaperResNet(depth, widen, RESNET_SIZES[f"resnet{depth}_{widen}"])
-    for depth, widen in ((32, 4), (56, 11))
-)
 
 
 CLAIMS = {

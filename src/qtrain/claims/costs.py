@@ -26,11 +26,11 @@ from qtrain.claims.core import (
     CLAIMS,
     COST_MODEL_FAILS,
     NOT_RUN,
-    PAPER_RESNETS,
     ClaimRow,
     combine_verdicts,
     judge,
 )
+from qtrain.paper import RESNETS
 
 __all__ = ["claim_c11_rows", "claim_c14"]
 
@@ -64,7 +64,7 @@ def claim_c11_rows(
     linear when its slope is 1 within ``slope_tolerance``. Noise: how far the slope moves
     towards the bound over the sensitivity variants inside the premise, at least
     ``slope_tolerance``."""
-    qubits = resnet_qubits or {r.key: r.qubits for r in PAPER_RESNETS}
+    qubits = resnet_qubits or {r.key: r.qubits for r in RESNETS}
     rows = []
     for premise, text in _PREMISES.items():
         part = scaling[scaling["premise"] == premise]

@@ -1,10 +1,10 @@
 """Claims C1 (model sizes, 10% kept) and C5 (download dips) from the training stages' tables.
 
-C1 compares exact parameter counts of the paper's ResNets (:data:`PAPER_RESNETS`) and the prune
-stage's kept share; C5 reads the download records of every training seed
-(:func:`download_dips`) and judges each dip, the share of it regained in the next window and
-the QRAM variant's dips against the sparse variant's on matched downloads, in train accuracy
-and train loss, with the training seeds as replicates.
+C1 compares the parameter counts of the costs stage's ``classical_flops`` table with the
+paper's (:data:`qtrain.paper.RESNETS`) and the prune stage's kept share; C5 reads the download
+records of every training seed (:func:`download_dips`) and judges each dip, the share of it
+regained in the next window and the QRAM variant's dips against the sparse variant's on matched
+downloads, in train accuracy and train loss, with the training seeds as replicates.
 """
 
 from __future__ import annotations
@@ -25,26 +25,27 @@ from qtrain.claims import (
     combine_verdicts,
     judge,
 )
-from qtrain.claims.core import PAPER_RESNETS
+from qtrain.paper import RESNETS
 from qtrain.stats import NOISE_LEVEL, fmt, replicate_estimate, signed
 
 __all__ = [
     "claim_c1",
     "claim_c5",
     "download_dips",
-    "resnet_parameter_counts",
+    "parameter_counts",
     "training_claims",
 ]
 
 
-def resnet_parameter_counts() -> dict[str, int]:
-    """Exact parameter counts of the paper's ResNets (100 classes, 3 input channels), built on
-    the meta device (no memory): ``{"ResNet-32-4": n, "ResNet-56-11": n}``."""
-    from qtrain.learning.models import cifar_resnet, count_parameters
-
+def parameter_counts(counted: pd.DataFrame) -> dict[str, int]:
+    """``{"ResNet-<depth>-<widen>": parameters}`` from a table of counted models (columns
+    ``depth``, ``widen``, ``parameters``: the costs stage's ``classical_flops.csv``)."""
+    missing = {"depth", "widen", "parameters"} - set(counted.columns)
+    if missing:
+        raise ValueError(f"the counted parameters table lacks the columns {sorted(missing)}")
     return {
-        r.label: count_parameters(cifar_resnet(r.depth, r.widen, 100, 3, device="meta"))
-        for r in PAPER_RESNETS
+        f"ResNet-{int(r.depth)}-{int(r.widen)}": int(r.parameters)
+        for r in counted.itertuples(index=False)
     }
 
 
@@ -52,7 +53,7 @@ def claim_c1(counts: Mapping[str, int], sparsity: Any, keep_fraction: float) -> 
     """C1 from exact parameter counts (``{"ResNet-32-4": n, "ResNet-56-11": n}``) and the prune
     stage's sparsity table (final ``total (prunable)`` row): the counts are 7,451,044 and
     103,703,700, and the kept share equals ``keep_fraction`` up to one weight of rounding."""
-    expected = {r.label: r.parameters for r in PAPER_RESNETS}
+    expected = {r.label: r.parameters for r in RESNETS}
     total = sparsity.iloc[-1]
     density = float(total["kept"]) / float(total["total"])
     counts_ok = all(counts.get(k) == v for k, v in expected.items())
@@ -273,11 +274,12 @@ def training_claims(
     downloads: Mapping[str, pd.DataFrame],
     keep_fraction: float,
     level: float = NOISE_LEVEL,
-    counts: Mapping[str, int] | None = None,
+    *,
+    counts: pd.DataFrame,
 ) -> tuple[list[ClaimRow], pd.DataFrame]:
     """C1 and C5 with the download-dip table they read: ``records`` and ``downloads`` map each
-    sparse_train output path (every seed and variant) to its table; ``counts`` defaults to
-    :func:`resnet_parameter_counts`."""
+    sparse_train output path (every seed and variant) to its table; ``counts`` is the table of
+    counted parameters (:func:`parameter_counts`)."""
     by_key = {_seed_and_variant(p): t for p, t in records.items()}
     dl = {_seed_and_variant(p): t for p, t in downloads.items()}
     dips = pd.concat(
@@ -290,7 +292,7 @@ def training_claims(
         ignore_index=True,
     )
     rows = [
-        claim_c1(resnet_parameter_counts() if counts is None else counts, sparsity, keep_fraction),
+        claim_c1(parameter_counts(counts), sparsity, keep_fraction),
         claim_c5(dips, level),
     ]
     return rows, dips

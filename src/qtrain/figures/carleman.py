@@ -1,7 +1,7 @@
 """figS1-figS3 (discrete Carleman theory) as functions of their tables, in the project style.
 
 Each function takes the Carleman stage's fit table the figure draws (see
-:mod:`qtrain.quantum.carleman_sweeps`) and returns a matplotlib figure; nothing is recomputed
+:mod:`qtrain.quantum.carleman.sweeps`) and returns a matplotlib figure; nothing is recomputed
 except drawing.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qtrain.figures.style import COLUMN_WIDTH, figure
+from qtrain.paper import KEEP_FRACTION
 
 __all__ = ["PIPELINE_STAGES", "plot_fig1"]
 
@@ -30,8 +31,8 @@ def plot_fig1(
     stage_rules: Sequence[Sequence[str]] | None = None,
     stages: Sequence[tuple[str, str, str]] = PIPELINE_STAGES,
     window_steps: int = 100,
-    keep_fraction: float = 0.1,
-    download_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
+    download_fraction: float = KEEP_FRACTION,
 ):
     """Fig. 1: the pipeline (classical pretrain → prune → upload → Carleman + HHL → tomography
     download → classical); under each box the workflow rules that implement it.

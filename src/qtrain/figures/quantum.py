@@ -2,8 +2,8 @@
 tables, in the project style (figS6, figS9 and figS10, the cost model: :mod:`qtrain.figures.costs`).
 
 Each function takes the figure table(s) written beside the figure (see
-:mod:`qtrain.quantum.quantum_sweeps` and :mod:`qtrain.quantum.quantum_training`) and returns a
-matplotlib figure; nothing is recomputed except drawing.
+:mod:`qtrain.quantum.circuits.sweeps` and :mod:`qtrain.quantum.circuits.quantum_training`) and
+returns a matplotlib figure; nothing is recomputed except drawing.
 """
 
 from __future__ import annotations
@@ -115,8 +115,9 @@ def plot_figS5(table: pd.DataFrame, upload: pd.DataFrame | None = None):
     """(a) relative tomography error against samples per stage (log-log, mean ± std over
     repeats) with fitted slopes, the √(d/4N) model and the Kerenidis-Prakash bound; (b) samples
     for a relative error ε from the fits, against ε, beside the Kerenidis-Prakash count; (c) with
-    ``upload`` (:func:`~qtrain.quantum.upload.upload_sweep` rows): measured CX count of the sparse
-    upload against n per sparsity s, its O(s·log n) bound, and dense state preparation."""
+    ``upload`` (:func:`~qtrain.quantum.circuits.upload.upload_sweep` rows): measured CX count of
+    the sparse upload against n per sparsity s, its O(s·log n) bound, and dense state
+    preparation."""
     ncols = 2 if upload is None else 3
     fig, axes = figure(ncols=ncols, width=ncols * COLUMN_WIDTH, aspect=0.8)
     ax = axes[0]

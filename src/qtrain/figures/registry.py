@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from qtrain.figures import carleman, costs, quantum, spectra, training
+from qtrain.figures import carleman, costs, proxy, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
 from qtrain.figures.style import save_figure, stamp
 from qtrain.io import copy_file, load_table, write_provenance, write_table
 from qtrain.paper import RESNET_SIZES
+from qtrain.spectra.density import spectra_from_tables
 
 __all__ = ["FIGURES", "FigureSpec", "make_figure"]
 
@@ -64,12 +65,10 @@ class FigureSpec:
 
 
 def _fig2a_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
-    from qtrain.spectra.density import load_spectrum
-
-    spectra_ = {
-        (variant, int(step)): load_spectrum(path)
-        for (variant, step), path in zip(options["spectrum_keys"], inputs["spectra"], strict=True)
-    }
+    """The main model's ridges of the drawn seed, from the spectra stage's densities and Ritz
+    nodes, and each variant's download steps."""
+    densities, nodes = load_table(inputs["densities"]), load_table(inputs["nodes"])
+    spectra_ = spectra_from_tables(densities, nodes, "main", int(options["seed"]))
     downloads = {}
     for path in inputs["records"]:
         rec = load_table(path)
@@ -103,11 +102,17 @@ def _fig2c_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
 
 
 def _fig3_tables(inputs: Inputs, options: Options) -> dict[str, Any]:
-    """The large model's density and, from the spectra stage's masses table, its masses (the
-    drawn seed's rows; the mean over its probes is the mass of the pooled density)."""
-    from qtrain.spectra.density import load_spectrum
-
-    spec = load_spectrum(inputs["spectrum"])
+    """The large model's density (the spectra stage's densities table) and its masses (the
+    stage's masses table: the drawn seed's rows; the mean over its probes is the mass of the
+    pooled density)."""
+    densities = load_table(inputs["densities"])  # pandas reads floats back exactly
+    rows = densities[(densities["model"] == "large") & (densities["seed"] == int(options["seed"]))]
+    if rows.empty:
+        raise KeyError(f"no large-model density of seed {options['seed']} in {inputs['densities']}")
+    spec = {
+        "grid": rows["lambda"].to_numpy(dtype=float),
+        "density": rows["density"].to_numpy(dtype=float),
+    }
     table = load_table(inputs["masses"])
     rows = table[(table["model"] == "large") & (table["seed"] == int(options["seed"]))]
     masses = rows.drop(columns=["model", "variant"]).mean(numeric_only=True).to_dict()
@@ -230,7 +235,7 @@ FIGURES: dict[str, FigureSpec] = {
     ),
     "figS8": FigureSpec(
         tables=_figS8_tables,
-        plot=lambda d, o: spectra.plot_figS8(
+        plot=lambda d, o: proxy.plot_figS8(
             d["table"], d["correlations"], list(o["conventions"]), title=o["title"]
         ),
     ),

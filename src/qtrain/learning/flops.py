@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..paper import KEEP_FRACTION, RESNETS
 from .models import HEAD_NAME, cifar_resnet
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: (depth, widen) of the paper's two models with 100 classes.
-PAPER_MODELS = {"resnet32_4": (32, 4), "resnet56_11": (56, 11)}
+PAPER_MODELS = {m.key: (m.depth, m.widen) for m in RESNETS}
 
 NOTE = (
     "FLOPs counted by torch.utils.flop_counter on the meta device (matmul/conv, forward + "
@@ -94,7 +95,7 @@ def sgd_step_flops(
     depth: int,
     widen: int,
     batch: int = 2048,
-    keep_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
     layer_density: Mapping[str, float] | None = None,
     num_classes: int = 100,
     in_channels: int = 3,
@@ -148,7 +149,7 @@ def sgd_step_flops(
 def classical_flops_table(
     models: Mapping[str, tuple[int, int]] | None = None,
     batch: int = 2048,
-    keep_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
     sustained_tflops: float = 200.0,
     steps: Sequence[int] = (100, 400),
 ) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from ..io import load_checkpoint
 from ..progress import Progress
 from . import batchnorm
 from .data import ImageData
-from .points import TrainingPoint
+from .hessian_spectra import TrainingPoint
 from .sparse_training import SparseTrainSettings, schedule, sgd_step, step_batch
 from .training import evaluate
 

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..io import load_resume_state, resume_key, save_checkpoint
+from ..paper import KEEP_FRACTION
 from ..progress import Progress
 from . import batchnorm
 from .data import ImageData, augment_batch
@@ -79,7 +80,7 @@ class SparseTrainSettings:
     momentum: float = 0.0
     weight_decay: float = 0.0
     window_steps: int = 100
-    keep_fraction: float = 0.1
+    keep_fraction: float = KEEP_FRACTION
     qram_dense_steps: int = 10
     tomography_epsilon: float = 0.0
     train_accuracy_every: int = 1

@@ -1,2 +1,3 @@
-"""The quantum algorithm: polynomial GD maps, discrete Carleman linearization, block systems,
-HHL, upload and download, resource models, and a network trained through the pipeline."""
+"""The quantum algorithm, one sub-package per stage file: ``carleman`` (polynomial GD maps,
+Carleman linearization, block systems, κ), ``circuits`` (HHL, upload, tomography, a network
+trained through the pipeline) and ``costs`` (the costed algorithm)."""

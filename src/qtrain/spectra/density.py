@@ -29,11 +29,15 @@ from qtrain.spectra.error_proxy import (
 
 __all__ = [
     "CONVENTIONS",
+    "DENSITY_COLUMNS",
     "MASS_COLUMNS",
+    "NODE_COLUMNS",
+    "densities_tables",
     "load_spectrum",
     "mass_row",
     "masses_table",
     "probe_quadratures",
+    "spectra_from_tables",
     "spectrum_masses",
     "spectrum_steps",
 ]
@@ -142,6 +146,93 @@ def masses_table(
                 path, lr, cutoff, conventions, model=model, seed=int(seed), variant=variant, step=0
             )
     return pd.DataFrame(rows)
+
+
+DENSITY_COLUMNS = ("model", "seed", "variant", "step", "lambda", "density", "sigma")
+"""Columns of the densities table: each spectrum's smoothed density on its stored grid."""
+NODE_COLUMNS = ("model", "seed", "variant", "step", "probe", "node", "weight")
+"""Columns of the Ritz-nodes table: each spectrum's quadrature (nodes and weights, all probes)."""
+
+
+def densities_tables(
+    main: Sequence[str],
+    keys: Sequence[Sequence[Any]],
+    large: Sequence[str],
+    seed: int,
+) -> tuple[Any, Any]:
+    """The densities and the Ritz nodes of the spectra the figures draw, as two long tables
+    (:data:`DENSITY_COLUMNS`, :data:`NODE_COLUMNS`): ``main`` holds the main model's spectrum
+    of each ``(variant, step)`` of ``keys`` (a spectrum shared by the variants before the first
+    download appears under each), ``large`` the large model's after pruning (model ``large``,
+    variant empty, step 0); all of training seed ``seed``."""
+    import pandas as pd
+
+    if len(main) != len(keys):
+        raise ValueError(
+            f"one spectrum per (variant, step) expected: {len(keys)} keys, {len(main)}"
+        )
+    items = [("main", str(v), int(s), path) for (v, s), path in zip(keys, main, strict=True)]
+    items += [("large", "", 0, path) for path in large]
+    densities, nodes = [], []
+    for model, variant, step, path in items:
+        spec = load_spectrum(path)
+        lead = {"model": model, "seed": int(seed), "variant": variant, "step": step}
+        grid = np.asarray(spec["grid"], dtype=float)
+        densities.append(
+            pd.DataFrame(
+                {
+                    **lead,
+                    "lambda": grid,
+                    "density": np.asarray(spec["density"], dtype=float),
+                    "sigma": float(spec["sigma"]),
+                },
+                index=range(len(grid)),
+            )
+        )
+        probe = spec.get("probe")
+        n = np.size(spec["nodes"])
+        nodes.append(
+            pd.DataFrame(
+                {
+                    **lead,
+                    "probe": np.zeros(n, int) if probe is None or np.size(probe) == 0 else probe,
+                    "node": np.asarray(spec["nodes"], dtype=float),
+                    "weight": np.asarray(spec["weights"], dtype=float),
+                },
+                index=range(n),
+            )
+        )
+    return (
+        pd.concat(densities, ignore_index=True)[list(DENSITY_COLUMNS)],
+        pd.concat(nodes, ignore_index=True)[list(NODE_COLUMNS)],
+    )
+
+
+def spectra_from_tables(
+    densities: Any, nodes: Any, model: str, seed: int
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """``{(variant, step): spectrum}`` of one model and training seed from the tables of
+    :func:`densities_tables`, each spectrum with ``grid``, ``density``, ``sigma``, ``nodes``,
+    ``weights`` and ``probe`` as :func:`load_spectrum` gives them (``KeyError`` naming what is
+    missing when the tables hold none)."""
+    sel = (densities["model"] == model) & (densities["seed"] == int(seed))
+    node_sel = (nodes["model"] == model) & (nodes["seed"] == int(seed))
+    dens, quad = densities[sel], nodes[node_sel]
+    if dens.empty:
+        raise KeyError(f"no densities of model {model!r}, seed {seed} in the densities table")
+    out = {}
+    for (variant, step), rows in dens.groupby(["variant", "step"], sort=True, dropna=False):
+        variant = "" if not isinstance(variant, str) else variant
+        q = quad[(quad["variant"].fillna("") == variant) & (quad["step"] == step)]
+        out[(variant, int(step))] = {
+            "grid": rows["lambda"].to_numpy(dtype=float),
+            "density": rows["density"].to_numpy(dtype=float),
+            "sigma": float(rows["sigma"].iloc[0]),
+            "nodes": q["node"].to_numpy(dtype=float),
+            "weights": q["weight"].to_numpy(dtype=float),
+            "probe": q["probe"].to_numpy(dtype=int),
+        }
+    return out
 
 
 def probe_quadratures(spectrum: Mapping[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -2,8 +2,8 @@
 
 The N = 1 linearized windows of the network beside the proxy E(t) of the spectrum at each
 window's first checkpoint, the exact Carleman errors of the small polynomial models
-(:mod:`qtrain.quantum.proxy_check`) beside theirs, and Spearman rank correlations of proxy and
-truth: over t inside a window (reported) and across settings at the window end (judged, with a
+(:mod:`qtrain.quantum.carleman.proxy_check`) beside theirs, and Spearman rank correlations of proxy
+and truth: over t inside a window (reported) and across settings at the window end (judged, with a
 bootstrap noise and a one-sided p-value).
 """
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from qtrain.paper import KEEP_FRACTION
+
 __all__ = [
     "FAVOURABLE",
     "FAVOURABLE_VARIANTS",
@@ -122,7 +124,7 @@ class CostSettings:
     total_steps: int = 400  # K = total_steps / T windows [paper: Fig. 2]
     epsilon: float = 0.01  # relative l2 error of each window's increment u(T) = θ(end) − θ̄
     window_space: str = "all"  # all: a window evolves every weight (s = n) | support: s = f·n
-    support_fraction: float = 0.1  # s = fraction·n with support-only windows [paper: 10%]
+    support_fraction: float = KEEP_FRACTION  # s = fraction·n with support-only windows [paper: 10%]
     learning_rate: float = 0.01  # η; every F_l carries one factor η
     map_degree: int = 3  # q: Taylor order of the GD map (F_0..F_q)
     batches: str = "fixed"  # fixed: one map per window (Eq. 6); per_step: SGD, T maps

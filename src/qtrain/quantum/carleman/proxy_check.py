@@ -1,6 +1,6 @@
 """Does the error proxy predict the true Carleman error? (claim C13, small polynomial models)
 
-The digits quadratic network of :func:`qtrain.quantum.digits.digits_quadratic_network`
+The digits quadratic network of :func:`qtrain.quantum.carleman.digits.digits_quadratic_network`
 (f(x) = vᵀx + c + (wᵀx)², mean squared error on standardized PCA features of sklearn's digits)
 has an exactly polynomial GD map. Gradient descent runs from θ_0 in windows of W steps; at each
 window start θ̄ (the "uploaded" weights) the exact map around θ̄ is linearized by the discrete
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from qtrain.config import from_section
-from qtrain.quantum.carleman import carleman_trajectory, exact_trajectory
-from qtrain.quantum.digits import digits_features, quadratic_network_map
-from qtrain.quantum.polymaps import spectral_radius
+from qtrain.quantum.carleman.digits import digits_features, quadratic_network_map
+from qtrain.quantum.carleman.linearization import carleman_trajectory, exact_trajectory
+from qtrain.quantum.carleman.polymaps import spectral_radius
 from qtrain.spectra.error_proxy import error_proxy_curve, mode_masses
 from qtrain.spectra.proxy_vs_truth import proxy_parameters
 

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from qtrain.progress import Progress
-from qtrain.quantum.carleman import carleman_matrix, lift
-from qtrain.quantum.hhl import solve
-from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
-from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
-from qtrain.quantum.random_maps import random_map
-from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.quantum.carleman.linear_system import block_system, condition_number, solve_block_system
+from qtrain.quantum.carleman.linearization import carleman_matrix, lift
+from qtrain.quantum.carleman.polymaps import nonlinearity_ratio, spectral_radius
+from qtrain.quantum.carleman.random_maps import random_map
+from qtrain.quantum.circuits.hhl import solve
+from qtrain.quantum.circuits.tomography import samples_for_precision, tomography
 from qtrain.stats import loglog_fit
 
 __all__ = [
@@ -57,8 +57,9 @@ def carleman_block_system(
     u0_norm: float = 0.3,
     seed: int = 0,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """(L, rhs, info) of Eq. 6 for a random map (:func:`~qtrain.quantum.random_maps.random_map`)
-    truncated at ``order`` over ``steps`` steps; info has the sizes, R and ρ(I + F_1)."""
+    """(L, rhs, info) of Eq. 6 for a random map
+    (:func:`~qtrain.quantum.carleman.random_maps.random_map`) truncated at ``order`` over ``steps``
+    steps; info has the sizes, R and ρ(I + F_1)."""
     m = random_map(
         n, kind, eta=eta, degree=degree, nonlinearity=nonlinearity, u0_norm=u0_norm, seed=seed
     )
@@ -269,45 +270,3 @@ def tomography_fits(
                 int(d), eps / math.sqrt(7)
             )
     return grouped
-
-
-# --------------------------------------------------------------------------- benchmarks
-
-
-def hhl_scaling(
-    systems: Sequence[Mapping[str, Any]], clock_qubits: int, budget_s: float, seed: int = 0
-) -> pd.DataFrame:
-    """Wall time of one statevector HHL solve on growing block systems (in the given order),
-    stopping after the first solve that takes longer than ``budget_s`` seconds."""
-    rows = []
-    for spec in systems:
-        L, rhs, info = carleman_block_system(
-            spec["kind"], spec["n"], spec["degree"], spec["order"], spec["steps"], seed=seed
-        )
-        t0 = time.perf_counter()
-        res = solve(L.toarray(), rhs, clock_qubits, count_gates=False)
-        seconds = time.perf_counter() - t0
-        rows.append(
-            {
-                **info,
-                "num_qubits": res.num_qubits,
-                "num_system": res.num_system,
-                "num_clock": res.num_clock,
-                "fidelity": res.fidelity,
-                "seconds": seconds,
-                "simulate_seconds": res.simulate_seconds,
-            }
-        )
-        log.info(
-            "%s: %d qubits, fidelity %.6f, %.2fs",
-            info["system"],
-            res.num_qubits,
-            res.fidelity,
-            seconds,
-        )
-        if seconds > budget_s:
-            break
-    return pd.DataFrame(rows)
-
-
-__all__ += ["hhl_scaling"]

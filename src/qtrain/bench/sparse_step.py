@@ -7,8 +7,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .models import cifar_resnet, count_parameters
-from .pruning import global_magnitude_masks
+from qtrain.learning.models import cifar_resnet, count_parameters
+from qtrain.learning.pruning import global_magnitude_masks
+from qtrain.paper import KEEP_FRACTION
 
 __all__ = ["sparse_step_throughput"]
 
@@ -24,7 +25,7 @@ def sparse_step_throughput(
     batch: int = 2048,
     micro_batch: int | None = None,
     repeats: int = 3,
-    keep_fraction: float = 0.1,
+    keep_fraction: float = KEEP_FRACTION,
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> list[dict]:

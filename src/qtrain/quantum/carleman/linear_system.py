@@ -22,8 +22,14 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from qtrain.quantum.carleman import carleman_matrix, lift
-from qtrain.quantum.polymaps import PolyMap, Terms, as_polymap, nonlinearity_ratio, spectral_radius
+from qtrain.quantum.carleman.linearization import carleman_matrix, lift
+from qtrain.quantum.carleman.polymaps import (
+    PolyMap,
+    Terms,
+    as_polymap,
+    nonlinearity_ratio,
+    spectral_radius,
+)
 
 __all__ = [
     "block_system",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qtrain.quantum.polymaps import PolyMap, quadratic_loss_map
+from qtrain.quantum.carleman.polymaps import PolyMap, quadratic_loss_map
 
 __all__ = [
     "MODELS",

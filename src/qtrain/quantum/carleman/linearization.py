@@ -5,8 +5,8 @@ y_j' = Σ_k C_{j,k} y_k with C_{j,k} = Σ_{l_1+…+l_j=k} M_{l_1} ⊗ … ⊗ M_
 combination is the constant b_j = F_0^{⊗j}. Truncating at order N keeps y_1 … y_N
 (Δ = Σ_{j≤N} n^j) and drops every coupling to k > N: ŷ(t+1) = C ŷ(t) + b.
 
-Every function takes the map as a :class:`~qtrain.quantum.polymaps.PolyMap` (or a raw list of
-terms) and sees it only through its methods: size, degree, terms as CSR, the linear part.
+Every function takes the map as a :class:`~qtrain.quantum.carleman.polymaps.PolyMap` (or a raw list
+of terms) and sees it only through its methods: size, degree, terms as CSR, the linear part.
 
 ``variant="discrete"`` builds the exact row expansion by a sparse recursion over j (row j's
 blocks are row j−1's blocks ⊗ each M_c, orders above N dropped), never forming a dense n^N
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from qtrain.quantum.polymaps import PolyMap, Terms, as_polymap, kron_power
+from qtrain.quantum.carleman.polymaps import PolyMap, Terms, as_polymap, kron_power
 
 __all__ = [
     "VARIANTS",

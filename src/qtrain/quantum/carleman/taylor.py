@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from qtrain.quantum.polymaps import PolyMap
+from qtrain.quantum.carleman.polymaps import PolyMap
 
 __all__ = ["taylor_map", "torch_model_taylor_map"]
 

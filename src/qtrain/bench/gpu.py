@@ -3,14 +3,14 @@
 On one GPU (about 5-8 minutes on an H100/H200-class card) it measures, at the paper's sizes:
 
 1. ``hvp_variants.csv``: ResNet-32-4 at batch 2048 in chunks of 512, every HVP variant of
-   :func:`qtrain.learning.hessian_bench.hvp_variants` beside a gradient (``compile`` unless
+   :func:`qtrain.bench.hessian.hvp_variants` beside a gradient (``compile`` unless
    ``--skip-compile``), with its error against the reference HVP;
 2. ``memory.csv``: the fitted activation copies of :mod:`qtrain.gpu`'s memory model on this GPU
    (train step, HVP in eval- and train-mode BN) and the peak memory of ONE unchunked
    train-mode-BN HVP of ResNet-32-4 at batch 2048 (what ``linearized_window`` needs);
 3. ``sparse_step.csv``: SGD steps of ResNet-32-4 at batch 2048 (dense and masked) and of
    ResNet-56-11 at batch 512 in chunks of 128 (``pretrain_large``);
-4. ``hessian_scale.csv``: :func:`qtrain.learning.hessian_bench.hessian_at_scale` for ResNet-32-4
+4. ``hessian_scale.csv``: :func:`qtrain.bench.hessian.hessian_at_scale` for ResNet-32-4
    (batch 2048, chunks of 512) and ResNet-56-11 (batch 256, chunks of 64), each with a timed
    16-step slice of an M = 256 spectrum, extrapolated to 256 + 64 steps at batch 2048;
 
@@ -19,7 +19,7 @@ then writes the measured per-sample costs into the cost table of the time estima
 sections of docs/benchmarks.md. ``--tiny`` runs the same steps at toy sizes (on the CPU when no
 GPU is present): the test suite uses it with the CUDA calls mocked.
 
-    python -m qtrain.bench_gpu --out results/bench/gpu [--tiny] [--skip-compile]
+    python -m qtrain.bench.gpu --out results/bench/gpu [--tiny] [--skip-compile]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 
 __all__ = ["PLANS", "device_label", "main", "run"]
 
-log = logging.getLogger("qtrain.bench_gpu")
+log = logging.getLogger("qtrain.bench.gpu")
 
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
@@ -104,8 +104,8 @@ def _unchunked_train_bn(case: dict[str, Any], device: Any) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
+    from qtrain.bench.memory import peak_memory
     from qtrain.gpu import CUDA_CONTEXT_MB, hvp_memory_mb, resnet_stats
-    from qtrain.learning.hessian_bench import peak_memory
     from qtrain.learning.models import cifar_resnet
     from qtrain.spectra.hvp import HessianOperator
 
@@ -147,15 +147,11 @@ def run(
     """Run every step of :data:`PLANS` ``[plan]``; returns the CSV paths by name."""
     import torch
 
-    from qtrain.bench_report import TABLES, render_section
+    from qtrain.bench.hessian import VARIANTS, hessian_at_scale, hvp_variants
+    from qtrain.bench.memory import activation_copies
+    from qtrain.bench.report import TABLES, render_section
+    from qtrain.bench.sparse_step import sparse_step_throughput
     from qtrain.gpu import COSTS_CSV, load_costs, machine_description, write_costs
-    from qtrain.learning.bench import sparse_step_throughput
-    from qtrain.learning.hessian_bench import (
-        VARIANTS,
-        activation_copies,
-        hessian_at_scale,
-        hvp_variants,
-    )
     from qtrain.learning.models import cifar_resnet
 
     spec = PLANS[plan]
@@ -250,7 +246,7 @@ def run(
             kind = {"hvp_variants": "hvp-variants", "memory": "memory-model",
                     "unchunked": "memory-model", "sparse_step": "sparse-step",
                     "hessian_scale": "hessian-scale"}[name]  # fmt: skip
-            from qtrain.bench_report import read_rows
+            from qtrain.bench.report import read_rows
 
             table = (
                 _unchunked_table(read_rows([path]))
@@ -273,7 +269,7 @@ def _cost_row(model: str, device: str, kind: str, seconds: float, source: str) -
 
 
 def _unchunked_table(rows: Sequence[dict[str, Any]]) -> str:
-    from qtrain.bench_report import _table
+    from qtrain.bench.report import _table
 
     body = [
         (r["model"], r["batches"], r["peak_mb"], r["model_estimate_mb"], r["status"], r["device"])

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from qtrain.quantum.polymaps import PolyMap, kron_power, operator_norm
+from qtrain.quantum.carleman.polymaps import PolyMap, kron_power, operator_norm
 
 __all__ = ["MAP_KINDS", "nilpotent_map", "random_map", "random_sparse_map"]
 

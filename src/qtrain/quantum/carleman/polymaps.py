@@ -14,9 +14,9 @@ for a loss L).
 Contents: the map (:class:`PolyMap`, :func:`as_polymap`), evaluation (:func:`kron_power`,
 :func:`poly_apply`, :func:`gd_step`, :func:`symmetrize`), the dissipation numbers
 (:func:`spectral_radius`, :func:`nonlinearity_ratio`) and the exact map of a quadratic loss
-(:func:`quadratic_loss_map`). Elsewhere: random maps (:mod:`qtrain.quantum.random_maps`), the
-digits problems and their exact maps (:mod:`qtrain.quantum.digits`), Taylor maps of torch losses
-(:mod:`qtrain.quantum.taylor`).
+(:func:`quadratic_loss_map`). Elsewhere: random maps (:mod:`qtrain.quantum.carleman.random_maps`),
+the digits problems and their exact maps (:mod:`qtrain.quantum.carleman.digits`), Taylor maps of
+torch losses (:mod:`qtrain.quantum.carleman.taylor`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ The model is a binary classifier on sklearn's digits (two digit classes, targets
 error ``L = (1/2S) Σ_s (f(x_s) − y_s)²``, whose GD map is exactly polynomial:
 
 - ``quadratic``: ``f(x) = vᵀx + c + (wᵀx)²``, θ = (v, c, w), n = 2p + 1, a degree-3 map
-  (:func:`qtrain.quantum.digits.quadratic_network_map`);
+  (:func:`qtrain.quantum.carleman.digits.quadratic_network_map`);
 - ``linear``: ``f(x) = vᵀx + c``, n = p + 1, an affine map (degree 1; Carleman order 1 is exact).
 
 Expansion point θ̄ of the polynomial map u(t+1) = u(t) + Σ_l F_l u^{⊗l}, u = θ − θ̄ [decided,
@@ -23,17 +23,17 @@ both offered]:
 
 Download at precision ε > 0: Kerenidis-Prakash ℓ2 tomography of the n-vector u(W) (the final
 time block, first Carleman level of the solution state) with ``36·n·ln n/δ²`` samples per stage
-and δ = ε_r/√7, i.e. ``‖ũ − u‖ ≤ ε_r‖u‖`` with high probability (:mod:`qtrain.quantum.tomography`),
-ε_r = (1 − solver_share)·ε the readout's share of ε (all of it for forward substitution; HHL runs
-give ``solver_share``·ε to the solver, whose clock is budgeted from it: :func:`hhl_clock`);
-its norm is estimated from the same number of Bernoulli trials of the post-selection that lands
-on that block (probability ``q`` = its share of ‖Y‖²). ε = 0 reads u(W) exactly. An optional
-top-k readout keeps the k largest entries of the downloaded vector. ε is the relative ℓ2
-precision of one vector, the window's increment u(W) − u(0) = θ(end) − θ(start): the downloaded
-vector u(W) = θ(end) − θ̄ itself for ``window`` (u(0) = 0); ``initial`` downloads the displacement
-from θ(0) at the relative precision ε_r·‖u(W) − u(0)‖/‖u(W)‖ (more samples as the displacement
-outgrows the increment). Every window records its errors relative to that increment, split into
-truncation, HHL and readout (:func:`window_errors`).
+and δ = ε_r/√7, i.e. ``‖ũ − u‖ ≤ ε_r‖u‖`` with high probability
+(:mod:`qtrain.quantum.circuits.tomography`), ε_r = (1 − solver_share)·ε the readout's share of ε
+(all of it for forward substitution; HHL runs give ``solver_share``·ε to the solver, whose clock is
+budgeted from it: :func:`hhl_clock`); its norm is estimated from the same number of Bernoulli
+trials of the post-selection that lands on that block (probability ``q`` = its share of ‖Y‖²). ε =
+0 reads u(W) exactly. An optional top-k readout keeps the k largest entries of the downloaded
+vector. ε is the relative ℓ2 precision of one vector, the window's increment u(W) − u(0) = θ(end) −
+θ(start): the downloaded vector u(W) = θ(end) − θ̄ itself for ``window`` (u(0) = 0); ``initial``
+downloads the displacement from θ(0) at the relative precision ε_r·‖u(W) − u(0)‖/‖u(W)‖ (more
+samples as the displacement outgrows the increment). Every window records its errors relative to
+that increment, split into truncation, HHL and readout (:func:`window_errors`).
 
 A run whose weights turn non-finite or grow beyond ``DIVERGENCE_FACTOR`` times the classical ones
 (a truncated Carleman system can blow up where the map is not dissipative enough) is recorded as
@@ -45,40 +45,26 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from qtrain.config import from_section
-from qtrain.progress import Progress
-from qtrain.quantum.carleman import carleman_matrix, lift
-from qtrain.quantum.digits import DigitsProblem, digits_problem, initial_weights
-from qtrain.quantum.linear_system import block_system, solve_block_system
-from qtrain.quantum.polymaps import spectral_radius
-from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.quantum.carleman.digits import DigitsProblem
+from qtrain.quantum.carleman.linear_system import block_system, solve_block_system
+from qtrain.quantum.carleman.linearization import carleman_matrix, lift
+from qtrain.quantum.carleman.polymaps import spectral_radius
+from qtrain.quantum.circuits.tomography import samples_for_precision, tomography
 
 __all__ = [
     "DIVERGENCE_FACTOR",
     "EXPANSIONS",
-    "REPLICATE_SEED_STRIDE",
     "SOLVERS",
-    "SUMMARY_MAXIMA",
-    "SUMMARY_SPREADS",
     "RunSpec",
-    "TrainingSettings",
     "classical_gd",
     "hhl_clock",
     "quantum_train",
-    "replicate_seeds",
-    "run_summary",
     "sampling_scale",
-    "solver_comparison",
-    "training_grid",
-    "training_study",
-    "training_summary",
     "window_errors",
 ]
 
@@ -120,7 +106,7 @@ class RunSpec:
     top_k: int = 0  # keep the k largest downloaded entries (0 = all)
     clock_qubits: int = 0  # HHL clock register; 0 = budgeted from the solver's precision
     solver_share: float = 0.0  # share of ε given to the solver; the readout gets the rest
-    hhl_backend: str = "eigenbasis"  # how the HHL circuit is simulated (qtrain.quantum.hhl)
+    hhl_backend: str = "eigenbasis"  # how the HHL circuit is simulated (circuits.hhl)
     max_clock_qubits: int = 16  # a budgeted clock is capped here (recorded per window)
 
     def __post_init__(self) -> None:
@@ -160,14 +146,14 @@ def hhl_clock(L, y_fs: np.ndarray, n: int, spec: RunSpec) -> tuple[int, dict[str
     """The HHL clock of one window and what it was chosen from.
 
     A fixed ``spec.clock_qubits`` is used as given. Otherwise the clock is budgeted
-    (:func:`qtrain.quantum.hhl.clock_for_precision`): ε is defined on the window's increment
-    u(W) − u(0) (u(W) the final block's first level of the solution Y; u(0) = 0 for the window
-    expansion), whose norm² is a share q of ‖Y‖², so an error ε_solver relative to it is
+    (:func:`qtrain.quantum.circuits.hhl_setup.clock_for_precision`): ε is defined on the window's
+    increment u(W) − u(0) (u(W) the final block's first level of the solution Y; u(0) = 0 for the
+    window expansion), whose norm² is a share q of ‖Y‖², so an error ε_solver relative to it is
     guaranteed by a relative error ε_solver·√q on Y (‖δu‖ ≤ ‖δY‖ ≤ ε_solver√q‖Y‖); κ is that
     of L (= of its Hermitian dilation, which needs a signed clock). A budget above
     ``spec.max_clock_qubits`` is capped there (``clock_capped``).
     """
-    from qtrain.quantum.hhl import clock_for_precision
+    from qtrain.quantum.circuits.hhl_setup import clock_for_precision
 
     singular = np.linalg.svd(L.toarray(), compute_uv=False)
     kappa = float(singular[0] / singular[-1])
@@ -201,7 +187,7 @@ def _solve_window(
     y_fs = solve_block_system(L, rhs, block, "forward")
     if spec.solver == "classical":
         return y_fs, y_fs, {}
-    from qtrain.quantum.hhl import solve
+    from qtrain.quantum.circuits.hhl import solve
 
     clock, info = hhl_clock(L, y_fs, n, spec)
     res = solve(L.toarray(), rhs, clock, backend=spec.hhl_backend, count_gates=False)
@@ -438,7 +424,7 @@ def sampling_scale(d: int, samples: int, share: float) -> float:
 
 
 def _top_k(x: np.ndarray, k: int) -> np.ndarray:
-    from qtrain.quantum.tomography import keep_top_k
+    from qtrain.quantum.circuits.tomography import keep_top_k
 
     return keep_top_k(x, k)
 
@@ -470,311 +456,3 @@ def _step_row(
             "gap": gap,
             "gap_over_theta_c": gap / float(np.linalg.norm(theta_c)),
         }
-
-
-def training_grid(
-    problem: DigitsProblem,
-    theta0: np.ndarray,
-    eta: float,
-    steps: int,
-    specs: Sequence[RunSpec],
-    *,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`quantum_train` for every spec from the same start; concatenated step and window
-    records. Each run's tomography generator is seeded from (``seed``, the run's position)."""
-    reference = classical_gd(problem, theta0, eta, steps)
-    steps_frames, window_frames = [], []
-    for i, spec in enumerate(Progress(specs, desc="quantum training runs", unit="run")):
-        t0 = time.perf_counter()
-        run_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-        s, w = quantum_train(problem, theta0, eta, steps, spec, seed=run_seed, reference=reference)
-        steps_frames.append(s)
-        window_frames.append(w)
-        log.info(
-            "%s: %d windows, max relative window error %.3e, final loss %.4f (classical %.4f), "
-            "%.2fs",
-            spec.run_id,
-            len(w),
-            w["relative_window_error"].max(),
-            s["loss"].iloc[-1],
-            s["classical_loss"].iloc[-1],
-            time.perf_counter() - t0,
-        )
-    return pd.concat(steps_frames, ignore_index=True), pd.concat(window_frames, ignore_index=True)
-
-
-def solver_comparison(
-    problem: DigitsProblem,
-    theta0: np.ndarray,
-    eta: float,
-    steps: int,
-    spec: RunSpec,
-    *,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The same configuration solved by forward substitution and by the HHL circuit, with the
-    same tomography seed: concatenated step and window records (column ``solver``)."""
-    reference = classical_gd(problem, theta0, eta, steps)
-    frames = [
-        quantum_train(
-            problem,
-            theta0,
-            eta,
-            steps,
-            replace(spec, solver=solver),
-            seed=seed,
-            reference=reference,
-        )
-        for solver in SOLVERS
-    ]
-    for _, w in frames:
-        log.info(
-            "%s: max relative window error %.3e, %.3fs per window",
-            w["run_id"].iloc[0],
-            w["relative_window_error"].max(),
-            w["seconds"].mean(),
-        )
-    return (
-        pd.concat([f[0] for f in frames], ignore_index=True),
-        pd.concat([f[1] for f in frames], ignore_index=True),
-    )
-
-
-#: Window columns whose largest value over a run enters the run summary as ``max_<column>``.
-SUMMARY_MAXIMA = (
-    "relative_window_error",
-    "relative_pipeline_error",
-    "relative_truncation_error",
-    "relative_hhl_error",
-    "relative_tomography_error",
-    "sampling_scale",
-    "window_error",
-    "truncation_error",
-    "hhl_error",
-    "tomography_error",
-    "gap_over_theta_c",
-)
-
-
-#: Window columns whose spread over a run (sample standard deviation) enters the summary as
-#: ``std_<column>``: each window solves a new linear system, so the spread of its error over the
-#: windows is the variation a rerun on other data would see (part of claim C12's noise).
-SUMMARY_SPREADS = ("relative_window_error", "relative_pipeline_error")
-
-
-def _spread(values: pd.Series) -> float:
-    """Sample standard deviation over a run's windows (0 for a single window: no spread seen)."""
-    return float(values.astype(float).std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def _max(values: pd.Series) -> float:
-    """The largest value over a run's windows: nan if any window is nan (a broken window must
-    show, not be skipped), so also for an all-nan column (``hhl_error`` without HHL)."""
-    return float(values.astype(float).max(skipna=False))
-
-
-def _clock_summary(w: pd.DataFrame) -> dict[str, Any]:
-    """The HHL clocks of a run's windows (nan/False for forward substitution)."""
-    if "hhl_clock_qubits" not in w or w["hhl_clock_qubits"].isna().all():
-        return {"min_clock_qubits": math.nan, "max_clock_qubits": math.nan, "clock_capped": False}
-    return {
-        "min_clock_qubits": float(w["hhl_clock_qubits"].min()),
-        "max_clock_qubits": float(w["hhl_clock_qubits"].max()),
-        "clock_capped": bool(w["clock_capped"].fillna(False).astype(bool).any()),
-    }
-
-
-def run_summary(windows: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """One row per run and replicate: the largest errors over its downloads (``max_<column>``
-    for :data:`SUMMARY_MAXIMA`; relative errors are taken on the downloaded vector, the one ε
-    is defined on), their spread over the windows (``std_<column>`` for
-    :data:`SUMMARY_SPREADS`), the HHL clocks and the final numbers."""
-    rows = []
-    if "replicate" not in windows:
-        windows = windows.assign(replicate=0, seed=0)
-        steps = steps.assign(replicate=0, seed=0)
-    for (run_id, replicate), w in windows.groupby(["run_id", "replicate"], sort=False):
-        s = steps[(steps["run_id"] == run_id) & (steps["replicate"] == replicate)]
-        last = s.iloc[-1]
-        rows.append(
-            {
-                "run_id": run_id,
-                "replicate": int(replicate),
-                "seed": int(w["seed"].iloc[0]),
-                **{
-                    k: w[k].iloc[0]
-                    for k in (
-                        "solver",
-                        "expansion",
-                        "model",
-                        "features",
-                        "degree",
-                        "order",
-                        "window",
-                        "epsilon",
-                        "top_k",
-                    )
-                },
-                "diverged": bool(w["diverged"].any()),
-                "diverged_at_step": int(w.loc[w["diverged"], "end_step"].min())
-                if w["diverged"].any()
-                else -1,
-                "windows": len(w),
-                "steps": int(last["step"]),
-                **{f"max_{c}": _max(w[c]) for c in SUMMARY_MAXIMA},
-                **{f"std_{c}": _spread(w[c]) for c in SUMMARY_SPREADS},
-                "final_gap_over_theta_c": float(w["gap_over_theta_c"].iloc[-1]),
-                "sum_tomography_bound": float(w["tomography_bound"].sum()),
-                "final_loss": float(last["loss"]),
-                "final_classical_loss": float(last["classical_loss"]),
-                "final_test_accuracy": float(last["test_accuracy"]),
-                "final_classical_test_accuracy": float(last["classical_test_accuracy"]),
-                "seconds_per_window": float(w["seconds"].mean()),
-                "min_hhl_fidelity": float(w["hhl_fidelity"].min())
-                if "hhl_fidelity" in w
-                else math.nan,
-                **_clock_summary(w),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def training_summary(
-    steps: pd.DataFrame,
-    windows: pd.DataFrame,
-    hhl_steps: pd.DataFrame,
-    hhl_windows: pd.DataFrame,
-) -> pd.DataFrame:
-    """One :func:`run_summary` row per run of the grid (``study`` = ``grid``) and of the HHL
-    runs (``study`` = ``hhl``; none when no ``hhl_runs`` are configured): the table figS7
-    draws and claim C12 judges."""
-    grid = run_summary(windows, steps).assign(study="grid")
-    if not len(hhl_windows):
-        return grid
-    hhl = run_summary(hhl_windows, hhl_steps).assign(study="hhl")
-    return pd.concat([grid, hhl], ignore_index=True)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """The ``quantum.training`` config section."""
-
-    model: str
-    features: int
-    classes: tuple[int, int]
-    test_fraction: float
-    init_scale: float
-    lr: float
-    steps: int
-    orders: tuple[int, ...]
-    windows: tuple[int, ...]
-    epsilons: tuple[float, ...]
-    expansions: tuple[str, ...]
-    top_k: int
-    hhl_runs: tuple[dict, ...]
-    replicates: int = 1
-    hhl_solver_share: float = 0.5
-    hhl_backend: str = "eigenbasis"
-    hhl_max_clock_qubits: int = 16
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> TrainingSettings:
-        """The settings of a config section (lists become tuples)."""
-        return from_section(cls, section)
-
-    def problem(self, features: int, seed: int) -> DigitsProblem:
-        """The digits task with ``features`` PCA features."""
-        return digits_problem(features, self.classes, self.model, self.test_fraction, seed=seed)
-
-    def grid(self) -> list[RunSpec]:
-        """The grid expansions × orders × windows × ε (classical solver)."""
-        return [
-            RunSpec(order=o, window=w, epsilon=float(e), expansion=x, top_k=self.top_k)
-            for x in self.expansions
-            for o in self.orders
-            for w in self.windows
-            for e in self.epsilons
-        ]
-
-
-#: Replicate r of a study runs with seed ``seed + REPLICATE_SEED_STRIDE·r`` (data split,
-#: initial weights and tomography all change: what a rerun with another seed changes).
-REPLICATE_SEED_STRIDE = 1000
-
-
-def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """The seeds of the replicates of a study: ``seed``, ``seed + 1000``, …"""
-    return [seed + REPLICATE_SEED_STRIDE * r for r in range(max(int(replicates), 1))]
-
-
-def _study_once(
-    settings: TrainingSettings, solver: str, seed: int, replicate: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One replicate of :func:`training_study` (replicate 0 runs every spec; the others only
-    the specs with ε > 0, the ones claim C12 judges)."""
-    if solver == "classical":
-        problem = settings.problem(settings.features, seed)
-        theta0 = initial_weights(problem, settings.init_scale, seed)
-        specs = [s for s in settings.grid() if replicate == 0 or s.epsilon > 0]
-        log.info(
-            "replicate %d (seed %d): %d runs, n = %d parameters, %d training samples",
-            replicate,
-            seed,
-            len(specs),
-            problem.n,
-            len(problem.y_train),
-        )
-        return training_grid(problem, theta0, settings.lr, settings.steps, specs, seed=seed)
-    frames = []
-    for i, run in enumerate(settings.hhl_runs):
-        if replicate and not float(run["epsilon"]) > 0:
-            continue
-        problem = settings.problem(run["features"], seed)
-        theta0 = initial_weights(problem, settings.init_scale, seed)
-        spec = RunSpec(
-            order=run["order"],
-            window=run["window"],
-            epsilon=float(run["epsilon"]),
-            clock_qubits=int(run.get("clock_qubits", 0) or 0),
-            solver_share=settings.hhl_solver_share,
-            hhl_backend=settings.hhl_backend,
-            max_clock_qubits=settings.hhl_max_clock_qubits,
-            top_k=settings.top_k,
-        )
-        frames.append(
-            solver_comparison(problem, theta0, settings.lr, run["steps"], spec, seed=seed + i)
-        )
-    if not frames:
-        return pd.DataFrame(), pd.DataFrame()
-    return (
-        pd.concat([f[0] for f in frames], ignore_index=True),
-        pd.concat([f[1] for f in frames], ignore_index=True),
-    )
-
-
-def training_study(
-    settings: TrainingSettings, solver: str, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(step records, window records) of the rules quantum_training (``solver`` classical: the
-    grid of :meth:`TrainingSettings.grid` by forward substitution, :func:`training_grid`) and
-    quantum_training_hhl (``hhl``: each of ``hhl_runs`` solved by forward substitution and by
-    the HHL circuit with the same tomography seed, :func:`solver_comparison`; the HHL clock
-    budgeted from ``hhl_solver_share``·ε unless a run fixes ``clock_qubits``; empty tables when
-    none are configured), each for ``settings.replicates`` seeds (:func:`replicate_seeds`;
-    columns ``replicate`` and ``seed``): replicate 0 is the run the figures show, the others
-    rerun the runs with ε > 0 so that claim C12 has the noise of a rerun."""
-    steps_frames, window_frames = [], []
-    for r, s in enumerate(
-        Progress(replicate_seeds(seed, settings.replicates), desc="replicates", unit="seed")
-    ):
-        steps, windows = _study_once(settings, solver, s, r)
-        if len(windows):
-            steps_frames.append(steps.assign(replicate=r, seed=s))
-            window_frames.append(windows.assign(replicate=r, seed=s))
-    if not window_frames:
-        return pd.DataFrame(), pd.DataFrame()
-    return (
-        pd.concat(steps_frames, ignore_index=True),
-        pd.concat(window_frames, ignore_index=True),
-    )

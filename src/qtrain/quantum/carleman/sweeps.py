@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from qtrain.quantum.carleman import carleman_matrix, lift, variant_difference
-from qtrain.quantum.digits import digits_quadratic_network
-from qtrain.quantum.linear_system import system_diagnostics
-from qtrain.quantum.polymaps import (
+from qtrain.quantum.carleman.digits import digits_quadratic_network
+from qtrain.quantum.carleman.linear_system import system_diagnostics
+from qtrain.quantum.carleman.linearization import carleman_matrix, lift, variant_difference
+from qtrain.quantum.carleman.polymaps import (
     PolyMap,
     Terms,
     as_polymap,
@@ -25,13 +25,12 @@ from qtrain.quantum.polymaps import (
     nonlinearity_ratio,
     spectral_radius,
 )
-from qtrain.quantum.random_maps import random_map
+from qtrain.quantum.carleman.random_maps import random_map
 from qtrain.stats import linear_fit, loglog_fit_with_error
 
 __all__ = [
     "LOG10_FLOAT_MAX",
     "SATURATION",
-    "build_benchmark",
     "condition_fits",
     "condition_table",
     "digits_maps",
@@ -62,8 +61,8 @@ def toy_maps(
     nonlinearity: float,
     u0_norm: float,
 ) -> list[PolyMap]:
-    """Random maps (:func:`~qtrain.quantum.random_maps.random_map`) for every kind, degree, seed;
-    named ``<kind>_q<degree>_s<seed>``. ``seeds`` and the keywords are the keys of the
+    """Random maps (:func:`~qtrain.quantum.carleman.random_maps.random_map`) for every kind,
+    degree, seed; named ``<kind>_q<degree>_s<seed>``. ``seeds`` and the keywords are the keys of the
     ``carleman.maps`` section: ``toy_maps(kinds, degrees, **config["carleman"]["maps"])``.
     """
     maps = []
@@ -322,7 +321,7 @@ def log_order_sweep(
     :data:`SATURATION`: the truncation has lost the trajectory; −1 if never) and
     ``overflow_step`` (the first t at which ‖u(t)‖ exceeds float64; −1 if never: shown, never
     used by a fit)."""
-    from qtrain.quantum.carleman import carleman_dimension
+    from qtrain.quantum.carleman.linearization import carleman_dimension
 
     log_u, dir_u = log_exact_trajectory(m, u0, steps)
     n = dir_u.shape[1]
@@ -422,95 +421,3 @@ def condition_fits(raw: pd.DataFrame) -> pd.DataFrame:
     table["fit_dof"] = [fits[k][3] for k in index]
     table["fit_min_steps"] = table.groupby(keys)["steps"].transform("median")
     return table
-
-
-def _measure(build, repeats: int) -> tuple[object, float, float]:
-    """(result, best wall time in s, peak traced memory in MiB of one call): up to ``repeats``
-    timed calls (one only when a call takes over a second), then one under tracemalloc."""
-    import gc
-    import time
-    import tracemalloc
-
-    best = math.inf
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        build()
-        best = min(best, time.perf_counter() - start)
-        if best > 1.0:
-            break
-    gc.collect()
-    tracemalloc.start()
-    result = build()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return result, best, peak / 2**20
-
-
-def build_benchmark(
-    cases: Sequence[Sequence[int]],
-    *,
-    degree: int = 3,
-    row_nnz: int = 2,
-    dense_limit_mib: float = 1024.0,
-    repeats: int = 3,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Time and peak memory of building the discrete Carleman matrix: the sparse recursion
-    (:func:`~qtrain.quantum.carleman.carleman_matrix`) against the straightforward dense
-    construction (:func:`~qtrain.quantum.carleman.carleman_matrix_dense_reference`), on sparse
-    random maps (:func:`~qtrain.quantum.random_maps.random_sparse_map`, F_0 … F_degree), for each
-    (n, N) in ``cases``. The dense one runs only while its Δ×Δ matrix fits in
-    ``dense_limit_mib``; where both run, their matrices are compared entry by entry
-    (``max_abs_diff``)."""
-    from qtrain.quantum.carleman import carleman_dimension, carleman_matrix_dense_reference
-    from qtrain.quantum.random_maps import random_sparse_map
-
-    rows = []
-    maps: dict[int, PolyMap] = {}
-    for n, order in cases:
-        if n not in maps:
-            maps[n] = random_sparse_map(n, degree, row_nnz=row_nnz, gradient=True, seed=seed)
-        m = maps[n]
-        dim = carleman_dimension(n, order)
-        (C, _), t_sparse, mem_sparse = _measure(lambda m=m, N=order: carleman_matrix(m, N), repeats)
-        row = {
-            "n": n,
-            "order": order,
-            "degree": degree,
-            "row_nnz": row_nnz,
-            "dimension": dim,
-            "nnz": int(C.nnz),
-            "sparse_s": t_sparse,
-            "sparse_peak_mib": mem_sparse,
-            "dense_s": math.nan,
-            "dense_peak_mib": math.nan,
-            "max_abs_diff": math.nan,
-        }
-        dense_mib = dim * dim * 8 / 2**20
-        if dense_mib <= dense_limit_mib:
-            (D, _), t_dense, mem_dense = _measure(
-                lambda m=m, N=order: carleman_matrix_dense_reference(m, N), repeats
-            )
-            row.update(
-                dense_s=t_dense,
-                dense_peak_mib=mem_dense,
-                max_abs_diff=float(np.abs(C.toarray() - D).max()),
-            )
-            del D
-        row["speedup"] = row["dense_s"] / row["sparse_s"]
-        row["memory_ratio"] = row["dense_peak_mib"] / row["sparse_peak_mib"]
-        rows.append(row)
-        log.info(
-            "n=%d N=%d: dim %d, nnz %d, sparse %.3f s / %.1f MiB, dense %.3f s / %.1f MiB",
-            n,
-            order,
-            dim,
-            C.nnz,
-            t_sparse,
-            mem_sparse,
-            row["dense_s"],
-            row["dense_peak_mib"],
-        )
-        del C
-    return pd.DataFrame(rows)

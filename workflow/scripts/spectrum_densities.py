@@ -1,0 +1,16 @@
+"""Rule spectrum_densities: the densities and Ritz nodes of the spectra the figures draw (the
+main model at every measured step of every variant, the large model after pruning), as tables."""
+
+from qtrain.io import setup_logging
+
+log = setup_logging(snakemake.log[0])
+
+from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.spectra.density import densities_tables  # noqa: E402
+
+inp, params, out = snakemake.input, snakemake.params, snakemake.output
+densities, nodes = densities_tables(inp.main, params.spectrum_keys, inp.large, params.seed)
+for frame, path in ((densities, out.densities), (nodes, out.nodes)):
+    write_table(frame, path)
+    write_provenance(path, {"keys": [list(k) for k in params.spectrum_keys]}, inputs=list(inp))
+log.info("%d density and %d node rows", len(densities), len(nodes))
