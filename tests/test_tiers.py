@@ -124,6 +124,11 @@ def test_marked_e2e(tmp_path):
 def test_a_few_jobs_for_named_targets(tmp_path):
     require_jobs_allowed(tmp_path, ("results/tiny/x.csv", "--forcerun", "prune"), None)
     check_jobs_run(STATS.format(5, 5), ("results/tiny/x.csv",))
+
+
+def test_a_dry_run_lists_many_jobs_and_runs_none(tmp_path):
+    require_jobs_allowed(tmp_path, ("-n", "--cores", "2"), None)
+    check_jobs_run(STATS.format(60, 60), ("-n", "--cores", "2"))
 """
 
 
@@ -131,12 +136,17 @@ def test_running_jobs_of_its_own_without_the_e2e_marker_fails(pytester):
     """A test that makes a whole run of its own (no target, or --forceall), runs more than a few
     jobs in one call, or starts SLURM or a browser, and is not marked e2e, fails saying what to
     add; so does one that reaches the shared run without the fixture that marks it, and any that
-    would run jobs in the shared run itself. A few jobs for named targets are fine in any tier."""
+    would run jobs in the shared run itself. A few jobs for named targets, and a dry run of any
+    size (its job table lists what it would run), are fine in any tier."""
     _suite(pytester, JOBS_WITHOUT_E2E)
     result = pytester.runpytest_inprocess("-rA")
-    result.assert_outcomes(passed=2, failed=7)
+    result.assert_outcomes(passed=3, failed=7)
     passed = [line.split("::")[1] for line in result.outlines if line.startswith("PASSED ")]
-    assert passed == ["test_marked_e2e", "test_a_few_jobs_for_named_targets"]
+    assert passed == [
+        "test_marked_e2e",
+        "test_a_few_jobs_for_named_targets",
+        "test_a_dry_run_lists_many_jobs_and_runs_none",
+    ]
     out = "\n".join(line for line in result.outlines if line.startswith("E "))  # the errors
     assert out.count("but it is not marked e2e: add @pytest.mark.slow and @pytest.mark.e2e") == 5
     assert out.count("makes a whole run of its own (snakemake --cores 2)") == 2
