@@ -126,6 +126,11 @@ def test_solver_query_counts():
     assert solver_queries(100.0, 0.01, replace(s, adiabatic_constant=2305.0))["walk_steps"] == (
         2305 * 1000
     )
+    # a window whose map overflows has kappa = inf (scalar_block_system): every count is
+    # unbounded, never an OverflowError (the rehearsal's 2-step Lanczos spectrum reached it)
+    for solver in ("adiabatic", "hhl", "cks"):
+        unbounded = solver_queries(math.inf, 0.01, replace(s, solver=solver))
+        assert math.isinf(unbounded["queries"]) and math.isinf(unbounded["b_calls"]), solver
 
 
 def test_amplitude_amplification_rounds():

@@ -196,32 +196,37 @@ def solver_queries(kappa: float, eps: float, s: CostSettings) -> dict[str, float
     - ``hhl`` (phase estimation to relative precision ε/κ, κ rounds of amplification):
       π·κ²/ε queries.
     """
-    kappa = max(kappa, 1.0)
+    kappa = max(kappa, 1.0)  # infinite when the window's map overflows (scalar_block_system)
     if s.solver == "adiabatic":
-        walk = math.ceil(s.adiabatic_constant * kappa / s.adiabatic_stage_error)
-        filt = 2 * math.ceil(kappa * math.log(2 / eps) / math.sqrt(2))
+        walk = _ceil(s.adiabatic_constant * kappa / s.adiabatic_stage_error)
+        filt = 2 * _ceil(kappa * math.log(2 / eps) / math.sqrt(2))
         queries = walk + filt
         return {
-            "walk_steps": float(walk),
-            "filter_degree": float(filt),
-            "queries": float(queries),
-            "b_calls": float(s.b_preparations_per_query * queries),
-            "rotations": float(2 * walk + filt),
+            "walk_steps": walk,
+            "filter_degree": filt,
+            "queries": queries,
+            "b_calls": s.b_preparations_per_query * queries,
+            "rotations": 2 * walk + filt,
             "success_probability": (1 - s.adiabatic_stage_error) ** 2,
         }
-    rounds = math.ceil(kappa)
+    rounds = _ceil(kappa)
     if s.solver == "cks":
-        queries = math.ceil(kappa * math.log(max(kappa / eps, math.e)) ** 2)
+        queries = _ceil(kappa * math.log(max(kappa / eps, math.e)) ** 2)
     else:
-        queries = math.ceil(math.pi * kappa**2 / eps)
+        queries = _ceil(math.pi * kappa**2 / eps)
     return {
         "walk_steps": 0.0,
         "filter_degree": 0.0,
-        "queries": float(queries),
-        "b_calls": float(2 * rounds + 1),
-        "rotations": float(2 * rounds + 1),
+        "queries": queries,
+        "b_calls": 2 * rounds + 1,
+        "rotations": 2 * rounds + 1,
         "success_probability": 1.0,
     }
+
+
+def _ceil(x: float) -> float:
+    """⌈x⌉ as a float; an unbounded count (x = ∞: a map too divergent to price) stays ∞."""
+    return float(math.ceil(x)) if math.isfinite(x) else math.inf
 
 
 def amplification(probability: float, mode: str) -> dict[str, float]:
