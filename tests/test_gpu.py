@@ -131,6 +131,9 @@ def test_stage_hours_are_costs_times_counts():
     # 4 windows x 3 learning rates x 100 steps
     assert hours["linearized"] == pytest.approx(12 * 100 * 2048 * 4e-3 / 3600)
     assert hours["sparse_train"] == pytest.approx((1200 * 2048 + 1200 * 10_000 / 3) * 1e-3 / 3600)
+    # pruning: three evaluations of 10,000 images and one BatchNorm refresh on 10,000, forwards
+    assert hours["prune"] == pytest.approx(4 * 10_000 / 3 * 1e-3 / 3600)
+    assert hours["prune_large"] == pytest.approx(hours["prune"])  # both models cost 1e-3 here
     # a model without a row is scaled from the nearest one by forward FLOPs
     cfg["large_model"].update(depth=56, widen=1)
     scaled = gpu.stage_hours(cfg, costs, "X")["spectrum_large"]
@@ -144,6 +147,25 @@ def test_stage_hours_are_costs_times_counts():
     assert more["pretrain"] == pytest.approx(3 * hours["pretrain"])
     assert more["spectra"] == pytest.approx((43 + 2 * 30) * 320 * 2048 * 3e-3 / 3600)
     assert more["linearized"] == pytest.approx(hours["linearized"])
+
+
+def test_prune_is_a_gpu_rule_with_its_parameters_and_one_chunk_on_the_device():
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    stats = gpu.resnet_stats(56, 11)
+    # hand count: model + batch-statistics copy (8 bytes per parameter) and 1,024 images of
+    # forward activations (0.25 copies of 4 bytes), 15% head-room, the CUDA context
+    device = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 1024) * 1.15 / 1e6 + 600
+    assert gpu.rule_gpu_mem_mb("prune_large", cfg)[0] == math.ceil(device)
+    assert gpu.rule_memory_parts("prune_large", cfg)["dataset"] == 0  # subsets move by chunk
+    # the host keeps the loaded checkpoint and the top-k selection (4 + 26 bytes per parameter)
+    host = gpu.rule_host_parts("prune_large", cfg)["model"]
+    assert host == pytest.approx(stats.parameters * 30 * 1.15 / 1e6)
+    assert gpu.rule_host_mem_mb("prune_large", cfg) >= 2000 + 1000 + host
+    # a smaller subset shrinks the chunk (the key the fit check names)
+    cfg["data"].update(accuracy_subset=100, batchnorm_subset=200)
+    small = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 200) * 1.15 / 1e6 + 600
+    assert gpu.rule_gpu_mem_mb("prune_large", cfg) == (math.ceil(small), gpu.MEMORY_KEYS["prune"])
+    assert "prune" in gpu.GPU_RULES and "prune_large" in gpu.GPU_RULES
 
 
 def test_committed_cost_table_and_extrapolation():

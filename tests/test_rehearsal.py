@@ -352,11 +352,17 @@ def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
     assert download["host_mb"] == pytest.approx(host, abs=0.1)
     train = gpu.rule_memory_parts("sparse_train", cfg)["model"]
     assert download["predicted_mb"] == pytest.approx(baseline + train + host, abs=0.2)
-    # prune runs on the CPU: parameters (12 + 26 bytes each) and a 4-image evaluation chunk
+    # prune on the CPU: parameters (12 + 26 bytes each) and a 4-image evaluation chunk
     stats = gpu.resnet_stats(56, 11)
     prune_mb = (stats.parameters * 38 + 0.25 * stats.activations * 4 * 4) * 1.15 / 1e6
     assert prune["predicted_mb"] == pytest.approx(baseline + prune_mb, abs=0.2)
-    assert prune["within"] is True
+    assert prune["within"] is True and prune["key"].startswith("data.accuracy_subset")
+    # prune on a GPU: two parameter copies and the chunk on the device, nothing of the host
+    device_mb = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 4) * 1.15 / 1e6
+    record = {"device": "cuda:0", "peak_rss_mb": 9e9, "peak_gpu_reserved_mb": device_mb}
+    (gpu_prune,) = gpu.memory_rows([("prune_large", "gpu", record)], baseline, cfg, margin=0.1)
+    assert gpu_prune["predicted_mb"] == pytest.approx(device_mb, abs=0.2)
+    assert gpu_prune["host_mb"] == 0 and gpu_prune["within"] is True
     assert data["predicted_mb"] == baseline and data["within"] is False  # 700 > 500 x 1.1
     assert list(rows[0]) == list(gpu.MEMORY_COLUMNS)
 

@@ -47,6 +47,7 @@ __all__ = [
     "HOST_BYTES_PER_PARAMETER",
     "MEMORY_COLUMNS",
     "MEMORY_KEYS",
+    "PRUNE_DEVICE_COPIES",
     "GpuMemoryError",
     "ResNetStats",
     "baseline_memory",
@@ -68,6 +69,7 @@ __all__ = [
     "memory_rows",
     "memory_table",
     "model_stats",
+    "prune_memory_mb",
     "resnet_stats",
     "rule_gpu_mem_mb",
     "rule_host_mem_mb",
@@ -410,6 +412,9 @@ def rule_memory_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
     elif rule == "spectrum_large":
         micro = int(cfg["large_model"]["micro_batch"])
         mb, key = _hvp_rule(cfg, large, micro, "large_model.micro_batch")
+    elif rule in ("prune", "prune_large"):
+        stats = large if rule == "prune_large" else main
+        mb, key = prune_memory_mb(stats, _prune_chunk(data)), MEMORY_KEYS[rule]
     elif rule == "linearized_window":
         lin = cfg["linearized"]
         batch = int(cfg["sparse_train"]["batch_size"])
@@ -438,23 +443,44 @@ units of the float32 activation elements of one image: measured 0.16 (ResNet-56-
 (ResNet-32-4) on the CPU from the peak resident set at 2 and 6 images (docs/benchmarks.md, "The
 rehearsal at the paper's sizes"), rounded up."""
 
-HOST_BYTES_PER_PARAMETER = {"selection": 26, "prune": 12}
+HOST_BYTES_PER_PARAMETER = {"selection": 26, "prune": 4}
 """Host bytes per parameter, counted from the code: ``selection``, the global top-k of |w| that
 pruning and every download compute on the host (|w| as float32, its stable argsort's int64
-indices and sort buffers, boolean masks); ``prune``'s own copies (the checkpoint it loaded, the
-model, the copy evaluated with batch statistics)."""
+indices and sort buffers, boolean masks); ``prune``'s host copy (the checkpoint it loaded)."""
+
+PRUNE_DEVICE_COPIES = 2
+"""float32 copies of the parameters ``prune`` holds on its device: the model and the copy
+evaluated with batch statistics (with the host copy of :data:`HOST_BYTES_PER_PARAMETER`, the
+12 bytes per parameter counted from the code)."""
 
 EVAL_CHUNK = 1024
 """Images per forward pass of :func:`qtrain.learning.training.evaluate`."""
+
+
+def _prune_chunk(data: Mapping[str, Any]) -> int:
+    """Images per evaluation pass of ``prune``: the larger subset, at most :data:`EVAL_CHUNK`."""
+    n_train = train_size(data)[0]
+    subsets = [int(data[k]) or n_train for k in ("accuracy_subset", "batchnorm_subset")]
+    return min(EVAL_CHUNK, max(min(s, n_train) for s in subsets))
+
+
+def prune_memory_mb(stats: ResNetStats, chunk: int, safety: float = SAFETY) -> float:
+    """Device memory (MB) of ``prune``: :data:`PRUNE_DEVICE_COPIES` parameter copies and the
+    activations of one evaluation chunk of ``chunk`` images without gradients
+    (:data:`EVAL_ACTIVATION_COPIES`), times ``safety``, plus the CUDA context."""
+    fixed = stats.parameters * 4 * PRUNE_DEVICE_COPIES
+    activations = EVAL_ACTIVATION_COPIES * stats.activations * 4 * chunk
+    return (fixed + activations) * safety / MB + CUDA_CONTEXT_MB
 
 
 def rule_host_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
     """Host memory (MB) of a network rule beyond the baseline of a job (imports and dataset) and
     beyond its device memory: ``model`` (copies that live on the host in a GPU run too, and the
     whole footprint of a CPU rule), with the config key that sets it. ``prune`` and
-    ``prune_large`` run on the CPU (their parameters, the top-k selection and an evaluation
-    chunk of the fixed subsets); ``sparse_train`` selects each download's top-k on the host;
-    the other rules hold nothing on the host beyond the baseline (0)."""
+    ``prune_large`` load the checkpoint and select the top-k on the host (their evaluation
+    chunk and the model are in :func:`rule_memory_parts`); ``sparse_train`` selects each
+    download's top-k on the host; the other rules hold nothing on the host beyond the
+    baseline (0)."""
     if rule == "prepare_data":
         return {"model": 0.0, "key": ""}
     data = cfg["data"]
@@ -462,12 +488,8 @@ def rule_host_parts(rule: str, cfg: Mapping[str, Any]) -> dict[str, float]:
     stats = model_stats(section, data)
     per_param = HOST_BYTES_PER_PARAMETER
     if rule in ("prune", "prune_large"):
-        n_train = train_size(data)[0]
-        subsets = [int(data[k]) or n_train for k in ("accuracy_subset", "batchnorm_subset")]
-        chunk = min(EVAL_CHUNK, max(min(s, n_train) for s in subsets))
         fixed = stats.parameters * (per_param["prune"] + per_param["selection"])
-        activations = EVAL_ACTIVATION_COPIES * stats.activations * 4 * chunk
-        return {"model": (fixed + activations) * SAFETY / MB, "key": "data.accuracy_subset"}
+        return {"model": fixed * SAFETY / MB, "key": MEMORY_KEYS[rule]}
     if rule == "sparse_train":
         return {"model": stats.parameters * per_param["selection"] / MB, "key": ""}
     return {"model": 0.0, "key": ""}
@@ -481,10 +503,12 @@ def rule_gpu_mem_mb(rule: str, cfg: Mapping[str, Any]) -> tuple[int, str]:
 
 
 def rule_host_mem_mb(rule: str, cfg: Mapping[str, Any]) -> int:
-    """Host memory (MB) of one GPU rule: the dataset in memory plus model copies, with margin."""
+    """Host memory (MB) of one GPU rule: the dataset in memory plus model copies (at least what
+    :func:`rule_host_parts` counts), with margin."""
     data_mb = 1000 if cfg["data"]["dataset"] != "digits" else 200
     stats = model_stats(cfg["large_model" if rule.endswith("_large") else "model"], cfg["data"])
-    return math.ceil(2000 + data_mb + stats.parameters * 4 * 8 / MB)
+    copies = max(stats.parameters * 4 * 8 / MB, rule_host_parts(rule, cfg)["model"])
+    return math.ceil(2000 + data_mb + copies)
 
 
 class GpuMemoryError(MemoryError):
@@ -507,6 +531,10 @@ MEMORY_KEYS: dict[str, str] = {
     "sparse_train": "sparse_train.batch_size",
     "spectrum": "spectra.micro_batch",
     "spectrum_large": "large_model.micro_batch",
+    "prune": "data.accuracy_subset and data.batchnorm_subset (an evaluation chunk: at most 1024)",
+    "prune_large": (
+        "data.accuracy_subset and data.batchnorm_subset (an evaluation chunk: at most 1024)"
+    ),
     "linearized_window": (
         "linearized.backend (segmented: the same exact map in less memory) or "
         "linearized.micro_batch (with train-mode BN an approximation)"
@@ -600,6 +628,8 @@ def _chunk_of(rule: str, cfg: Mapping[str, Any]) -> int:
         "sparse_train": (0, cfg["sparse_train"]["batch_size"]),
         "spectrum": (cfg["spectra"]["micro_batch"], batch),
         "spectrum_large": (cfg["large_model"]["micro_batch"], batch),
+        "prune": (0, _prune_chunk(cfg["data"])),
+        "prune_large": (0, _prune_chunk(cfg["data"])),
         "linearized_window": (
             cfg["linearized"].get("micro_batch", 0),
             cfg["sparse_train"]["batch_size"],
@@ -625,7 +655,7 @@ def memory_rows(
     prediction ``baseline_mb`` (imports and the dataset, :func:`baseline_memory`) plus the
     device model's ``model`` part (the dataset is already in the baseline, and a CPU tensor
     moved "to the device" is not copied) plus what the rule holds on the host
-    (:func:`rule_host_parts`; the whole of the CPU rules ``prune``, ``prune_large``).
+    (:func:`rule_host_parts`).
     ``within``: measured ≤ predicted × (1 + ``margin``). ``prepare_data`` holds the dataset
     and nothing more: its prediction is the baseline."""
     rows = []
@@ -650,7 +680,7 @@ def memory_rows(
             else:
                 device_mb, baseline = parts["model"], baseline_mb
             row.update(chunk=_chunk_of(rule, cfg), key=parts["key"], dataset_mb=parts["dataset"])
-        elif rule in ("prune", "prune_large", "prepare_data") and not on_gpu:
+        elif rule == "prepare_data" and not on_gpu:
             host_parts = rule_host_parts(rule, cfg)
             device_mb, host, baseline = 0.0, host_parts["model"], baseline_mb
             row.update(key=host_parts["key"], dataset_mb=0.0)
@@ -733,6 +763,7 @@ def stage_hours(
     """Estimated device hours per stage of a preset: per-sample costs × the config's counts.
 
     Counts: pretraining epochs × training images (+ the accuracy evaluations, as forwards);
+    pruning's three evaluations of the accuracy subset and its BatchNorm refresh (forwards);
     sparse training steps × batch per variant; spectra × (bounds + probes × M) HVPs × Hessian
     batch (the checkpoints before the first download are one model in every variant: counted
     once); linearized windows × learning-rate scales × window steps × (gradient + HVP + a real
@@ -752,11 +783,15 @@ def stage_hours(
 
     accuracy = min(int(data["accuracy_subset"]) or n_train, n_train)
     evals = accuracy + n_test  # accuracy subset and test split, forwards (a third of a step)
+    # prune: three evaluations of the accuracy subset and one BatchNorm refresh, as forwards
+    prune = (3 * accuracy + (min(int(data["batchnorm_subset"]) or n_train, n_train))) / 3
     hours = {
         "pretrain": pre["epochs"] * (n_train + evals / 3) * c(main, "train_step"),
         "pretrain_large": cfg["large_model"]["epochs"]
         * (n_train + evals / 3)
         * c(large, "train_step"),
+        "prune": prune * c(main, "train_step"),
+        "prune_large": prune * c(large, "train_step"),
     }
     variants = len(st["variants"])
     steps = st["steps"] * variants
@@ -837,6 +872,8 @@ def write_costs(rows: list[dict[str, Any]], path: str | os.PathLike | None = Non
 GPU_RULES = (
     "pretrain",
     "pretrain_large",
+    "prune",
+    "prune_large",
     "sparse_train",
     "spectrum",
     "spectrum_large",

@@ -7,7 +7,7 @@ log = setup_logging(snakemake.log[0])
 
 import torch  # noqa: E402
 
-from qtrain.gpu import job_usage  # noqa: E402
+from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
 from qtrain.io import (  # noqa: E402
     load_arrays,
     load_checkpoint,
@@ -18,10 +18,15 @@ from qtrain.io import (  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.models import load_model, model_record  # noqa: E402
 from qtrain.learning.pruning import prune_with_fresh_batchnorm  # noqa: E402
+from qtrain.learning.training import select_device  # noqa: E402
 
 params = snakemake.params
+torch.set_num_threads(snakemake.threads)
+device = select_device(snakemake.resources.get("gpu", 0))
+check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
+log.info("device %s, %d threads", device, snakemake.threads)
 state = load_checkpoint(snakemake.input.model)
-model = load_model(snakemake.input.model)
+model = load_model(snakemake.input.model).to(device)
 data = load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset"))
 subsets = load_arrays(snakemake.input.subsets, keys=["batchnorm_subset", "accuracy_subset"])
 x_bn = data.x_train[torch.as_tensor(subsets["batchnorm_subset"])]
@@ -57,7 +62,8 @@ for path in snakemake.output:
         density=masks.density,
         never_pruned_parameters=report.attrs.get("never_pruned_parameters"),
         threshold=masks.threshold,
-        **job_usage(),
+        device=device,
+        **job_usage(device),
     )
 log.info(
     "kept %d of %d prunable weights (density %.6f, |w| threshold %.4g)",
