@@ -1,16 +1,15 @@
 """Rule bench_quantum: the largest HHL statevector solve within a time budget, and the time of
 one quantum-training window (forward substitution and HHL)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import statistics  # noqa: E402
 import time  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.quantum_sweeps import hhl_scaling  # noqa: E402
 from qtrain.quantum.quantum_training import (  # noqa: E402
     RunSpec,
@@ -18,6 +17,8 @@ from qtrain.quantum.quantum_training import (  # noqa: E402
     initial_weights,
     quantum_train,
 )
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 p = snakemake.params
 tic = time.perf_counter()

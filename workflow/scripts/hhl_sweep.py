@@ -1,13 +1,14 @@
 """Rule hhl_sweep: HHL on discrete-Carleman block systems for several clock sizes (SPEC §1.5)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.quantum_sweeps import hhl_sweep  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 cfg = snakemake.params.hhl
 tic = time.perf_counter()

@@ -6,17 +6,20 @@ Hessian) and BatchNorm as configured. Resumable: every finished Lanczos run is k
 spectrum is written (qtrain.learning.points.point_spectrum).
 """
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import torch  # noqa: E402
 
-from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
-from qtrain.io import load_arrays, remove_resume_state, write_provenance  # noqa: E402
 from qtrain.learning.data import load_dataset  # noqa: E402
 from qtrain.learning.points import load_training_point, point_spectrum  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import select_device  # noqa: E402
+from qtrain.run.files import load_arrays  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
+from qtrain.run.resources import check_rule_fits  # noqa: E402
+from qtrain.run.resume import remove_resume_state  # noqa: E402
+from qtrain.run.usage import job_usage  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params
 torch.set_num_threads(snakemake.threads)

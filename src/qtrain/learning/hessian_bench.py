@@ -10,7 +10,7 @@ each call). All in eval mode, same dtype, same batch, TF32 off.
 bf16) beside them with their error against the reference; :func:`hessian_at_scale` measures a
 pruned model at its full parameter count (gradient, HVP, peak memory, a short Lanczos run) and
 extrapolates to a paper spectrum; :func:`activation_copies` fits the memory model of
-:mod:`qtrain.gpu`; :func:`peak_memory` measures on CUDA or on the CPU.
+:mod:`qtrain.run.resources`; :func:`peak_memory` measures on CUDA or on the CPU.
 """
 
 from __future__ import annotations
@@ -209,14 +209,14 @@ def activation_copies(
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Fit of the memory model of :mod:`qtrain.gpu`: bytes per sample of one pass, from its
+    """Fit of the memory model (:mod:`qtrain.run.resources`): bytes per sample of one pass, from its
     peak memory at two batch sizes (slope), in units of the model's float32 activation bytes.
 
     ``kind``: ``train`` (forward + backward), ``hvp_eval`` / ``hvp_train`` (an exact HVP by
     double backward, graph rebuilt, BN in eval / train mode), ``hvp_segmented`` (the exact
     train-mode-BN HVP of :mod:`qtrain.spectra.segmented`). Synthetic 32×32 inputs.
     """
-    from qtrain.gpu import resnet_stats
+    from qtrain.learning.arithmetic import resnet_stats
     from qtrain.learning.models import cifar_resnet
 
     device = torch.device(device)

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.hhl import solve
 from qtrain.quantum.linear_system import block_system, condition_number, solve_block_system
 from qtrain.quantum.polymaps import nonlinearity_ratio, spectral_radius
 from qtrain.quantum.random_maps import random_map
 from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.run.progress import Progress
 from qtrain.stats import loglog_fit
 
 __all__ = [

@@ -52,13 +52,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.config import from_section
-from qtrain.progress import Progress
 from qtrain.quantum.carleman import carleman_matrix, lift
 from qtrain.quantum.digits import DigitsProblem, digits_problem, initial_weights
 from qtrain.quantum.linear_system import block_system, solve_block_system
 from qtrain.quantum.polymaps import spectral_radius
 from qtrain.quantum.tomography import samples_for_precision, tomography
+from qtrain.run.config import from_section
+from qtrain.run.progress import Progress
 
 __all__ = [
     "DIVERGENCE_FACTOR",
