@@ -4,7 +4,7 @@ to the config and the content of the inputs; removed once the outputs are writte
 from qtrain.run.job import job
 
 with job(snakemake, torch=True) as run:
-    from qtrain.learning.training import pretrain_job
+    from qtrain.learning.jobs import pretrain_job
     from qtrain.run.checkpoints import save_checkpoint
     from qtrain.run.files import write_table
 
