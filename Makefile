@@ -13,7 +13,7 @@
 #   make bench   benchmarks (CSV under results/bench/)
 #   make bench-docs  render the CPU benchmark CSVs into docs/benchmarks.md (marked sections)
 #   make bench-gpu   the prepared GPU benchmark: one GPU, about 5-8 minutes; CSVs under
-#                    results/bench/gpu/, GPU rows of src/qtrain/gpu_costs.csv, docs tables
+#                    results/bench/gpu/, GPU rows of src/qtrain/run/gpu_costs.csv, docs tables
 #   make data    download CIFAR-100 (the paper preset's data)
 #   make results-page  copy the smoke figures (PNG) and claims table into docs/results/ (README)
 #   make lock    regenerate requirements.lock and envs/*.yaml (fresh venv, pyproject's ranges)
@@ -30,8 +30,8 @@ CONFIG_smoke := --configfile config/smoke.yaml
 CONFIG_paper :=
 CONFIG_rehearsal := --configfile config/rehearsal.yaml
 # Snakemake parses a --configfile before the workflow and names neither the file nor the line of
-# a YAML error in it: check the file first (qtrain.config_files says file, line and column).
-CHECK_CONFIG = $(BIN)/python -m qtrain.config_files $(filter-out --configfile,$(1))
+# a YAML error in it: check the file first (qtrain.run.config_files says file, line and column).
+CHECK_CONFIG = $(BIN)/python -m qtrain.run.config_files $(filter-out --configfile,$(1))
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock smoke paper rehearsal test test-all lint report bench bench-docs bench-gpu data clean-smoke clean-rehearsal results-page
@@ -59,8 +59,8 @@ lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
-	$(LOCK_VENV)/bin/python -m qtrain.envs lock $(LOCK)
-	$(LOCK_VENV)/bin/python -m qtrain.envs envs $(LOCK)
+	$(LOCK_VENV)/bin/python -m qtrain.run.envs lock $(LOCK)
+	$(LOCK_VENV)/bin/python -m qtrain.run.envs envs $(LOCK)
 	rm -rf $(LOCK_VENV)
 	@echo "$(LOCK) and envs/*.yaml regenerated; make install now installs them into $(VENV)"
 
@@ -111,7 +111,7 @@ bench-docs: install
 	$(BIN)/python -m qtrain.bench.report --extrapolate-costs $(BENCH_CSV)/hvp_variants/resnet32_4.csv
 
 bench-gpu: install
-	$(BIN)/python -m qtrain.bench.gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/gpu_costs.csv
+	$(BIN)/python -m qtrain.bench.gpu --out $(BENCH_CSV)/gpu --costs src/qtrain/run/gpu_costs.csv
 
 clean-smoke:
 	rm -rf results/smoke logs/smoke

@@ -16,8 +16,8 @@ SCHEMA = "workflow/schemas/config.schema.yaml"
 
 # The library, importable in any environment (common.smk does the same for the scripts).
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from qtrain.config import ConfigError, coerce_config_types
-from qtrain.config_files import ConfigFileError, check_config_files, load_schema
+from qtrain.run.config import ConfigError, coerce_config_types
+from qtrain.run.config_files import ConfigFileError, check_config_files, load_schema
 
 # Snakemake names neither the file nor the line of a config file it cannot parse: check the
 # workflow's own config file first (`--configfile` files are parsed before the Snakefile runs).
@@ -34,7 +34,7 @@ configfile: "config/config.yaml"
 
 
 # Nested --config values and YAML floats like 1e-2 arrive as strings: numbers where the schema
-# wants numbers (qtrain.config.coerce_config_types), or a message saying how to write them.
+# wants numbers (qtrain.run.config.coerce_config_types), or a message saying how to write them.
 try:
     coerce_config_types(config, load_schema(f"{workflow.basedir}/{SCHEMA}"))
 except ConfigError as error:

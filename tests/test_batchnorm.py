@@ -16,6 +16,7 @@ from qtrain.learning.training import (
     evaluate,
     pretrain,
 )
+from qtrain.run.resume import Checkpointer
 
 
 def test_refresh_gives_the_mean_and_variance_of_the_inputs():
@@ -74,8 +75,7 @@ def trained(tmp_path_factory):
         settings,
         seed=0,
         accuracy_indices=torch.arange(256).numpy(),
-        checkpoint_path=tmp_path_factory.mktemp("bn") / "ckpt.pt",
-        config={"test": "batchnorm"},
+        checkpointer=Checkpointer(tmp_path_factory.mktemp("bn") / "ckpt.pt", {"test": "batchnorm"}),
     )
     return model, data
 

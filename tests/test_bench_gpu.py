@@ -10,10 +10,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from qtrain import gpu
 from qtrain.bench import gpu as bench_gpu
 from qtrain.bench import memory as bench
 from qtrain.bench import report as bench_report
+from qtrain.run import devices as qdev
+from qtrain.run import hours as qhours
 
 
 def test_peak_memory_on_cuda_reads_the_allocator_counters(monkeypatch):
@@ -49,9 +50,9 @@ def test_device_names_from_cuda_are_mocked_to_short_labels(monkeypatch):
         lambda device=None: SimpleNamespace(name="NVIDIA H200 NVL", total_memory=143e9),
     )
     assert bench_gpu.device_label(torch.device("cuda")) == "H200"
-    assert gpu.machine_description(torch.device("cuda")) == "NVIDIA H200 NVL, 143 GB"
+    assert qdev.machine_description(torch.device("cuda")) == "NVIDIA H200 NVL, 143 GB"
     assert bench_gpu.device_label(torch.device("cpu")) == "cpu"
-    assert "cores" in gpu.machine_description(torch.device("cpu"))
+    assert "cores" in qdev.machine_description(torch.device("cpu"))
 
 
 def test_render_section_replaces_only_its_markers(tmp_path):
@@ -99,7 +100,7 @@ def test_bench_gpu_script_runs_end_to_end_at_tiny_size(tmp_path):
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n")
     costs = tmp_path / "costs.csv"
-    costs.write_text(gpu.COSTS_CSV.read_text())
+    costs.write_text(qhours.COSTS_CSV.read_text())
     bench_gpu.main(
         ["--tiny", "--device", "cpu", "--skip-compile", "--out", str(tmp_path / "out"),
          "--doc", str(doc), "--costs", str(costs)]
@@ -111,10 +112,10 @@ def test_bench_gpu_script_runs_end_to_end_at_tiny_size(tmp_path):
     text = doc.read_text()
     for section in ("gpu-hvp-variants", "gpu-memory", "gpu-sparse-step", "gpu-hessian-scale"):
         assert f"<!-- BEGIN {section} -->" in text
-    rows = gpu.load_costs(costs)
+    rows = qhours.load_costs(costs)
     measured = [r for r in rows if r["source"].startswith("measured")]
     assert {r["kind"] for r in measured} == {"gradient", "hvp", "train_step"}
-    assert gpu.default_device(rows) == "cpu"
+    assert qhours.default_device(rows) == "cpu"
     assert len([r for r in rows if r["device"] == "H100"]) == 6  # extrapolated rows kept
     with open(out / "hvp_variants.csv", newline="") as handle:
         variants = {r["variant"]: r for r in csv.DictReader(handle)}

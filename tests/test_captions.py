@@ -14,11 +14,11 @@ import pytest
 
 matplotlib.use("Agg")
 
-from qtrain.config_files import read_merged_config
-from qtrain.estimate import full_config
 from qtrain.figures import plot_fig1
 from qtrain.figures.gallery import figure_page_html, render_caption, write_figure_page
 from qtrain.figures.spectra import plot_fig3
+from qtrain.run.config_files import read_merged_config
+from qtrain.run.estimate import full_config
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "workflow/report"

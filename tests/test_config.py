@@ -1,4 +1,4 @@
-"""Cross-key configuration checks (qtrain.config): unit tests and the CLI failing early."""
+"""Cross-key configuration checks (qtrain.run.config): unit tests and the CLI failing early."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qtrain.config import (
+from qtrain.run.config import (
     ConfigError,
     check_config,
     hessian_space_for,
@@ -18,7 +18,7 @@ from qtrain.config import (
     spectrum_points,
     spectrum_variant,
 )
-from qtrain.config_files import read_merged_config
+from qtrain.run.config_files import read_merged_config
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")

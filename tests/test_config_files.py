@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qtrain.config_files import ConfigFileError, read_config_file
+from qtrain.run.config_files import ConfigFileError, read_config_file
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -109,11 +109,17 @@ def test_snakemake_names_the_broken_config_file_before_any_job(tmp_path, content
     ids=["yaml-error", "binary"],
 )
 def test_checker_command_names_a_broken_configfile(tmp_path, content, message):
-    """`python -m qtrain.config_files` (the Makefile runs it before Snakemake parses a
+    """`python -m qtrain.run.config_files` (the Makefile runs it before Snakemake parses a
     --configfile, where Snakemake 9.27 names neither file nor line)."""
     (tmp_path / "bad.yaml").write_bytes(content)
     result = subprocess.run(
-        [sys.executable, "-m", "qtrain.config_files", str(REPO / "config/smoke.yaml"), "bad.yaml"],
+        [
+            sys.executable,
+            "-m",
+            "qtrain.run.config_files",
+            str(REPO / "config/smoke.yaml"),
+            "bad.yaml",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
 """Config values given as strings where the schema wants numbers (issue 24, item 3): Snakemake's
-nested ``--config`` values and PyYAML's ``1e-2`` are strings; qtrain.config.coerce_config_types
+nested ``--config`` values and PyYAML's ``1e-2`` are strings; qtrain.run.config.coerce_config_types
 turns them into numbers before validation, or refuses them naming the key and how to write it."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qtrain.config import ConfigError, coerce_config_types
-from qtrain.config_files import load_schema
+from qtrain.run.config import ConfigError, coerce_config_types
+from qtrain.run.config_files import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from qtrain.config import merge_config
 from qtrain.quantum.costs.primitives import ceil_log2
 from qtrain.quantum.costs.settings import (
     THEOREM_PREMISE,
@@ -30,6 +29,7 @@ from qtrain.quantum.costs.window import (
     tensor_nnz,
     window_cost,
 )
+from qtrain.run.config import merge_config
 
 REPO = Path(__file__).resolve().parents[1]
 

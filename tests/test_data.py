@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.io import CheckpointMismatchError
 from qtrain.learning import data as data_mod
 from qtrain.learning.data import (
     CIFAR_MEAN,
@@ -23,6 +22,7 @@ from qtrain.learning.data import (
     load_synthetic,
     save_prepared,
 )
+from qtrain.run.files import CheckpointMismatchError
 
 
 def _md5(path) -> str:

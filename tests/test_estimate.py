@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from qtrain.config import merge_config, spectrum_points
-from qtrain.estimate import (
+from qtrain.learning.arithmetic import model_stats
+from qtrain.run.config import merge_config, spectrum_points
+from qtrain.run.estimate import (
     Estimate,
     estimate,
     format_estimate,
@@ -23,11 +24,12 @@ from qtrain.estimate import (
     rule_work,
     summarize_probe,
 )
-from qtrain.gpu import GPU_RULES, model_stats, startup_report
+from qtrain.run.hours import startup_report
+from qtrain.run.resources import GPU_RULES
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-PROBE = REPO / "src/qtrain/cpu_probe"
+PROBE = REPO / "src/qtrain/run/cpu_probe"
 
 
 def _preset(name: str) -> dict:

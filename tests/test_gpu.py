@@ -1,5 +1,6 @@
-"""qtrain.gpu: device counts, the closed-form architecture counts, the memory and time plans, and
-the local GPU limit of the workflow (issue 14). No GPU needed: device queries are faked."""
+"""qtrain.run.devices, .resources, .hours and qtrain.learning.arithmetic: device counts, the
+closed-form architecture counts, the memory and time plans, and the local GPU limit of the
+workflow (issue 14). No GPU needed: device queries are faked."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import yaml
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from qtrain import gpu
+from qtrain.learning import arithmetic as qarith
 from qtrain.learning.models import cifar_resnet, count_parameters
+from qtrain.run import devices as qdev
+from qtrain.run import hours as qhours
+from qtrain.run import resources as qres
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -35,7 +39,7 @@ SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
     ],
 )
 def test_closed_form_counts_match_the_torch_model(depth, widen, classes, channels, size):
-    stats = gpu.resnet_stats(depth, widen, classes, channels, size)
+    stats = qarith.resnet_stats(depth, widen, classes, channels, size)
     model = cifar_resnet(depth, widen, classes, channels, device="meta")
     outputs = []
     hooks = [
@@ -53,49 +57,49 @@ def test_closed_form_counts_match_the_torch_model(depth, widen, classes, channel
 
 
 def test_paper_model_sizes():
-    assert gpu.resnet_stats(32, 4).parameters == 7_451_044
-    assert gpu.resnet_stats(56, 11).parameters == 103_703_700
-    assert gpu.resnet_stats(56, 11).name == "ResNet-56-11"
+    assert qarith.resnet_stats(32, 4).parameters == 7_451_044
+    assert qarith.resnet_stats(56, 11).parameters == 103_703_700
+    assert qarith.resnet_stats(56, 11).name == "ResNet-56-11"
 
 
 def test_visible_gpus_from_the_environment(monkeypatch):
-    monkeypatch.setattr(gpu, "_devices_present", lambda: None)
-    assert gpu.visible_gpus({}) == 0
-    assert gpu.visible_gpus({"QTRAIN_GPUS": "3", "CUDA_VISIBLE_DEVICES": "0"}) == 3
-    assert gpu.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,2"}) == 2
-    assert gpu.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == 0
-    assert gpu.visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == 0
-    monkeypatch.setattr(gpu, "_devices_present", lambda: 1)
-    assert gpu.visible_gpus({}) == 1
-    assert gpu.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,1,2"}) == 1  # capped at the present ones
+    monkeypatch.setattr(qdev, "_devices_present", lambda: None)
+    assert qdev.visible_gpus({}) == 0
+    assert qdev.visible_gpus({"QTRAIN_GPUS": "3", "CUDA_VISIBLE_DEVICES": "0"}) == 3
+    assert qdev.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,2"}) == 2
+    assert qdev.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == 0
+    assert qdev.visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == 0
+    monkeypatch.setattr(qdev, "_devices_present", lambda: 1)
+    assert qdev.visible_gpus({}) == 1
+    assert qdev.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,1,2"}) == 1  # capped at the present ones
     with pytest.raises(ValueError, match="QTRAIN_GPUS"):
-        gpu.visible_gpus({"QTRAIN_GPUS": "one"})
-    assert gpu.gpu_memory_mb({"QTRAIN_GPU_MEM_MB": "80000"}) == 80_000
+        qdev.visible_gpus({"QTRAIN_GPUS": "one"})
+    assert qdev.gpu_memory_mb({"QTRAIN_GPU_MEM_MB": "80000"}) == 80_000
 
 
 def test_memory_model_is_linear_in_samples_and_knows_every_gpu_rule():
-    stats = gpu.resnet_stats(32, 4)
-    one, many = gpu.hvp_memory_mb(stats, 1), gpu.hvp_memory_mb(stats, 101)
+    stats = qarith.resnet_stats(32, 4)
+    one, many = qres.hvp_memory_mb(stats, 1), qres.hvp_memory_mb(stats, 101)
     per_sample = (many - one) / 100
-    expected = gpu.ACTIVATION_COPIES["hvp_eval"] * stats.activations * 4 * gpu.SAFETY / 1e6
+    expected = qres.ACTIVATION_COPIES["hvp_eval"] * stats.activations * 4 * qres.SAFETY / 1e6
     assert per_sample == pytest.approx(expected)
-    assert gpu.hvp_memory_mb(stats, 8, kept_graphs=4) > gpu.hvp_memory_mb(stats, 32) - 1e-9
-    assert gpu.hvp_memory_mb(stats, 8, bn_mode="train") > gpu.hvp_memory_mb(stats, 8)
+    assert qres.hvp_memory_mb(stats, 8, kept_graphs=4) > qres.hvp_memory_mb(stats, 32) - 1e-9
+    assert qres.hvp_memory_mb(stats, 8, bn_mode="train") > qres.hvp_memory_mb(stats, 8)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    for rule in gpu.GPU_RULES:
-        mb, key = gpu.rule_gpu_mem_mb(rule, cfg)
-        assert mb > 0 and key == gpu.MEMORY_KEYS[rule]
+    for rule in qres.GPU_RULES:
+        mb, key = qres.rule_gpu_mem_mb(rule, cfg)
+        assert mb > 0 and key == qres.MEMORY_KEYS[rule]
     # the paper preset fits one 80 GB GPU by the model; without accumulation the large model's
     # pretraining would not
-    assert max(gpu.rule_gpu_mem_mb(rule, cfg)[0] for rule in gpu.GPU_RULES) < 80_000
+    assert max(qres.rule_gpu_mem_mb(rule, cfg)[0] for rule in qres.GPU_RULES) < 80_000
     cfg["large_model"]["pretrain_micro_batch"] = 0
-    assert gpu.rule_gpu_mem_mb("pretrain_large", cfg)[0] > 80_000
+    assert qres.rule_gpu_mem_mb("pretrain_large", cfg)[0] > 80_000
     # the segmented backend computes the same map in less memory
-    unchunked = gpu.rule_gpu_mem_mb("linearized_window", cfg)[0]
+    unchunked = qres.rule_gpu_mem_mb("linearized_window", cfg)[0]
     cfg["linearized"]["backend"] = "segmented"
-    assert gpu.rule_gpu_mem_mb("linearized_window", cfg)[0] < 0.7 * unchunked
+    assert qres.rule_gpu_mem_mb("linearized_window", cfg)[0] < 0.7 * unchunked
     with pytest.raises(KeyError, match="no GPU memory model"):
-        gpu.rule_gpu_mem_mb("plot_fig3", cfg)
+        qres.rule_gpu_mem_mb("plot_fig3", cfg)
 
 
 def test_a_job_too_large_for_its_gpu_fails_before_it_starts(monkeypatch):
@@ -103,13 +107,13 @@ def test_a_job_too_large_for_its_gpu_fails_before_it_starts(monkeypatch):
         torch.cuda, "get_device_properties", lambda device: SimpleNamespace(total_memory=40e9)
     )
     job = SimpleNamespace(rule="pretrain_large", resources={"gpu_mem_mb": 90_000})
-    with pytest.raises(gpu.GpuMemoryError) as err:
-        gpu.check_rule_fits(job, torch.device("cuda"))
+    with pytest.raises(qres.GpuMemoryError) as err:
+        qres.check_rule_fits(job, torch.device("cuda"))
     message = str(err.value)
     for part in ("pretrain_large", "90.0 GB", "40.0 GB", "large_model.pretrain_micro_batch"):
         assert part in message
-    gpu.check_rule_fits(job, torch.device("cpu"))  # on the CPU nothing is checked
-    gpu.check_rule_fits(SimpleNamespace(rule="pretrain", resources={"gpu_mem_mb": 30_000}), "cuda")
+    qres.check_rule_fits(job, torch.device("cpu"))  # on the CPU nothing is checked
+    qres.check_rule_fits(SimpleNamespace(rule="pretrain", resources={"gpu_mem_mb": 30_000}), "cuda")
 
 
 def test_stage_hours_are_costs_times_counts():
@@ -120,7 +124,7 @@ def test_stage_hours_are_costs_times_counts():
         for k, s in (("train_step", 1e-3), ("gradient", 1e-3), ("hvp", 3e-3))
     ]
     cfg["noise"]["extra_seeds"] = 0
-    hours = gpu.stage_hours(cfg, costs, "X")
+    hours = qhours.stage_hours(cfg, costs, "X")
     # independent count: 17 checkpoints x 3 variants, the 4 before the first download (steps
     # 0, 25, 50, 75) once: 43 spectra; 64 bound steps + 1 probe x 256 = 320 HVPs each
     assert cfg["spectra"]["probes"] == 1 and not cfg["spectra"]["reuse_graph"]
@@ -131,27 +135,49 @@ def test_stage_hours_are_costs_times_counts():
     # 4 windows x 3 learning rates x 100 steps
     assert hours["linearized"] == pytest.approx(12 * 100 * 2048 * 4e-3 / 3600)
     assert hours["sparse_train"] == pytest.approx((1200 * 2048 + 1200 * 10_000 / 3) * 1e-3 / 3600)
+    # pruning: three evaluations of 10,000 images and one BatchNorm refresh on 10,000, forwards
+    assert hours["prune"] == pytest.approx(4 * 10_000 / 3 * 1e-3 / 3600)
+    assert hours["prune_large"] == pytest.approx(hours["prune"])  # both models cost 1e-3 here
     # a model without a row is scaled from the nearest one by forward FLOPs
     cfg["large_model"].update(depth=56, widen=1)
-    scaled = gpu.stage_hours(cfg, costs, "X")["spectrum_large"]
-    ratio = gpu.resnet_stats(56, 1).forward_flops / gpu.resnet_stats(32, 4).forward_flops
+    scaled = qhours.stage_hours(cfg, costs, "X")["spectrum_large"]
+    ratio = qarith.resnet_stats(56, 1).forward_flops / qarith.resnet_stats(32, 4).forward_flops
     assert scaled == pytest.approx(320 * 2048 * 3e-3 * ratio / 3600)
     # each extra training seed repeats the network pipeline, except the QRAM variant's spectra
     # (17 + 13 of continuous and sparse per extra seed) and the linearized windows
     cfg["noise"]["extra_seeds"] = 2
-    more = gpu.stage_hours(cfg, costs, "X")
+    more = qhours.stage_hours(cfg, costs, "X")
     assert more["spectrum_large"] == pytest.approx(3 * scaled)
     assert more["pretrain"] == pytest.approx(3 * hours["pretrain"])
     assert more["spectra"] == pytest.approx((43 + 2 * 30) * 320 * 2048 * 3e-3 / 3600)
     assert more["linearized"] == pytest.approx(hours["linearized"])
 
 
+def test_prune_is_a_gpu_rule_with_its_parameters_and_one_chunk_on_the_device():
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    stats = qarith.resnet_stats(56, 11)
+    # hand count: model + batch-statistics copy (8 bytes per parameter) and 1,024 images of
+    # forward activations (0.25 copies of 4 bytes), 15% head-room, the CUDA context
+    device = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 1024) * 1.15 / 1e6 + 600
+    assert qres.rule_gpu_mem_mb("prune_large", cfg)[0] == math.ceil(device)
+    assert qres.rule_memory_parts("prune_large", cfg)["dataset"] == 0  # subsets move by chunk
+    # the host keeps the loaded checkpoint and the top-k selection (4 + 26 bytes per parameter)
+    host = qres.rule_host_parts("prune_large", cfg)["model"]
+    assert host == pytest.approx(stats.parameters * 30 * 1.15 / 1e6)
+    assert qres.rule_host_mem_mb("prune_large", cfg) >= 2000 + 1000 + host
+    # a smaller subset shrinks the chunk (the key the fit check names)
+    cfg["data"].update(accuracy_subset=100, batchnorm_subset=200)
+    small = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 200) * 1.15 / 1e6 + 600
+    assert qres.rule_gpu_mem_mb("prune_large", cfg) == (math.ceil(small), qres.MEMORY_KEYS["prune"])
+    assert "prune" in qres.GPU_RULES and "prune_large" in qres.GPU_RULES
+
+
 def test_committed_cost_table_and_extrapolation():
-    rows = gpu.load_costs()
+    rows = qhours.load_costs()
     kinds = {(r["model"], r["kind"]) for r in rows}
     for model in ("ResNet-32-4", "ResNet-56-11"):
         assert {(model, "train_step"), (model, "gradient"), (model, "hvp")} <= kinds
-    ext = gpu.extrapolated_costs(3.0, models=((32, 4),), tflops=10.0)
+    ext = qhours.extrapolated_costs(3.0, models=((32, 4),), tflops=10.0)
     grad = next(r for r in ext if r["kind"] == "gradient")["seconds_per_sample"]
     assert grad == pytest.approx(3 * 2.20140544e9 / 10e12, rel=1e-5)
     assert next(r for r in ext if r["kind"] == "hvp")["seconds_per_sample"] == pytest.approx(
@@ -162,9 +188,9 @@ def test_committed_cost_table_and_extrapolation():
 LIMIT_SNAKEFILE = """
 import sys
 sys.path.insert(0, {src!r})
-from qtrain import gpu
+from qtrain.run import devices
 
-LIMIT = gpu.limit_local_gpus(workflow)
+LIMIT = devices.limit_local_gpus(workflow)
 
 
 rule all:
@@ -251,7 +277,7 @@ def test_paper_dry_run_limits_gpu_jobs_and_prints_the_plan():
     assert result.returncode == 0, out[-3000:]
     assert "at most 1 GPU job(s) at a time" in out
     # every GPU job of the plan asks for the one device and declares its memory
-    for rule in gpu.GPU_RULES:
+    for rule in qres.GPU_RULES:
         block = out.split(f"\nrule {rule}:\n", 1)[1].split("\n\n", 1)[0]
         resources = block.split("resources: ", 1)[1].splitlines()[0]
         assert "gpu=1" in resources and "gpu_mem_mb=" in resources and "mem_mb=" in resources

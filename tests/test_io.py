@@ -9,25 +9,19 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.io import (
+from qtrain.run.checkpoints import load_checkpoint, save_checkpoint
+from qtrain.run.files import (
     CheckpointMismatchError,
     UnreadableFileError,
     atomic_write,
-    config_digest,
     load_arrays,
-    load_checkpoint,
-    load_resume_state,
     load_table,
-    provenance_path,
     read_json,
-    remove_resume_state,
-    resume_key,
-    resume_key_change,
-    save_checkpoint,
     write_html_table,
-    write_provenance,
     write_table,
 )
+from qtrain.run.provenance import config_digest, provenance_path, write_provenance
+from qtrain.run.resume import load_resume_state, remove_resume_state, resume_key, resume_key_change
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -81,7 +75,7 @@ def test_provenance_record(tmp_path):
 def test_git_commit_is_the_code_s_commit_from_any_working_directory(tmp_path, monkeypatch):
     import subprocess
 
-    from qtrain.io import git_commit
+    from qtrain.run.provenance import git_commit
 
     repo = Path(__file__).resolve().parents[1]
     expected = subprocess.run(
@@ -99,7 +93,8 @@ def test_git_commit_is_the_code_s_commit_from_any_working_directory(tmp_path, mo
 _WRITE_EVERY_KIND = """
 import sys
 import pandas as pd, torch
-from qtrain.io import save_checkpoint, write_html_table, write_json, write_table
+from qtrain.run.checkpoints import save_checkpoint
+from qtrain.run.files import write_html_table, write_json, write_table
 out = sys.argv[1]
 write_table(pd.DataFrame({"a": [1]}), f"{out}/t.csv")
 write_json({"a": 1}, f"{out}/r.json")
@@ -286,7 +281,8 @@ def test_remove_resume_state_removes_files_folders_and_their_empty_folder(tmp_pa
 _JOB = """
 import sys
 from types import SimpleNamespace
-from qtrain.io import setup_logging, write_provenance
+from qtrain.run.job import setup_logging
+from qtrain.run.provenance import write_provenance
 out = sys.argv[1]
 job = SimpleNamespace(output=[f"{out}/a.csv", f"{out}/b.csv"], rule="r", wildcards={})
 setup_logging(f"{out}/job.log", job=job)

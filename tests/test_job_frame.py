@@ -1,4 +1,4 @@
-"""The job frame of qtrain.io.setup_logging and the errors the docs promise (issue 24, item 4):
+"""The job frame of qtrain.run.job and the errors the docs promise (issue 24, item 4):
 signals end a job in one clean line, temporaries never outlive a writer, provenance records are
 stamped when a job succeeds, a job refuses to run beside a live writer of its outputs, and a
 full disk is named with the space needed."""
@@ -18,13 +18,17 @@ import pandas as pd
 import pytest
 import torch
 
-import qtrain.io as qio
-from qtrain.io import provenance_path, read_json, save_checkpoint, write_table
+import qtrain.run.files as qfiles
+from qtrain.run.checkpoints import save_checkpoint
+from qtrain.run.files import read_json, write_table
+from qtrain.run.provenance import provenance_path
 
 _JOB = """
 import sys, time
 from types import SimpleNamespace
-from qtrain.io import atomic_write, setup_logging, write_provenance
+from qtrain.run.files import atomic_write
+from qtrain.run.job import setup_logging
+from qtrain.run.provenance import write_provenance
 out, mode = sys.argv[1], sys.argv[2]
 job = SimpleNamespace(
     output=[f"{out}/a.csv", f"{out}/b.csv"],
@@ -165,7 +169,7 @@ def _full_disk(monkeypatch, tmp_path: Path) -> None:
         placeholder.write_bytes(b"")
         return os.open("/dev/full", os.O_WRONLY), str(placeholder)
 
-    monkeypatch.setattr(qio.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(qfiles.tempfile, "mkstemp", mkstemp)
 
 
 def test_a_full_disk_during_a_checkpoint_save_names_the_path_and_the_space_needed(
@@ -205,7 +209,7 @@ def test_a_full_disk_during_a_table_save_names_the_path_and_the_space_needed(tmp
         def __exit__(self, *exc):
             self.handle.close()
 
-    monkeypatch.setattr(qio.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(qfiles.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     path = tmp_path / "prune/sparsity.csv"
     frame = pd.DataFrame({"kept": range(1000)})
     with pytest.raises(OSError) as caught:
@@ -213,13 +217,13 @@ def test_a_full_disk_during_a_table_save_names_the_path_and_the_space_needed(tmp
     size = len(frame.to_csv(index=False))
     assert str(caught.value).startswith(
         f"[Errno 28] cannot write {path}: No space left on device (it needs about "
-        f"{qio.format_bytes(size)}; "
+        f"{qfiles.format_bytes(size)}; "
     )
     assert not path.exists() and not list(path.parent.glob("*.tmp"))
 
 
 def test_format_bytes():
-    assert [qio.format_bytes(n) for n in (0, 999, 1000, 4_100_000, 415e6, 2.4e12)] == [
+    assert [qfiles.format_bytes(n) for n in (0, 999, 1000, 4_100_000, 415e6, 2.4e12)] == [
         "0 B",
         "999 B",
         "1.0 kB",
@@ -232,7 +236,7 @@ def test_format_bytes():
 def test_resume_state_temporaries_are_removed_when_the_job_looks_for_its_state(tmp_path):
     """`last.pt` and stored Lanczos runs are not declared outputs: their temporaries are
     removed where the job looks for its resume state."""
-    from qtrain.io import load_resume_state, resume_key
+    from qtrain.run.resume import load_resume_state, resume_key
     from qtrain.spectra.resumable import resumable_spectral_density
 
     leftovers = [tmp_path / ".last.pt.a1b2c3d4.tmp", tmp_path / "partial/.probe_0.npz.x1y2.tmp"]
@@ -245,3 +249,54 @@ def test_resume_state_temporaries_are_removed_when_the_job_looks_for_its_state(t
         lambda v: matrix @ v, 4, steps=2, state_dir=tmp_path / "partial", bounds_steps=None
     )
     assert not any(path.exists() for path in leftovers)
+
+
+# --- the `with job(snakemake) as run:` frame ---------------------------------------------------
+
+_FRAMED = """
+import sys
+from types import SimpleNamespace
+from qtrain.run.job import job
+out, mode = sys.argv[1], sys.argv[2]
+smk = SimpleNamespace(
+    output=[f"{out}/a.csv", f"{out}/b.csv"],
+    log=[f"{out}/job.log"],
+    rule="prune",
+    wildcards={"seed": "0"},
+    params={"keep_fraction": 0.1},
+    threads=1,
+    resources={"gpu": 0},
+)
+open(f"{out}/resume.pt", "w").write("state")
+with job(smk, torch=True) as run:
+    assert str(run.device) == "cpu" and run.threads == 1
+    open(f"{out}/a.csv", "w").write("a\\n1\\n")
+    if mode == "fail":
+        raise ValueError("broken on purpose")
+    open(f"{out}/b.csv", "w").write("b\\n2\\n")
+    run.record({"prune": {"keep_fraction": 0.1}}, timed=True, kept=7)
+    run.remove_on_success(f"{out}/resume.pt")
+"""
+
+
+@pytest.mark.parametrize("mode", ["ok", "fail"])
+def test_the_job_frame_records_every_output_on_success_and_none_on_failure(tmp_path, mode):
+    result = subprocess.run(
+        [sys.executable, "-c", _FRAMED, str(tmp_path), mode], capture_output=True, text=True
+    )
+    log = (tmp_path / "job.log").read_text()
+    assert "device cpu, 1 threads" in log
+    records = [provenance_path(tmp_path / name) for name in ("a.csv", "b.csv")]
+    if mode == "fail":
+        assert result.returncode != 0 and "broken on purpose" in log
+        assert not any(r.exists() for r in records)
+        assert (tmp_path / "resume.pt").exists()  # resume state outlives a failed job
+        return
+    assert result.returncode == 0, log
+    for record in map(read_json, records):
+        assert record["config"] == {"prune": {"keep_fraction": 0.1}} and record["kept"] == 7
+        assert record["rule"] == "prune" and record["wildcards"] == {"seed": "0"}
+        assert record["peak_rss_mb"] > 0 and record["threads"] == 1
+        assert record["wall_seconds"] >= 0 and record["device"].startswith("cpu")
+        assert "sha256" in record["content"]
+    assert not (tmp_path / "resume.pt").exists()

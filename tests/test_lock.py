@@ -12,7 +12,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from qtrain.envs import (
+from qtrain.run.envs import (
     ENVS,
     closure,
     env_text,

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qtrain.io import save_checkpoint
 from qtrain.learning.models import (
     BasicBlock,
     Bottleneck,
@@ -13,6 +12,7 @@ from qtrain.learning.models import (
     load_model,
     model_record,
 )
+from qtrain.run.checkpoints import save_checkpoint
 
 
 def test_paper_model_sizes_exact():

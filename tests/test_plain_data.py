@@ -14,18 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.io import (
-    NotPlainDataError,
-    UnreadableFileError,
-    load_arrays,
-    load_checkpoint,
-    load_resume_state,
-    plain_data,
-    provenance_path,
-    resume_key,
-    save_checkpoint,
-    save_tensors,
-)
+from qtrain.run.checkpoints import load_checkpoint, plain_data, save_checkpoint, save_tensors
+from qtrain.run.files import NotPlainDataError, UnreadableFileError, load_arrays
+from qtrain.run.provenance import provenance_path
+from qtrain.run.resume import Checkpointer, load_resume_state, resume_key
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -219,8 +211,7 @@ def test_pretraining_starts_over_from_a_crafted_checkpoint(tmp_path, caplog):
             settings,
             seed=0,
             accuracy_indices=np.arange(8),
-            checkpoint_path=checkpoint,
-            config=config,
+            checkpointer=Checkpointer(checkpoint, config),
         )
 
     run()
@@ -287,28 +278,29 @@ def test_saved_checkpoints_load_with_weights_only(tmp_path):
     assert loaded["records"][0]["lr"] == pytest.approx(0.1)
 
 
-def test_no_reader_outside_qtrain_io_unpickles():
+def test_no_reader_outside_qtrain_run_files_unpickles():
     """Every torch.load, np.load and unpickling in the library and the workflow's scripts goes
-    through qtrain.io (weights_only=True, allow_pickle=False). Writing a pickle is not reading
-    one: the synthetic CIFAR-100 archive must be pickles (the format), and its reader is
-    torchvision's, behind the recorded md5 and sha256 (learning/data.py)."""
+    through qtrain.run.files / .checkpoints (weights_only=True, allow_pickle=False). Writing a
+    pickle is not reading one: the synthetic CIFAR-100 archive must be pickles (the format), and
+    its reader is torchvision's, behind the recorded md5 and sha256 (learning/data.py)."""
     pattern = re.compile(
-        r"torch\.load\(|np\.load\(|numpy\.load\(|\bpickle\.loads?\(|Unpickler|\bcPickle"
+        r"torch\.load\(|np\.load\(|numpy\.load\(|pickle\.loads?\(|Unpickler|cPickle"
     )
     offenders = []
     for path in [*(REPO / "src/qtrain").rglob("*.py"), *(REPO / "workflow/scripts").glob("*.py")]:
-        if path.name == "io.py" and path.parent.name == "qtrain":
+        if path.parent.name == "run" and path.name in ("files.py", "checkpoints.py"):
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not offenders, offenders
-    io_text = (REPO / "src/qtrain/io.py").read_text()
-    assert "weights_only=False" not in io_text and "allow_pickle=True" not in io_text
+    for name in ("files.py", "checkpoints.py"):
+        text = (REPO / "src/qtrain/run" / name).read_text()
+        assert "weights_only=False" not in text and "allow_pickle=True" not in text
 
 
 def test_a_damaged_array_file_names_the_file_and_the_rule(tmp_path):
-    """`data/subsets.npz` damaged: prune reads it through qtrain.io's loader, which names it
+    """`data/subsets.npz` damaged: prune reads it through qtrain.run.files's loader, which names it
     and the rule that makes it (not a raw zipfile.BadZipFile)."""
     path = tmp_path / "results/tiny/data/subsets.npz"
     path.parent.mkdir(parents=True)
@@ -323,5 +315,5 @@ def test_a_damaged_array_file_names_the_file_and_the_rule(tmp_path):
         r"\(snakemake --forcerun prepare_data with this run's --configfile and options\)",
         str(caught.value),
     ), caught.value
-    script = (REPO / "workflow/scripts/prune.py").read_text()
-    assert "load_arrays(snakemake.input.subsets" in script
+    runner = (REPO / "src/qtrain/learning/jobs.py").read_text()  # what rule prune runs
+    assert "load_arrays(inputs.subsets" in runner.split("def prune_job", 1)[1]

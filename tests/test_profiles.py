@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qtrain.profiles import profile_args, profile_problem, read_profile
+from qtrain.run.profiles import profile_args, profile_problem, read_profile
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")

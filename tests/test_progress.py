@@ -11,18 +11,18 @@ import time
 import pytest
 from workflow_helpers import wait_for
 
-from qtrain.progress import Progress, format_duration, set_job_label, status_interval
+from qtrain.run.progress import Progress, format_duration, set_job_label, status_interval
 
 LINE = re.compile(r"^train: \d+/10 steps, (ETA unknown|[\d.e-]+ s/step, ETA \d+ (s|min|h))$")
 
 
 @pytest.fixture
 def log_text():
-    """What qtrain.progress logs, as the rule's log file would hold it."""
+    """What qtrain.run.progress logs, as the rule's log file would hold it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logger = logging.getLogger("qtrain.progress")
+    logger = logging.getLogger("qtrain.run.progress")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     yield stream

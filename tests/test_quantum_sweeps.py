@@ -231,7 +231,7 @@ def test_claim_c12_judges_every_eps_run_on_what_it_promises_with_replicate_noise
 
 
 def test_config_check_refuses_oversized_statevector_runs():
-    from qtrain.config import check_quantum_config, hhl_qubits
+    from qtrain.run.config import check_quantum_config, hhl_qubits
 
     assert hhl_qubits(2, 2, 3, 8) == 6 + 8 + 1  # dim 24, dilated 48 -> 64
     ok = {

@@ -18,10 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from qtrain import config as qconfig
-from qtrain import gpu
 from qtrain.claims.core import HOLDS, NOT_HOLDING, NOT_JUDGED, ClaimRow, assemble_claims
-from qtrain.config_files import read_merged_config
+from qtrain.learning import arithmetic as qarith
 from qtrain.learning.data import (
     CIFAR_MEAN,
     CIFAR_STD,
@@ -31,6 +29,11 @@ from qtrain.learning.data import (
     load_dataset,
     write_synthetic_cifar100,
 )
+from qtrain.run import config as qconfig
+from qtrain.run import hours as qhours
+from qtrain.run import resources as qres
+from qtrain.run import usage as qusage
+from qtrain.run.config_files import read_merged_config
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -162,8 +165,8 @@ def test_generator_is_deterministic_and_rejects_empty_splits(tmp_path):
 def test_rehearsal_keeps_the_paper_models_conventions_and_variants():
     paper = read_merged_config(REPO / "config/config.yaml")
     cfg = rehearsal_config()
-    assert gpu.model_stats(cfg["model"], cfg["data"]).parameters == 7_451_044
-    assert gpu.model_stats(cfg["large_model"], cfg["data"]).parameters == 103_703_700
+    assert qarith.model_stats(cfg["model"], cfg["data"]).parameters == 7_451_044
+    assert qarith.model_stats(cfg["large_model"], cfg["data"]).parameters == 103_703_700
     same = [
         ("model",),
         ("large_model", "depth"),
@@ -311,20 +314,20 @@ def test_every_caption_says_it_in_a_rehearsal():
 def test_dataset_on_the_device_is_part_of_the_model():
     paper = read_merged_config(REPO / "config/config.yaml")
     # 60,000 CIFAR images of 3 x 32 x 32 float32 plus an int64 label each
-    assert gpu.dataset_mb(paper["data"]) == pytest.approx(60_000 * (3072 * 4 + 8) / 1e6)
-    for rule in gpu.GPU_RULES:
-        parts = gpu.rule_memory_parts(rule, paper)
+    assert qres.dataset_mb(paper["data"]) == pytest.approx(60_000 * (3072 * 4 + 8) / 1e6)
+    for rule in qres.GPU_RULES:
+        parts = qres.rule_memory_parts(rule, paper)
         total = parts["model"] + parts["dataset"] + parts["context"]
-        assert gpu.rule_gpu_mem_mb(rule, paper)[0] == math.ceil(total)
-        assert (parts["dataset"] > 0) == (rule in gpu.DATA_ON_DEVICE_RULES)
+        assert qres.rule_gpu_mem_mb(rule, paper)[0] == math.ceil(total)
+        assert (parts["dataset"] > 0) == (rule in qres.DATA_ON_DEVICE_RULES)
     cfg = rehearsal_config()
-    assert gpu.train_size(cfg["data"]) == (8, 4)
-    assert gpu.train_size({"dataset": "digits", "test_fraction": 0.2}) == (1437, 360)
+    assert qres.train_size(cfg["data"]) == (8, 4)
+    assert qres.train_size({"dataset": "digits", "test_fraction": 0.2}) == (1437, 360)
 
 
 def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
     cfg = rehearsal_config()
-    parts = gpu.rule_memory_parts("spectrum_large", cfg)
+    parts = qres.rule_memory_parts("spectrum_large", cfg)
     baseline = 500.0
     predicted = baseline + parts["model"]  # an HVP rule holds nothing more on the host
     jobs = [
@@ -339,7 +342,7 @@ def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
         ("prune_large", "cpu rule", {"device": "cpu", "peak_rss_mb": 1234.0}),
         ("prepare_data", "no model", {"device": "cpu", "peak_rss_mb": 700.0}),
     ]
-    rows = gpu.memory_rows(jobs, baseline, cfg, margin=0.1)
+    rows = qusage.memory_rows(jobs, baseline, cfg, margin=0.1)
     ok, over, on_gpu, download, prune, data = rows
     assert ok["predicted_mb"] == pytest.approx(predicted, abs=0.1)
     assert ok["within"] is True and over["within"] is False
@@ -350,15 +353,21 @@ def test_memory_rows_compare_cpu_and_gpu_peaks_with_the_model():
     # a download's top-k of |w| is on the host: 26 bytes per parameter beside the device model
     host = 7_451_044 * 26 / 1e6
     assert download["host_mb"] == pytest.approx(host, abs=0.1)
-    train = gpu.rule_memory_parts("sparse_train", cfg)["model"]
+    train = qres.rule_memory_parts("sparse_train", cfg)["model"]
     assert download["predicted_mb"] == pytest.approx(baseline + train + host, abs=0.2)
-    # prune runs on the CPU: parameters (12 + 26 bytes each) and a 4-image evaluation chunk
-    stats = gpu.resnet_stats(56, 11)
+    # prune on the CPU: parameters (12 + 26 bytes each) and a 4-image evaluation chunk
+    stats = qarith.resnet_stats(56, 11)
     prune_mb = (stats.parameters * 38 + 0.25 * stats.activations * 4 * 4) * 1.15 / 1e6
     assert prune["predicted_mb"] == pytest.approx(baseline + prune_mb, abs=0.2)
-    assert prune["within"] is True
+    assert prune["within"] is True and prune["key"].startswith("data.accuracy_subset")
+    # prune on a GPU: two parameter copies and the chunk on the device, nothing of the host
+    device_mb = (stats.parameters * 8 + 0.25 * stats.activations * 4 * 4) * 1.15 / 1e6
+    record = {"device": "cuda:0", "peak_rss_mb": 9e9, "peak_gpu_reserved_mb": device_mb}
+    (gpu_prune,) = qusage.memory_rows([("prune_large", "gpu", record)], baseline, cfg, margin=0.1)
+    assert gpu_prune["predicted_mb"] == pytest.approx(device_mb, abs=0.2)
+    assert gpu_prune["host_mb"] == 0 and gpu_prune["within"] is True
     assert data["predicted_mb"] == baseline and data["within"] is False  # 700 > 500 x 1.1
-    assert list(rows[0]) == list(gpu.MEMORY_COLUMNS)
+    assert list(rows[0]) == list(qusage.MEMORY_COLUMNS)
 
 
 def test_estimate_counts_the_rehearsals_own_images():
@@ -368,13 +377,13 @@ def test_estimate_counts_the_rehearsals_own_images():
         for m in ("ResNet-32-4", "ResNet-56-11")
         for k in ("train_step", "gradient", "hvp")
     ]
-    hours = gpu.stage_hours(cfg, costs, "X")
+    hours = qhours.stage_hours(cfg, costs, "X")
     # 1 epoch over 8 training images, plus a third of a step for each of 4 + 4 evaluations
     assert hours["pretrain"] == pytest.approx((8 + 8 / 3) / 3600)
     # 7 spectra (step 0 shared; steps 2 and 4 per variant) x (2 + 1 x 3) HVPs x 2 samples
     assert cfg["spectra"]["probes"] == 1 and cfg["noise"]["extra_seeds"] == 0
     assert hours["spectra"] == pytest.approx(7 * 5 * 2 / 3600)
-    rows, lines = gpu.estimate_rows({"rehearsal": cfg}, costs)
+    rows, lines = qhours.estimate_rows({"rehearsal": cfg}, costs)
     total = next(r for r in rows if r["stage"] == "total")
     assert total["gpu_hours"] == pytest.approx(sum(hours.values()), rel=1e-5)
     assert lines[0].startswith("qtrain: [rehearsal] Estimated X GPU hours")
@@ -382,14 +391,14 @@ def test_estimate_counts_the_rehearsals_own_images():
 
 def test_job_usage_reads_the_kernels_high_water_mark():
     block = np.ones(50_000_000 // 8)  # 50 MB, touched
-    peak = gpu.job_usage()["peak_rss_mb"]
+    peak = qusage.job_usage()["peak_rss_mb"]
     del block
     status = Path("/proc/self/status").read_text()
     hwm_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # the kernel's own count
     assert peak == pytest.approx(hwm_kb * 1024 / 1e6, rel=0.01)
     assert peak > 50
-    assert {"peak_rss_mb", "cpu_seconds", "machine"} <= set(gpu.job_usage("cpu"))
-    assert not any(key.startswith("peak_gpu") for key in gpu.job_usage("cpu"))
+    assert {"peak_rss_mb", "cpu_seconds", "machine"} <= set(qusage.job_usage("cpu"))
+    assert not any(key.startswith("peak_gpu") for key in qusage.job_usage("cpu"))
 
 
 def test_gpu_check_never_waits_for_a_gpu():
@@ -456,8 +465,8 @@ def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
     assert summary["num_classes"] == 100 and summary["image_shape"] == [3, 32, 32]
     # every network job's peak memory within the model's margin
     memory = pd.read_csv(results / "memory/memory.csv")
-    modelled = memory[memory["rule"].isin(gpu.GPU_RULES)]
-    assert set(modelled["rule"]) == set(gpu.GPU_RULES)
+    modelled = memory[memory["rule"].isin(qres.GPU_RULES)]
+    assert set(modelled["rule"]) == set(qres.GPU_RULES)
     over = modelled[~modelled["within"].astype(bool)]
     assert over.empty, over[["rule", "job", "predicted_mb", "measured_mb", "ratio"]].to_string()
     # labelled, never judged

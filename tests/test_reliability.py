@@ -32,8 +32,10 @@ from workflow_helpers import (
     write_config,
 )
 
-from qtrain.io import atomic_write, load_checkpoint, provenance_path, read_json, write_json
-from qtrain.run.provenance import content_stamp
+from qtrain.run.checkpoints import load_checkpoint
+from qtrain.run.files import atomic_write, read_json, write_json
+from qtrain.run.provenance import content_stamp, provenance_path
+from qtrain.run.resume import Checkpointer
 
 RESULTS = f"results/{TINY}"
 RUN = f"{RESULTS}/seed_0"  # the network pipeline of the first training seed
@@ -531,8 +533,7 @@ def test_resume_restores_step_checkpoints_that_snakemake_removed(tmp_path):
             "sparse",
             seed=0,
             accuracy_indices=np.arange(64),
-            checkpoint_dir=folder,
-            config={"test": 1},
+            checkpointer=Checkpointer(folder / "last.pt", {"test": 1}),
             on_step=on_step,
         )
 

@@ -29,8 +29,8 @@ from workflow_helpers import (
     write_config,
 )
 
-from qtrain.io import provenance_path, read_json, write_json
-from qtrain.run.provenance import content_stamp
+from qtrain.run.files import read_json, write_json
+from qtrain.run.provenance import content_stamp, provenance_path
 
 RESULTS = f"results/{TINY}"
 RUN = f"{RESULTS}/seed_0"

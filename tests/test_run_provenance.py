@@ -1,6 +1,6 @@
 """Results never outlive their config or content (issue 24, item 2), in units: provenance
 records stamped with params and content hash, compared before any job (qtrain.run.startup)
-and by the readers (qtrain.io)."""
+and by the readers (qtrain.run.files)."""
 
 from __future__ import annotations
 
@@ -14,22 +14,16 @@ import pandas as pd
 import pytest
 import torch
 
-from qtrain.io import (
-    EditedFileError,
-    load_arrays,
-    load_checkpoint,
-    load_table,
-    provenance_path,
-    save_checkpoint,
-    write_provenance,
-    write_table,
-)
+from qtrain.run.checkpoints import load_checkpoint, save_checkpoint
+from qtrain.run.files import EditedFileError, load_arrays, load_table, write_table
 from qtrain.run.provenance import (
     content_change,
     normalise,
     params_changes,
+    provenance_path,
     read_record,
     stamp_outputs,
+    write_provenance,
 )
 from qtrain.run.startup import edited_message, review_jobs, stale_message
 

@@ -301,7 +301,7 @@ def test_profile_names_real_rules_and_sends_every_gpu_rule_to_a_gpu():
     unknown = sorted(set(per_rule) - set(rules))
     assert not unknown, f"profiles/slurm names rules that do not exist: {unknown}"
     gpu_rules = sorted(name for name, block in rules.items() if re.search(r"\bgpu=1\b", block))
-    assert {"pretrain", "sparse_train", "spectrum"} <= set(gpu_rules)
+    assert {"pretrain", "prune", "prune_large", "sparse_train", "spectrum"} <= set(gpu_rules)
     for name in gpu_rules:
         assert name in per_rule, f"GPU rule {name} has no resources in profiles/slurm"
         assert per_rule[name].get("slurm_partition") == "gpu", name

@@ -21,6 +21,7 @@ from qtrain.learning.sparse_training import (
     trains_all_weights,
 )
 from qtrain.learning.training import StaleBatchNormError, evaluate
+from qtrain.run.resume import Checkpointer
 
 SETTINGS = SparseTrainSettings(
     steps=12,
@@ -62,8 +63,7 @@ def _train(digits, tmp_path, variant, settings=SETTINGS, **kwargs):
         variant,
         seed=0,
         accuracy_indices=np.arange(128),
-        checkpoint_dir=tmp_path,
-        config={"v": variant},
+        checkpointer=Checkpointer(tmp_path / "last.pt", {"v": variant}),
         **kwargs,
     )
     return model, records, downloads
@@ -316,8 +316,8 @@ def test_step_batch_and_masked_sgd_step(digits, tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
     # a checkpoint of a run, loaded as a training point: the same weights and support
     _train(digits, tmp_path, "sparse")
-    from qtrain.io import load_checkpoint, save_checkpoint
     from qtrain.learning.models import model_record
+    from qtrain.run.checkpoints import load_checkpoint, save_checkpoint
 
     model_path = tmp_path / "model.pt"
     save_checkpoint(model_record(_start()[0], 1), model_path, {"m": 1})

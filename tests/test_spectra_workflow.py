@@ -470,7 +470,7 @@ def test_densities_tables_hold_every_drawn_spectrum_exactly(tmp_path) -> None:
     """The figures' densities and Ritz nodes as tables: a spectrum shared by two variants
     appears under each, the large model under its own name, and the floats come back exactly
     (the figures draw the same numbers the spectrum files hold)."""
-    from qtrain.io import load_table, write_table
+    from qtrain.run.files import load_table, write_table
     from qtrain.spectra.density import densities_tables, spectra_from_tables
 
     def saved(name, grid, density, sigma, probes):

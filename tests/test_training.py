@@ -16,6 +16,7 @@ from qtrain.learning.training import (
     lr_factor,
     pretrain,
 )
+from qtrain.run.resume import Checkpointer
 
 SETTINGS = PretrainSettings(
     epochs=3, batch_size=64, lr=0.05, momentum=0.9, weight_decay=2e-4, crop_padding=1
@@ -39,8 +40,7 @@ def _run(digits, tmp_path, settings=SETTINGS, **kwargs):
         settings,
         seed=0,
         accuracy_indices=np.arange(200),
-        checkpoint_path=tmp_path / "ck.pt",
-        config={"test": 1},
+        checkpointer=Checkpointer(tmp_path / "ck.pt", {"test": 1}),
         **kwargs,
     )
     return model, metrics
@@ -122,8 +122,7 @@ def _run_double(digits, tmp_path, micro_batch, bn=False):
         settings,
         seed=0,
         accuracy_indices=np.arange(200),
-        checkpoint_path=tmp_path / f"ck_{micro_batch}_{bn}.pt",
-        config={"test": 1},
+        checkpointer=Checkpointer(tmp_path / f"ck_{micro_batch}_{bn}.pt", {"test": 1}),
     )
     return model, metrics
 

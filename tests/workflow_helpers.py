@@ -25,8 +25,8 @@ import numpy as np
 import yaml
 from tiers import check_jobs_run, require_jobs_allowed, require_shared_run_fixture
 
-from qtrain.config import merge_config
-from qtrain.config_files import read_merged_config
+from qtrain.run.config import merge_config
+from qtrain.run.config_files import read_merged_config
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -4,11 +4,11 @@
 #
 #   1. `make bench-gpu`'s measurements (python -m qtrain.bench.gpu --skip-compile): the paper's
 #      models at batch 2048 (HVP variants, memory-model constants on this GPU, SGD steps, the
-#      Hessian at scale); they rewrite the GPU rows of src/qtrain/gpu_costs.csv (the start-up
+#      Hessian at scale); they rewrite the GPU rows of src/qtrain/run/gpu_costs.csv (the start-up
 #      estimate then uses them) and the gpu-* sections of docs/benchmarks.md.
 #   2. The rehearsal's network rules on the GPU (config/rehearsal.yaml: ResNet-32-4 and
 #      ResNet-56-11 in full, synthetic CIFAR-100-format data, tiny counts): every job's peak GPU
-#      memory (torch's peak reserved) against the memory model of qtrain.gpu, in
+#      memory (torch's peak reserved) against the memory model of qtrain.run.resources, in
 #      results/rehearsal/memory/memory.csv and the gpu-rehearsal-memory section of
 #      docs/benchmarks.md; the start-up estimate in results/rehearsal/estimate/gpu_hours.csv.
 #
@@ -88,7 +88,7 @@ collect() {
     test -f "$dir/memory.csv" || { echo "no memory.csv in $dir" >&2; exit 1; }
     mkdir -p docs/results/rehearsal_gpu
     cp "$dir/memory.csv" "$dir/gpu_hours.csv" docs/results/rehearsal_gpu/
-    [ -f "$dir/gpu_costs.csv" ] && cp "$dir/gpu_costs.csv" src/qtrain/gpu_costs.csv
+    [ -f "$dir/gpu_costs.csv" ] && cp "$dir/gpu_costs.csv" src/qtrain/run/gpu_costs.csv
     [ -f "$dir/benchmarks.md" ] && cp "$dir/benchmarks.md" docs/benchmarks.md
     [ -f "$dir/bench_gpu.tar.gz" ] && tar -xzf "$dir/bench_gpu.tar.gz"
     # the tables of whatever came back (a bench-gpu cut off by its limit rendered nothing)
@@ -101,7 +101,7 @@ collect() {
         [ -f "$csv" ] && PYTHONPATH=src "$py" -m qtrain.bench.report --section "gpu-${kind/memory-model/memory}" \
             --kind "$kind" "$csv"
     done
-    git status --short src/qtrain/gpu_costs.csv docs/benchmarks.md docs/results/rehearsal_gpu
+    git status --short src/qtrain/run/gpu_costs.csv docs/benchmarks.md docs/results/rehearsal_gpu
 }
 
 find_snakemake() {
@@ -173,13 +173,13 @@ fi
 if [ "$STAGE" != rehearsal ]; then
     echo "== bench-gpu $(date -u +%T)"
     timeout "${BENCH_LIMIT:-300}" "$PY" -m qtrain.bench.gpu --out results/bench/gpu \
-        --costs src/qtrain/gpu_costs.csv --skip-compile 2>&1 | tee logs/gpu_check/bench_gpu.log ||
+        --costs src/qtrain/run/gpu_costs.csv --skip-compile 2>&1 | tee logs/gpu_check/bench_gpu.log ||
         status=$?
 fi
 
 # what comes back: at most 8 files (the device tool's limit)
 if [ -n "${OUT:-}" ]; then
-    for f in src/qtrain/gpu_costs.csv docs/benchmarks.md results/rehearsal/memory/memory.csv \
+    for f in src/qtrain/run/gpu_costs.csv docs/benchmarks.md results/rehearsal/memory/memory.csv \
         results/rehearsal/estimate/gpu_hours.csv; do
         [ -f "$f" ] && cp "$f" "$OUT/"
     done

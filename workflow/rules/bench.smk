@@ -264,7 +264,7 @@ rule bench_hvp_variants:
 register_bench(expand(rules.bench_hvp_variants.output[0], case=HVP_VARIANT_CASES))
 
 
-# bench_memory (issue 14): the fit behind qtrain.gpu's memory model (ACTIVATION_COPIES): peak
+# bench_memory (issue 14): the fit behind qtrain.run.resources's memory model (ACTIVATION_COPIES): peak
 # memory of a training step and of an exact HVP (eval / train BN; train BN also segmented, the
 # exact low-memory path) at two batch sizes; the slope per sample in units of the model's
 # float32 activation bytes.

@@ -16,7 +16,7 @@ os.environ.update(
 if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 
-import qtrain.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
+import qtrain.run.config as qtrain_config  # noqa: E402 (stdlib only: fast, no torch)
 
 # Every check the schema cannot express, once, before any job: the failure names the keys.
 qtrain_config.check_config(config)
@@ -66,7 +66,7 @@ def sparse_checkpoints(variant, seed="{seed}"):
 
 
 def spectrum_steps():
-    """Checkpoint steps with a Hessian spectrum (qtrain.config.spectrum_steps)."""
+    """Checkpoint steps with a Hessian spectrum (qtrain.run.config.spectrum_steps)."""
     return qtrain_config.spectrum_steps(config)
 
 
@@ -87,7 +87,7 @@ def prepared_dataset():
 
 def spectrum_file(variant, step, seed="{seed}"):
     """The spectrum of one checkpoint; the checkpoints before the first download are one model
-    in every variant, computed once (qtrain.config.spectrum_variant)."""
+    in every variant, computed once (qtrain.run.config.spectrum_variant)."""
     owner = qtrain_config.spectrum_variant(config, variant, step)
     return f"{run_dir(seed)}/spectra/{owner}/step_{int(step):05d}.npz"
 
@@ -307,23 +307,26 @@ def final_targets():
     ]
 
 
-# --- GPUs, memory and time of the GPU rules (qtrain.gpu; issue 14)
-from qtrain import gpu as qtrain_gpu
+# --- GPUs, memory and time of the GPU rules (qtrain.run.resources; issue 14)
+from qtrain.learning import arithmetic as qtrain_arithmetic  # noqa: E402
+from qtrain.run import devices as qtrain_devices  # noqa: E402
+from qtrain.run import hours as qtrain_hours  # noqa: E402
+from qtrain.run import resources as qtrain_resources  # noqa: E402
 
 # A local run uses each visible CUDA device for one GPU job at a time (0 devices: GPU rules run
 # on the CPU). `--resources gpu=N` on the command line or QTRAIN_GPUS=N override the count;
 # cluster executors (SLURM) are left alone: each job gets its own GPU there.
-GPU_LIMIT = qtrain_gpu.limit_local_gpus(workflow)
+GPU_LIMIT = qtrain_devices.limit_local_gpus(workflow)
 
 
 def gpu_mem_mb(rule):
-    """Estimated GPU memory (MB) of a GPU rule under this config (qtrain.gpu memory model)."""
-    return qtrain_gpu.rule_gpu_mem_mb(rule, config)[0]
+    """Estimated GPU memory (MB) of a GPU rule under this config (qtrain.run.resources)."""
+    return qtrain_resources.rule_gpu_mem_mb(rule, config)[0]
 
 
 def host_mem_mb(rule):
     """Host memory (MB) of a GPU rule: the dataset in memory and model copies, with margin."""
-    return qtrain_gpu.rule_host_mem_mb(rule, config)
+    return qtrain_resources.rule_host_mem_mb(rule, config)
 
 
 def pretrain_params(large=False):
@@ -340,39 +343,41 @@ def pretrain_params(large=False):
 
 
 def bench_gpu_mem_mb(cases, kind="hvp_eval"):
-    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.gpu memory model).
+    """GPU memory (MB) of the largest GPU case of a bench rule (qtrain.run.resources).
     `kind`: train, hvp_eval, hvp_train, or hvp_reuse (every chunk's graph kept, plus one
     chunk being recomputed beside it, as bench_hvp does)."""
     need = 0
     for case in cases:
-        stats = qtrain_gpu.resnet_stats(case["depth"], case["widen"])
+        stats = qtrain_arithmetic.resnet_stats(case["depth"], case["widen"])
         chunk = case.get("micro_batch") or case["batch"]
         if kind == "train":
-            mb = qtrain_gpu.train_memory_mb(stats, chunk)
+            mb = qtrain_resources.train_memory_mb(stats, chunk)
         elif kind == "hvp_reuse":
             kept = -(-case["batch"] // chunk) + 1
-            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, kept_graphs=kept)
+            mb = qtrain_resources.hvp_memory_mb(stats, chunk, kept_graphs=kept)
         else:
-            mb = qtrain_gpu.hvp_memory_mb(stats, chunk, bn_mode=kind.split("_")[1])
+            mb = qtrain_resources.hvp_memory_mb(
+                stats, chunk, bn_mode=kind.split("_")[1]
+            )
         need = max(need, mb)
     return int(need) + 1
 
 
 if workflow.is_main_process:
     # This workflow's own profiles (profiles/slurm) are workflow profiles: with --profile,
-    # profiles/default would silently take precedence over them (qtrain.profiles).
-    from qtrain.profiles import profile_problem
+    # profiles/default would silently take precedence over them (qtrain.run.profiles).
+    from qtrain.run.profiles import profile_problem
 
     _profile_problem = profile_problem(
         sys.argv, os.environ, workflow.basedir, os.getcwd()
     )
     if _profile_problem:
         raise WorkflowError(_profile_problem)
-    qtrain_gpu.startup_report(
+    qtrain_hours.startup_report(
         config,
         GPU_LIMIT,
         cores=workflow.resource_settings.cores,
-        gpus=qtrain_gpu.run_gpus(workflow, GPU_LIMIT),
+        gpus=qtrain_devices.run_gpus(workflow, GPU_LIMIT),
     )
 
 # Results made with other settings are made again, and results edited after their rule wrote

@@ -10,8 +10,15 @@ rule prune:
         batchnorm=f"{RUN}/prune/batchnorm.csv",
     log:
         f"{LOGS}/prune/seed_{{seed}}.log",
+    benchmark:
+        f"{LOGS}/prune/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=host_mem_mb("prune"),
+        gpu_mem_mb=gpu_mem_mb("prune"),
     params:
         keep_fraction=config["prune"]["keep_fraction"],
         recompute_batchnorm=config["batchnorm"]["recompute"],

@@ -3,7 +3,7 @@
 # exist only in a rehearsal; every other rule is the paper preset's (tests/test_rehearsal.py
 # compares the two rule sets). Outputs under results/<preset>/: the synthetic archive, the
 # GPU-hour estimate the workflow printed when it started, and each network job's measured
-# peak memory against the memory model (qtrain.gpu; docs/benchmarks.md, "The rehearsal").
+# peak memory against the memory model (qtrain.run.resources; docs/benchmarks.md, "The rehearsal").
 REHEARSAL = config["rehearsal"]
 
 if REHEARSAL["enabled"]:

@@ -104,8 +104,15 @@ rule prune_large:
         batchnorm=f"{LARGE}/prune/batchnorm.csv",
     log:
         f"{LOGS}/prune_large/seed_{{seed}}.log",
+    benchmark:
+        f"{LOGS}/prune_large/seed_{{seed}}.benchmark.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=host_mem_mb("prune_large"),
+        gpu_mem_mb=gpu_mem_mb("prune_large"),
     params:
         keep_fraction=config["prune"]["keep_fraction"],
         recompute_batchnorm=config["batchnorm"]["recompute"],

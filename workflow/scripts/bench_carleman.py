@@ -1,14 +1,15 @@
 """Rule bench_carleman: time and peak memory of building C, sparse recursion against dense."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import os  # noqa: E402
 import platform  # noqa: E402
 
 from qtrain.bench.carleman import build_benchmark  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 p = snakemake.params
 table = build_benchmark(

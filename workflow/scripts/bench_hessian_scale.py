@@ -2,17 +2,17 @@
 on the machine this runs on: gradient and HVP side by side, peak memory, a short Lanczos run over
 all coordinates, and the extrapolation to one paper spectrum (batch 2048, M = 256 + 64)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from qtrain.bench.hessian import hessian_at_scale  # noqa: E402
-from qtrain.gpu import machine_description  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import machine_description, select_device  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))

@@ -1,18 +1,19 @@
 """Rule bench_hvp: HVP time / gradient time on one batch, ours against a PyHessian-style
 baseline, and the wall time of a paper-size spectrum (M = 256 + 64 bounds steps, batch 2048)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from qtrain.bench.hessian import hvp_vs_gradient  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.learning.models import cifar_resnet  # noqa: E402
 from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import select_device  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 params = snakemake.params
 torch.set_num_threads(snakemake.threads)

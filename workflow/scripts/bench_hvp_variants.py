@@ -1,19 +1,19 @@
 """Rule bench_hvp_variants: every HVP variant beside a gradient on one batch, side by side, with
 its error against the reference HVP (qtrain.bench.hessian.hvp_variants)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from qtrain.bench.hessian import VARIANTS, hvp_variants  # noqa: E402
-from qtrain.gpu import machine_description  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.learning.models import cifar_resnet  # noqa: E402
 from qtrain.learning.pruning import global_magnitude_masks  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import machine_description, select_device  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))

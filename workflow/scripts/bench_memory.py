@@ -1,17 +1,18 @@
-"""Rule bench_memory: the fit of qtrain.gpu's memory model (bytes per sample of a training step
-and of an exact HVP, in units of the model's float32 activation bytes)."""
+"""Rule bench_memory: the fit of the memory model of qtrain.run.resources (bytes per sample of a
+training step and of an exact HVP, in units of the model's float32 activation bytes)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from qtrain.bench.memory import activation_copies  # noqa: E402
-from qtrain.gpu import ACTIVATION_COPIES, machine_description  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import machine_description, select_device  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
+from qtrain.run.resources import ACTIVATION_COPIES  # noqa: E402
 
 params = snakemake.params
 torch.set_num_threads(snakemake.threads)

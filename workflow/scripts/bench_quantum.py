@@ -1,9 +1,9 @@
 """Rule bench_quantum: the largest HHL statevector solve within a time budget, and the time of
 one quantum-training window (forward substitution and HHL)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -11,9 +11,10 @@ import time  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qtrain.bench.quantum import hhl_scaling  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman.digits import digits_problem, initial_weights  # noqa: E402
 from qtrain.quantum.circuits.quantum_training import RunSpec, quantum_train  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 p = snakemake.params
 tic = time.perf_counter()

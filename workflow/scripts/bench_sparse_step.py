@@ -1,15 +1,16 @@
 """Rule bench_sparse_step: samples/second of a masked SGD step and its overhead over dense."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from qtrain.bench.sparse_step import sparse_step_throughput  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
+from qtrain.run.devices import select_device  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 device = select_device(snakemake.resources.get("gpu", 0))

@@ -1,17 +1,18 @@
 """Rule carleman_sweep: discrete Carleman error at T against the order N (figS1, claim C6)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman.sweeps import (  # noqa: E402
     digits_maps,
     error_vs_order_table,
     toy_maps,
 )
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 maps_cfg, digits_cfg, sweep = snakemake.params.maps, snakemake.params.digits, snakemake.params.sweep
 start = time.perf_counter()

@@ -1,18 +1,13 @@
 """Rule claims: one table, one row per claim C1-C14 (SPEC §3), as CSV, Markdown and HTML (the
 form the HTML report shows inline)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import assemble_claims, claims_for_html, claims_markdown  # noqa: E402
-from qtrain.io import (  # noqa: E402
-    atomic_write,
-    load_table,
-    write_html_table,
-    write_provenance,
-    write_table,
-)
+from qtrain.run.files import atomic_write, load_table, write_html_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 preset, label = snakemake.params.preset, snakemake.params.get("rehearsal")
 # a rehearsal's label: every verdict is "not judged: rehearsal"

@@ -1,12 +1,13 @@
 """Rule claims_carleman: claims C6-C8 (SPEC §3) from the Carleman stage's fit tables."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.carleman import claim_c6, claim_c7, claim_c8  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp, limits = snakemake.input, snakemake.params.thresholds
 rows = [

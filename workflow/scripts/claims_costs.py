@@ -2,13 +2,14 @@
 structure) and C14 (on the favourable bound, the base beside it; SPEC §3) from the cost stage's
 tables. They judge a cost MODEL, and say so."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.costs import claim_c11_rows, claim_c14  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp = snakemake.input
 rows = [

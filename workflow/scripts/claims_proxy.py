@@ -1,13 +1,14 @@
 """Rule claims_proxy: claim C13 (the error proxy against the true linearization error, beyond
 the trivial predictors eta*T and eta*T*lambda_max), one row per measurement and convention."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.proxy import claim_c13  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 options = dict(snakemake.params.options)
 rows = claim_c13(load_table(snakemake.input.correlations), **options)

@@ -1,13 +1,14 @@
 """Rule claims_quantum: claims C9, C10 and C12 (SPEC §3) from the quantum stage's fit tables
 (C11 is judged on the cost model: rule claims_costs)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.quantum import claim_c9, claim_c10, claim_c12  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp = snakemake.input
 rows = [

@@ -2,13 +2,14 @@
 a-convention (the multiplier convention decides) against the noise of its replicate estimates
 (C2: seeds × probes; C3, C4: training seeds)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.spectra import spectra_claims  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp, options = snakemake.input, dict(snakemake.params.options)
 rows = spectra_claims(

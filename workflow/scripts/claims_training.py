@@ -1,13 +1,14 @@
 """Rule claims_training: claims C1 (model sizes, 10% kept) and C5 (download dips and their
 recovery in accuracy and loss, every training seed a replicate)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.claims import rows_to_frame  # noqa: E402
 from qtrain.claims.training import training_claims  # noqa: E402
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params
 rows, dips = training_claims(

@@ -1,14 +1,15 @@
 """Rule compare_memory (rehearsal): each network job's measured peak memory (kept in its
-provenance record) against the memory model of qtrain.gpu for the same chunk sizes."""
+provenance record) against the memory model of qtrain.run.resources for the same chunk sizes."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 
-from qtrain.gpu import memory_table  # noqa: E402
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
+from qtrain.run.usage import memory_table  # noqa: E402
 
 inputs = {
     name: [files] if isinstance(files, str) else list(files)

@@ -5,11 +5,12 @@ linearized windows of the network (rule linearized_window), each beside E(t); co
 across settings at the window end carry a bootstrap noise and a p-value.
 """
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 from qtrain.spectra.proxy_vs_truth import compare_proxy_tables  # noqa: E402
 
 params = snakemake.params

@@ -1,13 +1,14 @@
 """Rule condition_sweep: κ(L), sparsity and final-block share of Eq. 6 against T (figS3, C8)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman.sweeps import condition_table, toy_maps  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 maps_cfg, sweep = snakemake.params.maps, snakemake.params.sweep
 start = time.perf_counter()

@@ -2,12 +2,13 @@
 λ_max and λ_rms from the run's Hessian spectrum at step 0, when the run has it; otherwise the
 config's assumptions, and why) and the κ model against the project's block systems."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import load_arrays, load_table, write_provenance, write_table  # noqa: E402
 from qtrain.quantum.costs.tables import measured_inputs  # noqa: E402
+from qtrain.run.files import load_arrays, load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp = snakemake.input
 spectrum = (

@@ -5,11 +5,12 @@ probe (one replicate estimate each, for the noise of claims C3 and C4); ``masses
 and probe, the dissipative and divergent masses and N_c in each convention.
 """
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 from qtrain.spectra.proxy_curves import error_proxy_tables  # noqa: E402
 
 params = snakemake.params

@@ -1,16 +1,17 @@
 """Rule estimate_gpu_hours (rehearsal): the GPU-hour estimate printed when the workflow starts,
 kept as a table and as text, for this run's config and for the paper preset
-(qtrain.gpu.estimate_rows)."""
+(qtrain.run.hours.estimate_rows)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 
-from qtrain.config_files import read_config_file  # noqa: E402
-from qtrain.gpu import estimate_rows  # noqa: E402
-from qtrain.io import atomic_write, write_provenance, write_table  # noqa: E402
+from qtrain.run.config_files import read_config_file  # noqa: E402
+from qtrain.run.files import atomic_write, write_table  # noqa: E402
+from qtrain.run.hours import estimate_rows  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 cfg = snakemake.params.config
 configs = {cfg["preset"]: cfg, "paper": read_config_file(snakemake.input.paper)}

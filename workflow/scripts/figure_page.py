@@ -1,12 +1,12 @@
 """Rule figure_page: one figure with its full caption on an HTML page (figures/<id>.html; the
 report shows a figure's caption only behind its (i) button)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from qtrain.figures.gallery import write_figure_page  # noqa: E402
-from qtrain.io import write_provenance  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 fig = snakemake.wildcards.fig
 write_figure_page(

@@ -3,13 +3,14 @@ named by ``params.function`` (``module:function``), turns the stage's raw tables
 named inputs, passed by name) and ``params.options`` into its tables (the rule's outputs, in
 order). Figures and claims both read these tables."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 from importlib import import_module  # noqa: E402
 
-from qtrain.io import load_table, write_provenance, write_table  # noqa: E402
+from qtrain.run.files import load_table, write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 params = snakemake.params
 module, name = params.function.split(":")

@@ -2,12 +2,12 @@
 format with synthetic images, and the record of its digests that the loader verifies
 (qtrain.learning.data.write_synthetic_cifar100)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import write_provenance  # noqa: E402
 from qtrain.learning.data import write_synthetic_cifar100  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 params = snakemake.params
 record = write_synthetic_cifar100(params.root, params.train_size, params.test_size, params.seed)

@@ -1,15 +1,16 @@
 """Rule measure_baseline_memory (rehearsal): the resident memory of a network job before its
 model exists (the imports and the dataset), what a job's peak RSS on the CPU holds beyond the
-memory model (qtrain.gpu.baseline_memory)."""
+memory model (qtrain.run.usage.baseline_memory)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import torch  # noqa: E402
 
-from qtrain.gpu import baseline_memory  # noqa: E402
-from qtrain.io import write_json, write_provenance  # noqa: E402
+from qtrain.run.files import write_json  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
+from qtrain.run.usage import baseline_memory  # noqa: E402
 
 torch.set_num_threads(snakemake.threads)
 record = baseline_memory(snakemake.params.data, seed=snakemake.params.seed)

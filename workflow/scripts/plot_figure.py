@@ -2,12 +2,12 @@
 inputs by the registry (qtrain.figures.registry: id → table builder and plot function), with
 its CSV tables, PDF, PNG and provenance."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.config import rehearsal_label  # noqa: E402
 from qtrain.figures.registry import make_figure  # noqa: E402
+from qtrain.run.config import rehearsal_label  # noqa: E402
 
 summary = make_figure(
     snakemake.params.figure,

@@ -1,15 +1,17 @@
 """Rule prepare_data: fetch/verify the dataset, record its summary, draw the fixed subsets (and,
 for digits, write the prepared tensors the network rules read back)."""
 
-from qtrain.io import setup_logging, write_json, write_provenance
+from qtrain.run.files import write_json
+from qtrain.run.job import setup_logging
+from qtrain.run.provenance import write_provenance
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import numpy as np  # noqa: E402
 
-from qtrain.gpu import job_usage  # noqa: E402
-from qtrain.io import atomic_write  # noqa: E402
 from qtrain.learning.data import fixed_subsets, load_dataset, save_prepared  # noqa: E402
+from qtrain.run.files import atomic_write  # noqa: E402
+from qtrain.run.usage import job_usage  # noqa: E402
 
 cfg, seed = snakemake.params.data, snakemake.params.seed
 data = load_dataset(cfg, seed=seed)

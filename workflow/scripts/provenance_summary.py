@@ -1,13 +1,14 @@
 """Rule provenance_summary: one row per final result with the commit, versions and device, as
 CSV and HTML (the form the HTML report shows inline)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import provenance_path, read_json, write_html_table, write_table  # noqa: E402
+from qtrain.run.files import read_json, write_html_table, write_table  # noqa: E402
+from qtrain.run.provenance import provenance_path  # noqa: E402
 
 rows = []
 for result in snakemake.input:

@@ -1,13 +1,14 @@
 """Rule proxy_vs_carleman: the error proxy against the exact Carleman error (claim C13, part 1)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman.proxy_check import ProxyCheckSettings, proxy_check_table  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 params = snakemake.params
 tic = time.perf_counter()

@@ -6,14 +6,15 @@ forward substitution. ``solver = "hhl"``: the tiniest instances (``hhl_runs``), 
 forward substitution and through the simulated HHL circuit with the same tomography seed.
 """
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.circuits.training_study import TrainingSettings, training_study  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 params = snakemake.params
 settings = TrainingSettings.from_config(params.training)

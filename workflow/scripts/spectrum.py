@@ -6,38 +6,30 @@ Hessian) and BatchNorm as configured. Resumable: every finished Lanczos run is k
 spectrum is written (qtrain.learning.hessian_spectra.point_spectrum).
 """
 
-from qtrain.io import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0])
+with job(snakemake, torch=True) as run:
+    from qtrain.learning.data import load_dataset
+    from qtrain.learning.hessian_spectra import load_training_point, point_spectrum
+    from qtrain.run.files import load_arrays
 
-import torch  # noqa: E402
-
-from qtrain.gpu import check_rule_fits, job_usage  # noqa: E402
-from qtrain.io import load_arrays, remove_resume_state, write_provenance  # noqa: E402
-from qtrain.learning.data import load_dataset  # noqa: E402
-from qtrain.learning.hessian_spectra import load_training_point, point_spectrum  # noqa: E402
-from qtrain.learning.training import select_device  # noqa: E402
-
-inp, params = snakemake.input, snakemake.params
-torch.set_num_threads(snakemake.threads)
-device = select_device(snakemake.resources.get("gpu", 0))
-check_rule_fits(snakemake, device)  # fail before any work if the GPU is too small
-point = load_training_point(inp.model, checkpoint=inp.get("checkpoint"), masks=inp.get("masks"))
-density, record = point_spectrum(
-    point,
-    load_dataset(params.data, seed=params.data_seed, prepared=snakemake.input.get("dataset")),
-    load_arrays(inp.subsets, keys=["hessian_batch", "batchnorm_subset"]),
-    params.spectra,
-    sparse_train=params.get("sparse_train"),
-    seed=params.seed,
-    micro_batch=params.micro_batch,
-    state_dir=params.state_dir,
-    label=params.label,
-    device=device,
-    inputs=inp,
-)
-density.save(snakemake.output.spectrum)
-record.update(job_usage(device))
-write_provenance(snakemake.output.spectrum, record.pop("config"), device=device, **record)
-remove_resume_state(params.state_dir)
-log.info("%s: Ritz values in [%.4g, %.4g]", params.label, density.nodes.min(), density.nodes.max())
+    inp, params = snakemake.input, snakemake.params
+    point = load_training_point(inp.model, checkpoint=inp.get("checkpoint"), masks=inp.get("masks"))
+    density, record = point_spectrum(
+        point,
+        load_dataset(params.data, seed=params.data_seed, prepared=inp.get("dataset")),
+        load_arrays(inp.subsets, keys=["hessian_batch", "batchnorm_subset"]),
+        params.spectra,
+        sparse_train=params.get("sparse_train"),
+        seed=params.seed,
+        micro_batch=params.micro_batch,
+        state_dir=params.state_dir,
+        label=params.label,
+        device=run.device,
+        inputs=inp,
+    )
+    density.save(snakemake.output.spectrum)
+    run.record(record.pop("config"), **record)
+    run.remove_on_success(params.state_dir)
+    nodes = density.nodes
+    run.log.info("%s: Ritz values in [%.4g, %.4g]", params.label, nodes.min(), nodes.max())

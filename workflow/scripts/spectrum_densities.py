@@ -1,11 +1,12 @@
 """Rule spectrum_densities: the densities and Ritz nodes of the spectra the figures draw (the
 main model at every measured step of every variant, the large model after pruning), as tables."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 from qtrain.spectra.density import densities_tables  # noqa: E402
 
 inp, params, out = snakemake.input, snakemake.params, snakemake.output

@@ -1,11 +1,12 @@
 """Rule spectrum_masses: the masses claim C2 and Fig. 3 read (main model at step 0, large model
 after pruning), one row per model, training seed and Lanczos probe, in every convention."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 from qtrain.spectra.density import masses_table  # noqa: E402
 
 params = snakemake.params

@@ -1,13 +1,14 @@
 """Rule tomography_sweep: sampled vector tomography error against samples (SPEC §1.6)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import time  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.circuits.sweeps import tomography_sweep  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 cfg = snakemake.params.tomography
 tic = time.perf_counter()

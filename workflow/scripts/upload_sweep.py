@@ -1,13 +1,14 @@
 """Rule upload_sweep: measured gate cost of uploading s-sparse vectors of dimension n (figS5 c)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
 import pandas as pd  # noqa: E402
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.circuits.upload import upload_sweep  # noqa: E402
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 cfg = snakemake.params.upload
 sparse = upload_sweep(cfg["sparsity"], cfg["dimensions"], seed=snakemake.params.seed)

@@ -1,15 +1,16 @@
 """Rule variant_sweep: discrete against first-order Carleman as η shrinks (figS2, claim C7)."""
 
-from qtrain.io import setup_logging
+from qtrain.run.job import setup_logging
 
-log = setup_logging(snakemake.log[0])
+log = setup_logging(snakemake.log[0], job=snakemake)
 
-from qtrain.io import write_provenance, write_table  # noqa: E402
 from qtrain.quantum.carleman.sweeps import (  # noqa: E402
     digits_maps,
     toy_maps,
     variant_difference_table,
 )
+from qtrain.run.files import write_table  # noqa: E402
+from qtrain.run.provenance import write_provenance  # noqa: E402
 
 maps_cfg, digits_cfg, sweep = snakemake.params.maps, snakemake.params.digits, snakemake.params.sweep
 maps = toy_maps(sweep["kinds"], sweep["degrees"], **{**maps_cfg, "seeds": maps_cfg["seeds"][:1]})

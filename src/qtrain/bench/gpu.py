@@ -5,7 +5,8 @@ On one GPU (about 5-8 minutes on an H100/H200-class card) it measures, at the pa
 1. ``hvp_variants.csv``: ResNet-32-4 at batch 2048 in chunks of 512, every HVP variant of
    :func:`qtrain.bench.hessian.hvp_variants` beside a gradient (``compile`` unless
    ``--skip-compile``), with its error against the reference HVP;
-2. ``memory.csv``: the fitted activation copies of :mod:`qtrain.gpu`'s memory model on this GPU
+2. ``memory.csv``: the fitted activation copies of the memory model (:mod:`qtrain.run.resources`)
+   on this GPU
    (train step, HVP in eval- and train-mode BN) and the peak memory of ONE unchunked
    train-mode-BN HVP of ResNet-32-4 at batch 2048 (what ``linearized_window`` needs);
 3. ``sparse_step.csv``: SGD steps of ResNet-32-4 at batch 2048 (dense and masked) and of
@@ -15,7 +16,7 @@ On one GPU (about 5-8 minutes on an H100/H200-class card) it measures, at the pa
    16-step slice of an M = 256 spectrum, extrapolated to 256 + 64 steps at batch 2048;
 
 then writes the measured per-sample costs into the cost table of the time estimate
-(``src/qtrain/gpu_costs.csv``, rows of this GPU) and renders the tables into the ``gpu-*``
+(``src/qtrain/run/gpu_costs.csv``, rows of this GPU) and renders the tables into the ``gpu-*``
 sections of docs/benchmarks.md. ``--tiny`` runs the same steps at toy sizes (on the CPU when no
 GPU is present): the test suite uses it with the CUDA calls mocked.
 
@@ -105,8 +106,9 @@ def _unchunked_train_bn(case: dict[str, Any], device: Any) -> dict[str, Any]:
     import torch.nn.functional as F
 
     from qtrain.bench.memory import peak_memory
-    from qtrain.gpu import CUDA_CONTEXT_MB, hvp_memory_mb, resnet_stats
+    from qtrain.learning.arithmetic import resnet_stats
     from qtrain.learning.models import cifar_resnet
+    from qtrain.run.resources import CUDA_CONTEXT_MB, hvp_memory_mb
     from qtrain.spectra.hvp import HessianOperator
 
     torch.manual_seed(0)
@@ -151,8 +153,9 @@ def run(
     from qtrain.bench.memory import activation_copies
     from qtrain.bench.report import TABLES, render_section
     from qtrain.bench.sparse_step import sparse_step_throughput
-    from qtrain.gpu import COSTS_CSV, load_costs, machine_description, write_costs
     from qtrain.learning.models import cifar_resnet
+    from qtrain.run.devices import machine_description
+    from qtrain.run.hours import COSTS_CSV, load_costs, write_costs
 
     spec = PLANS[plan]
     if device is None:

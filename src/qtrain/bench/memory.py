@@ -1,5 +1,5 @@
 """Peak memory of a call, on CUDA or on the CPU (:func:`peak_memory`), and the fit behind the
-memory model of :mod:`qtrain.gpu` (:func:`activation_copies`: rule bench_memory)."""
+memory model of :mod:`qtrain.run.resources` (:func:`activation_copies`: rule bench_memory)."""
 
 from __future__ import annotations
 
@@ -75,14 +75,15 @@ def activation_copies(
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Fit of the memory model of :mod:`qtrain.gpu`: bytes per sample of one pass, from its
-    peak memory at two batch sizes (slope), in units of the model's float32 activation bytes.
+    """Fit of the memory model of :mod:`qtrain.run.resources`: bytes per sample of one pass,
+    from its peak memory at two batch sizes (slope), in units of the model's float32 activation
+    bytes.
 
     ``kind``: ``train`` (forward + backward), ``hvp_eval`` / ``hvp_train`` (an exact HVP by
     double backward, graph rebuilt, BN in eval / train mode), ``hvp_segmented`` (the exact
     train-mode-BN HVP of :mod:`qtrain.spectra.segmented`). Synthetic 32×32 inputs.
     """
-    from qtrain.gpu import resnet_stats
+    from qtrain.learning.arithmetic import resnet_stats
     from qtrain.learning.models import cifar_resnet
 
     device = torch.device(device)

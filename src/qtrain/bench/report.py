@@ -188,7 +188,7 @@ def sparse_step_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def rehearsal_memory_table(rows: Sequence[dict[str, Any]]) -> str:
-    """The rehearsal's memory table (:func:`qtrain.gpu.memory_rows`), one line per rule: its
+    """The rehearsal's memory table (:func:`qtrain.run.usage.memory_rows`), one line per rule: its
     jobs, the model, the largest measured peak against the prediction, and the CPU seconds."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -265,10 +265,11 @@ def render_section(doc: str | os.PathLike, name: str, markdown: str, source: str
 
 
 def extrapolate_costs(variants_csv: str | os.PathLike, costs: str | os.PathLike | None = None):
-    """Replace the extrapolated rows of the cost table by :func:`qtrain.gpu.extrapolated_costs`
+    """Replace the extrapolated rows of the cost table by
+    :func:`qtrain.run.hours.extrapolated_costs`
     with the recompute-mode HVP/gradient ratio measured in ``variants_csv``; measured rows stay.
     """
-    from qtrain.gpu import COSTS_CSV, extrapolated_costs, load_costs, write_costs
+    from qtrain.run.hours import COSTS_CSV, extrapolated_costs, load_costs, write_costs
 
     rows = [r for r in read_rows([variants_csv]) if r["variant"] == "recompute"]
     if not rows:
@@ -290,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--extrapolate-costs",
         metavar="HVP_VARIANTS_CSV",
-        help="rewrite the extrapolated rows of the cost table (qtrain.gpu) from the recompute "
+        help="rewrite the extrapolated rows of the cost table (qtrain.run.hours) from the "
+        "recompute "
         "HVP/gradient ratio in this CSV",
     )
     parser.add_argument("csv", nargs="*")

@@ -282,7 +282,7 @@ def assemble_claims(frames: Iterable[Any], not_judged: str | None = None) -> Any
 
     Claims no stage measured get the verdict ``not run in this preset``; a claim measured twice
     keeps every row (e.g. one per model size). Rows are ordered by claim number. With
-    ``not_judged`` (a rehearsal's label, :data:`qtrain.config.REHEARSAL_LABEL`) every verdict
+    ``not_judged`` (a rehearsal's label, :data:`qtrain.run.config.REHEARSAL_LABEL`) every verdict
     is :data:`NOT_JUDGED` and the source names the label: the numbers show that each claim's
     code ran, on synthetic data, and nothing is judged from them.
     """

@@ -70,7 +70,7 @@ def write_figure_page(
     title: str,
 ) -> None:
     """Write :func:`figure_page_html` of a PNG file and a caption file to ``path``, atomically."""
-    from qtrain.io import atomic_write
+    from qtrain.run.files import atomic_write
 
     page = figure_page_html(fig, Path(png).read_bytes(), Path(caption).read_text(), config, title)
     with atomic_write(path, "w") as handle:

@@ -26,8 +26,9 @@ import pandas as pd
 from qtrain.figures import carleman, costs, proxy, quantum, spectra, training
 from qtrain.figures.pipeline import plot_fig1
 from qtrain.figures.style import save_figure, stamp
-from qtrain.io import copy_file, load_table, write_provenance, write_table
 from qtrain.paper import RESNET_SIZES
+from qtrain.run.files import copy_file, load_table, write_table
+from qtrain.run.provenance import write_provenance
 from qtrain.spectra.density import spectra_from_tables
 
 __all__ = ["FIGURES", "FigureSpec", "make_figure"]

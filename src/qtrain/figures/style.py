@@ -180,7 +180,7 @@ def legend_below(ax, handles=None, ncol: int = 2, offset: float = -0.24) -> None
 def stamp(fig, text: str) -> None:
     """Write ``text`` across ``fig`` (large, red, translucent, diagonal) and as a line above it
     (above any title): what a rehearsal's figures say they are
-    (:data:`qtrain.config.REHEARSAL_LABEL`)."""
+    (:data:`qtrain.run.config.REHEARSAL_LABEL`)."""
     red = {"color": "#d62728", "fontweight": "bold", "transform": fig.transFigure}
     fig.text(
         0.5, 0.5, text, ha="center", va="center", rotation=25, fontsize=11, alpha=0.35,

@@ -236,8 +236,8 @@ def load_cifar100(
 
 def synthetic_cifar100_files(root: str | os.PathLike) -> list[str]:
     """The files :func:`write_synthetic_cifar100` writes under ``root`` (pickles, then record;
-    :func:`qtrain.config.synthetic_archive_files`, which the workflow uses at startup)."""
-    from ..config import synthetic_archive_files
+    :func:`qtrain.run.config.synthetic_archive_files`, which the workflow uses at startup)."""
+    from qtrain.run.config import synthetic_archive_files
 
     return synthetic_archive_files(str(root))
 
@@ -258,7 +258,7 @@ def write_synthetic_cifar100(
     """
     import pickle
 
-    from ..io import atomic_write, write_json
+    from qtrain.run.files import atomic_write, write_json
 
     if train_size < 1 or test_size < 1:
         raise ValueError(
@@ -305,7 +305,7 @@ def write_synthetic_cifar100(
 def read_synthetic_record(root: str | os.PathLike) -> dict:
     """The generator's record of a synthetic archive under ``root`` (:data:`SYNTHETIC_RECORD`);
     :class:`DatasetMissingError` when there is none (e.g. a folder of real CIFAR-100 files)."""
-    from ..io import read_json
+    from qtrain.run.files import read_json
 
     path = Path(root) / "cifar-100-python" / SYNTHETIC_RECORD
     if not path.exists():
@@ -386,7 +386,7 @@ def _prepared_source(cfg: Mapping, seed: int) -> dict:
 def save_prepared(data: ImageData, path: str | os.PathLike, cfg: Mapping, seed: int) -> None:
     """Write ``data``, stamped with the ``cfg`` and ``seed`` it was made from, for
     :func:`load_dataset` to read back (the workflow's ``prepare_data`` does this for digits)."""
-    from ..io import save_checkpoint
+    from qtrain.run.checkpoints import save_checkpoint
 
     state = {"fields": {f.name: getattr(data, f.name) for f in fields(data)}}
     save_checkpoint(state, path, _prepared_source(cfg, seed))
@@ -397,9 +397,9 @@ def load_dataset(
 ) -> ImageData:
     """The dataset named by a ``data`` config section; from the ``prepared`` file of
     :func:`save_prepared` where one is given (it must have been made from the same ``cfg`` and
-    ``seed``: otherwise :class:`~qtrain.io.CheckpointMismatchError`)."""
+    ``seed``: otherwise :class:`~qtrain.run.files.CheckpointMismatchError`)."""
     if prepared:
-        from ..io import load_checkpoint
+        from qtrain.run.checkpoints import load_checkpoint
 
         state = load_checkpoint(prepared, _prepared_source(cfg, seed))
         return ImageData(**state["fields"])

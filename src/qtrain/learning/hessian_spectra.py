@@ -22,7 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..io import load_checkpoint, resume_key
+from qtrain.run.checkpoints import load_checkpoint
+from qtrain.run.resume import resume_key
+
 from . import batchnorm
 from .data import ImageData
 from .models import count_parameters, load_model

@@ -25,8 +25,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..io import load_checkpoint
-from ..progress import Progress
+from qtrain.run.checkpoints import load_checkpoint
+from qtrain.run.progress import Progress
+
 from . import batchnorm
 from .data import ImageData
 from .hessian_spectra import TrainingPoint

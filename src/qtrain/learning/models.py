@@ -168,7 +168,7 @@ def model_record(model: CifarResNet, in_channels: int) -> dict:
 
 def load_model(path, config=None, map_location="cpu") -> CifarResNet:
     """Rebuild a model saved with :func:`model_record` (checked against ``config`` if given)."""
-    from ..io import load_checkpoint
+    from qtrain.run.checkpoints import load_checkpoint
 
     state = load_checkpoint(path, config, map_location=map_location)
     model = cifar_resnet(**state["arch"])

@@ -132,16 +132,16 @@ class PruningMasks:
         }
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save atomically, as plain data (:func:`qtrain.io.save_tensors`)."""
-        from ..io import save_tensors
+        """Save atomically, as plain data (:func:`qtrain.run.checkpoints.save_tensors`)."""
+        from qtrain.run.checkpoints import save_tensors
 
         save_tensors(self.state_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike | Path) -> PruningMasks:
         """Read masks saved by :meth:`save` (a damaged file raises
-        :class:`qtrain.io.UnreadableFileError` naming it)."""
-        from ..io import load_checkpoint
+        :class:`qtrain.run.files.UnreadableFileError` naming it)."""
+        from qtrain.run.checkpoints import load_checkpoint
 
         state = load_checkpoint(path)
         return cls(

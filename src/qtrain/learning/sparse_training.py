@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..io import load_resume_state, resume_key, save_checkpoint
+from qtrain.run.progress import Progress
+from qtrain.run.resume import Checkpointer
+
 from ..paper import KEEP_FRACTION
-from ..progress import Progress
 from . import batchnorm
 from .data import ImageData, augment_batch
 from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
@@ -289,13 +290,11 @@ def sparse_train(
     variant: str,
     seed: int,
     accuracy_indices: np.ndarray,
-    checkpoint_dir: str | os.PathLike,
-    config: Mapping[str, Any],
+    checkpointer: Checkpointer,
     device: torch.device | None = None,
     readout: Readout | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
     batchnorm_indices: np.ndarray | None = None,
-    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Run one variant; returns ``(records, downloads)`` as pandas DataFrames.
 
@@ -303,35 +302,34 @@ def sparse_train(
     after each download (``None``: the accuracy subset).
 
     Writes ``step_XXXXX.pt`` (model and current mask) at ``settings.checkpoint_steps`` (after
-    any download of that step; step 0 is the pruned start) and a resume checkpoint ``last.pt``
-    every ``settings.resume_every`` steps, from which an interrupted run continues exactly.
+    any download of that step; step 0 is the pruned start) in ``checkpointer.folder`` and the
+    resume checkpoint (``checkpointer.path``) every ``settings.resume_every`` steps, from which
+    an interrupted run continues exactly.
     Each step checkpoint is also kept (hard-linked) under ``resume/``: Snakemake deletes a job's
     declared outputs before rerunning it, and a resumed run restores the ones written before the
     interruption from there (it starts over when they are gone).
 
-    Resume state is used only when written under the same ``config`` and the same content of
-    the ``inputs`` files (:func:`qtrain.io.resume_key`); otherwise, or when it is unreadable,
-    it is discarded and training starts over. ``records.attrs["resumed_from_step"]`` says where
-    this call started (0: from scratch).
+    Resume state is used only when written by the same job (same config, same content of the
+    inputs: :class:`qtrain.run.resume.Checkpointer`); otherwise, or when it is unreadable, it
+    is discarded and training starts over. ``records.attrs["resumed_from_step"]``
+    says where this call started (0: from scratch).
     """
     import pandas as pd
 
     device = device or torch.device("cpu")
-    checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_dir = checkpointer.folder
     model.to(device)
     data = data.to(device)
     current: PruningMasks | None = masks.to(device)
     current.apply(model)
     state = _State()
     plans = list(schedule(variant, settings))
-    resume = checkpoint_dir / "last.pt"
+    resume = checkpointer.path
     kept = checkpoint_dir / "resume"
-    key = resume_key(config, inputs)
-    saved = load_resume_state(resume, key, map_location=device)
+    saved = checkpointer.load(map_location=device)
     if saved is not None:
         done = [s for s in settings.checkpoint_steps if s <= saved["step"]]
-        if not _restore_step_checkpoints(checkpoint_dir, kept, done, key):
+        if not _restore_step_checkpoints(checkpointer, kept, done):
             log.warning("step checkpoints before step %d are gone: starting over", saved["step"])
             saved = None
     if saved is not None:
@@ -357,7 +355,7 @@ def sparse_train(
     checkpoint_steps = set(settings.checkpoint_steps)
 
     def save_resume() -> None:
-        save_checkpoint(
+        checkpointer.save(
             {
                 "model": model.state_dict(),
                 "masks": None if current is None else current.state_dict(),
@@ -365,14 +363,11 @@ def sparse_train(
                 "step": state.step,
                 "records": state.records,
                 "downloads": state.downloads,
-            },
-            resume,
-            config,
-            resume_key=key,
+            }
         )
 
     def save_step_checkpoint(step: int) -> None:
-        save_checkpoint(
+        checkpointer.save(
             {
                 "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "masks": None if current is None else current.state_dict(),
@@ -380,8 +375,6 @@ def sparse_train(
                 "variant": variant,
             },
             checkpoint_dir / f"step_{step:05d}.pt",
-            config,
-            resume_key=key,
         )
         _link_or_copy(checkpoint_dir / f"step_{step:05d}.pt", kept / f"step_{step:05d}.pt")
 
@@ -493,18 +486,17 @@ def _link_or_copy(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def _restore_step_checkpoints(
-    checkpoint_dir: Path, kept: Path, steps: list[int], key: Mapping[str, Any]
-) -> bool:
-    """Put back the step checkpoints of ``steps`` missing from ``checkpoint_dir`` (Snakemake
-    removes a rerun job's outputs) from their kept copies; False if one cannot be restored
-    (missing, unreadable, or written under another resume key: see
-    :func:`qtrain.io.load_resume_state`)."""
+def _restore_step_checkpoints(checkpointer: Checkpointer, kept: Path, steps: list[int]) -> bool:
+    """Put back the step checkpoints of ``steps`` missing from the checkpointer's folder
+    (Snakemake removes a rerun job's outputs) from their kept copies; False if one cannot be
+    restored (missing, unreadable, or written by another job: see
+    :func:`qtrain.run.resume.load_resume_state`)."""
+    checkpoint_dir = checkpointer.folder
     for step in steps:
         name = f"step_{step:05d}.pt"
         if (checkpoint_dir / name).exists():
             continue
-        if load_resume_state(kept / name, key) is None:
+        if checkpointer.load(path=kept / name) is None:
             return False
         _link_or_copy(kept / name, checkpoint_dir / name)
         log.info("restored %s from %s", name, kept)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from copy import deepcopy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..io import load_resume_state, resume_key, save_checkpoint
-from ..progress import Progress
+from qtrain.run.progress import Progress
+from qtrain.run.resume import Checkpointer
+
 from .batchnorm import StaleBatchNormError, is_stale
 from .data import ImageData, augment_batch
 
@@ -39,7 +38,6 @@ __all__ = [
     "lr_factor",
     "pretrain",
     "seed_everything",
-    "select_device",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,15 +45,6 @@ log = logging.getLogger(__name__)
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite."""
-
-
-def select_device(gpus: float | int | None = 0) -> torch.device:
-    """CUDA when a GPU was granted (``resources.gpu`` > 0) and one is present, else CPU."""
-    if gpus and torch.cuda.is_available():
-        return torch.device("cuda")
-    if gpus:
-        log.warning("a GPU was requested but CUDA is not available: running on the CPU")
-    return torch.device("cpu")
 
 
 def seed_everything(seed: int) -> None:
@@ -227,21 +216,19 @@ def pretrain(
     settings: PretrainSettings,
     seed: int,
     accuracy_indices: np.ndarray,
-    checkpoint_path: str | os.PathLike,
-    config: Mapping[str, Any],
+    checkpointer: Checkpointer,
     device: torch.device | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-    inputs: Iterable[str | os.PathLike] | Mapping[str, Any] = (),
 ):
     """Dense SGD for ``settings.epochs`` epochs; returns the per-epoch metrics (pandas).
 
     ``on_epoch_end`` is called with each epoch's record after its checkpoint is written.
 
-    Resumes from ``checkpoint_path`` when it holds a checkpoint written under the same
-    ``config`` and the same content of the ``inputs`` files (:func:`qtrain.io.resume_key`);
-    any other checkpoint there is discarded and training starts over
-    (:func:`qtrain.io.load_resume_state`). ``metrics.attrs["resumed_from_epoch"]`` says where
-    this call started (0: from scratch).
+    Saves its state after every epoch through ``checkpointer`` and resumes from it when it
+    holds a state of the same job (same config, same content of the inputs:
+    :class:`qtrain.run.resume.Checkpointer`); any other state is discarded and training starts
+    over. ``metrics.attrs["resumed_from_epoch"]`` says where this call started (0: from
+    scratch).
     """
     import pandas as pd
 
@@ -269,15 +256,13 @@ def pretrain(
     )
     records: list[dict[str, Any]] = []
     start_epoch = 0
-    checkpoint_path = Path(checkpoint_path)
-    key = resume_key(config, inputs)
-    state = load_resume_state(checkpoint_path, key, map_location=device)
+    state = checkpointer.load(map_location=device)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         records = list(state["records"])
         start_epoch = int(state["epoch"])
-        log.info("resuming pretraining from %s at epoch %d", checkpoint_path, start_epoch)
+        log.info("resuming pretraining from %s at epoch %d", checkpointer.path, start_epoch)
     acc_idx = torch.as_tensor(accuracy_indices, device=device)
     x_acc, y_acc = data.x_train[acc_idx], data.y_train[acc_idx]
     pad_value = data.pad_value
@@ -327,16 +312,13 @@ def pretrain(
             test_acc,
             time.perf_counter() - tic,
         )
-        save_checkpoint(
+        checkpointer.save(
             {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "records": records,
                 "epoch": epoch + 1,
-            },
-            checkpoint_path,
-            config,
-            resume_key=key,
+            }
         )
         if on_epoch_end is not None:
             on_epoch_end(records[-1])

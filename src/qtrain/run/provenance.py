@@ -1,7 +1,12 @@
-"""What made each result, checked: its settings and its content, against the provenance record.
+"""Provenance records: what made each result (config, commit, versions, device, the job), and
+the checks of its settings and its content against the record.
+
+:func:`provenance` makes a record and :func:`write_provenance` writes it beside a result
+(:func:`provenance_path`); :func:`config_digest` is the short hash that binds checkpoints and
+records to a config.
 
 When a job ends well, every declared output's record ``<file>.provenance.json`` is stamped
-(:func:`stamp_outputs`, called by the job frame of :func:`qtrain.io.setup_logging`) with
+(:func:`stamp_outputs`, called by the job frame, :func:`qtrain.run.job.job`) with
 
 - ``rule`` and ``wildcards``: the job that made the file;
 - ``params``: the rule's params as the job got them, as JSON. These are the settings
@@ -11,30 +16,155 @@ When a job ends well, every declared output's record ``<file>.provenance.json`` 
 
 Before any job runs, :mod:`qtrain.run.startup` compares each existing result of the run's jobs
 with its record: other params (:func:`params_changes`) → the job runs again; other content
-(:func:`content_change`) → the run stops naming the file. The readers of :mod:`qtrain.io`
+(:func:`content_change`) → the run stops naming the file. The readers of :mod:`qtrain.run.files`
 (``load_checkpoint``, ``load_arrays``, ``load_table``) check the content again, in full, before
 they use a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..io import file_digest, format_bytes, provenance, provenance_path, write_json
+from .files import _json_default, file_digest, format_bytes, write_json
 
 __all__ = [
     "EAGER_BYTES",
+    "PROVENANCE_PACKAGES",
+    "config_digest",
     "content_change",
     "content_stamp",
+    "git_commit",
     "normalise",
+    "package_versions",
     "params_changes",
+    "provenance",
+    "provenance_path",
     "read_record",
     "stamp_outputs",
+    "write_provenance",
 ]
+
+PROVENANCE_PACKAGES = (
+    "qtrain",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "scikit-learn",
+    "qiskit",
+    "qiskit-aer",
+    "snakemake",
+)
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """A short, stable hash of a (JSON-serializable) configuration."""
+    text = json.dumps(config, sort_keys=True, default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
+    """The git commit of the code (with ``+dirty`` when its tracked files have changes), or None.
+
+    ``cwd`` defaults to the folder of this package (an editable install inside the checkout), so
+    a run in another working directory (a scratch folder, a cluster's job directory) still
+    records the commit of the code it ran; failing that, the current directory.
+    """
+    if cwd is None:
+        return _git_commit_in(Path(__file__).resolve().parent) or _git_commit_in(os.getcwd())
+    return _git_commit_in(cwd)
+
+
+def _git_commit_in(cwd: str | os.PathLike) -> str | None:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def package_versions(names: tuple[str, ...] = PROVENANCE_PACKAGES) -> dict[str, str | None]:
+    """Installed versions of the packages a result depends on (None when absent)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _device_description(device: Any = None) -> str:
+    if device is None:
+        return f"cpu ({platform.processor() or platform.machine()})"
+    text = str(device)
+    if text.startswith("cuda"):
+        try:
+            import torch
+
+            return f"{text} ({torch.cuda.get_device_name(torch.device(text))})"
+        except Exception:  # pragma: no cover - only on GPU machines
+            return text
+    return f"{text} ({platform.processor() or platform.machine()})"
+
+
+def provenance(
+    config: Mapping[str, Any] | None = None, device: Any = None, **extra: Any
+) -> dict[str, Any]:
+    """A provenance record: config (and its digest), commit, versions, device, host, time."""
+    record: dict[str, Any] = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "device": _device_description(device),
+    }
+    if config is not None:
+        record["config"] = dict(config)
+        record["config_digest"] = config_digest(config)
+    record.update(extra)
+    return record
+
+
+def provenance_path(result: str | os.PathLike) -> Path:
+    """Where the provenance record of ``result`` lives: ``<result>.provenance.json``."""
+    result = Path(result)
+    return result.with_name(result.name + ".provenance.json")
+
+
+def write_provenance(
+    result: str | os.PathLike,
+    config: Mapping[str, Any] | None = None,
+    device: Any = None,
+    **extra: Any,
+) -> Path:
+    """Write the provenance record of ``result`` beside it and return its path."""
+    path = provenance_path(result)
+    write_json(provenance(config, device, **extra), path)
+    return path
+
 
 EAGER_BYTES = 64 * 1000**2
 """Files up to this size are hashed before every run; bigger ones (checkpoints of the paper's

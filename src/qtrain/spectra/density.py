@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qtrain.io import load_arrays
+from qtrain.run.files import load_arrays
 from qtrain.run.provenance import read_record
 from qtrain.spectra.error_proxy import (
     CONVENTIONS,
@@ -48,7 +48,7 @@ MASS_COLUMNS = ("dissipative", "divergent", "ratio", "n_c", "max_divergent_multi
 
 def load_spectrum(path: str | os.PathLike) -> dict[str, Any]:
     """A spectrum saved by :meth:`qtrain.spectra.lanczos.SpectralDensity.save` (numpy only; a
-    damaged file raises :class:`qtrain.io.UnreadableFileError` naming it)."""
+    damaged file raises :class:`qtrain.run.files.UnreadableFileError` naming it)."""
     out: dict[str, Any] = {}
     for key, value in load_arrays(path, keys=("nodes", "weights", "meta")).items():
         if key == "meta":

@@ -37,7 +37,7 @@ import torch
 from scipy.linalg import eigh_tridiagonal
 from torch import Tensor
 
-from qtrain.io import atomic_write, load_arrays
+from qtrain.run.files import atomic_write, load_arrays
 
 __all__ = [
     "LanczosDivergenceError",
@@ -134,7 +134,7 @@ def lanczos_tridiagonal(
     norm_est = 0.0
     steps = range(iters)
     if progress:
-        from qtrain.progress import Progress
+        from qtrain.run.progress import Progress
 
         steps = Progress(steps, desc="lanczos", unit="iteration")
     t0 = time.perf_counter()
@@ -279,7 +279,7 @@ class SpectralDensity:
     @classmethod
     def load(cls, path: str | os.PathLike) -> SpectralDensity:
         """Read a file written by :meth:`save` (a damaged one raises
-        :class:`qtrain.io.UnreadableFileError` naming it)."""
+        :class:`qtrain.run.files.UnreadableFileError` naming it)."""
         names = [f.name for f in dataclasses.fields(cls)]
         data = load_arrays(path, keys=names)
         values: dict[str, Any] = {}

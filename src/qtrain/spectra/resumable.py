@@ -6,7 +6,7 @@ grid) but saves the Lanczos coefficients ``(alpha, beta)`` of every finished run
 and each probe) to ``state_dir`` as soon as it ends. A killed job started again loads the finished
 runs and computes only the missing ones, so at most one run's HVPs are lost. A run file records
 the settings that made it, including the operator's identity (for the workflow: the digest of its
-config and of its input files' content, :func:`qtrain.io.resume_key`), and is deleted and
+config and of its input files' content, :func:`qtrain.run.resume.resume_key`), and is deleted and
 recomputed when they differ; an unreadable one is set aside (``*.corrupt``) and recomputed.
 """
 
@@ -22,15 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.io import (
-    UnreadableFileError,
-    atomic_write,
-    discard_resume_file,
-    discard_stale_resume_file,
-    load_arrays,
-    remove_temporaries,
-)
-from qtrain.progress import Progress
+from qtrain.run.files import UnreadableFileError, atomic_write, load_arrays, remove_temporaries
+from qtrain.run.progress import Progress
+from qtrain.run.resume import discard_resume_file, discard_stale_resume_file
 from qtrain.spectra.lanczos import (
     MatVec,
     SpectralDensity,
@@ -131,9 +125,9 @@ def resumable_spectral_density(
 
     Finished runs are kept in ``state_dir`` as ``bounds.npz`` and ``probe_<p>.npz`` (alpha,
     beta and the settings, including ``operator_id``: what names the operator, e.g. the
-    :func:`qtrain.io.resume_key` of the job's config and input files, so runs of another
+    :func:`qtrain.run.resume.resume_key` of the job's config and input files, so runs of another
     operator are never reused). ``meta["resumed_runs"]`` counts the runs loaded instead of
-    computed. ``progress``: one :class:`qtrain.progress.Progress` over all HVPs of the runs.
+    computed. ``progress``: one :class:`qtrain.run.progress.Progress` over all HVPs of the runs.
     """
     if probes < 1:
         raise ValueError(f"probes must be at least 1, got {probes}")

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.config import from_section
 from qtrain.quantum.carleman.digits import digits_features, quadratic_network_map
 from qtrain.quantum.carleman.linearization import carleman_trajectory, exact_trajectory
 from qtrain.quantum.carleman.polymaps import spectral_radius
+from qtrain.run.config import from_section
 from qtrain.spectra.error_proxy import error_proxy_curve, mode_masses
 from qtrain.spectra.proxy_vs_truth import proxy_parameters
 

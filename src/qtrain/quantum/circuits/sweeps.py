@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.progress import Progress
 from qtrain.quantum.carleman.linear_system import block_system, condition_number, solve_block_system
 from qtrain.quantum.carleman.linearization import carleman_matrix, lift
 from qtrain.quantum.carleman.polymaps import nonlinearity_ratio, spectral_radius
 from qtrain.quantum.carleman.random_maps import random_map
 from qtrain.quantum.circuits.hhl import solve
 from qtrain.quantum.circuits.tomography import samples_for_precision, tomography
+from qtrain.run.progress import Progress
 from qtrain.stats import loglog_fit
 
 __all__ = [

@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.config import from_section
-from qtrain.progress import Progress
 from qtrain.quantum.carleman.digits import DigitsProblem, digits_problem, initial_weights
 from qtrain.quantum.circuits.quantum_training import (
     SOLVERS,
@@ -25,6 +23,8 @@ from qtrain.quantum.circuits.quantum_training import (
     classical_gd,
     quantum_train,
 )
+from qtrain.run.config import from_section
+from qtrain.run.progress import Progress
 
 __all__ = [
     "REPLICATE_SEED_STRIDE",

@@ -45,7 +45,7 @@ def calculator_settings(
     else:
         import yaml
 
-        from qtrain.config import merge_config
+        from qtrain.run.config import merge_config
 
         path = Path(config)
         cfg = yaml.safe_load(path.read_text())

@@ -14,7 +14,7 @@ on and the config it ran. For another config:
   config sections those rules read are compared with the record's: where they differ the
   estimate says so instead of guessing.
 
-Record a new reference with ``python -m qtrain.estimate record WORKDIR CONFIGFILE`` (runs the
+Record a new reference with ``python -m qtrain.run.estimate record WORKDIR CONFIGFILE`` (runs the
 whole workflow in WORKDIR with the probe). Standard library only (the estimate runs in the
 Snakefile, before any job).
 """
@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qtrain.config import claim_variants, seed_count, spectrum_jobs
-from qtrain.gpu import GPU_RULES, machine_description, model_stats
+from ..learning.arithmetic import model_stats
+from .config import claim_variants, seed_count, spectrum_jobs
+from .devices import machine_description
+from .resources import GPU_RULES
 
 __all__ = [
     "REFERENCE",
@@ -73,7 +75,7 @@ def _split(data: Mapping[str, Any]) -> tuple[int, int]:
 def rule_jobs(cfg: Mapping[str, Any]) -> dict[str, int]:
     """Jobs per rule of the rules whose count follows the config (network pipeline): every
     training seed trains every variant; the extra seeds compute the spectra and error proxy of
-    :func:`~qtrain.config.claim_variants` only, and the linearized windows run for the first
+    :func:`~qtrain.run.config.claim_variants` only, and the linearized windows run for the first
     seed only."""
     seeds, st = _seeds(cfg), cfg["sparse_train"]
     lin = cfg.get("linearized", {})
@@ -122,7 +124,7 @@ def rule_work(cfg: Mapping[str, Any]) -> dict[str, float]:
 
 #: What a network job imports before it computes anything (its start-up CPU cost).
 STARTUP_IMPORTS = (
-    "import torch, numpy, pandas, qtrain.io, qtrain.learning.sparse_training, "
+    "import torch, numpy, pandas, qtrain.run.files, qtrain.learning.sparse_training, "
     "qtrain.spectra.lanczos"
 )
 
@@ -227,10 +229,10 @@ def full_config(*paths: str | os.PathLike) -> dict[str, Any]:
     the schema's defaults filled in (Snakemake's ``validate``; outside the Snakefile)."""
     from snakemake.utils import validate
 
-    from qtrain.config import coerce_config_types
-    from qtrain.config_files import load_schema, read_merged_config
+    from .config import coerce_config_types
+    from .config_files import load_schema, read_merged_config
 
-    schema = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
+    schema = Path(__file__).resolve().parents[3] / "workflow/schemas/config.schema.yaml"
     cfg = read_merged_config(*paths)
     coerce_config_types(cfg, load_schema(schema))
     validate(cfg, str(schema), set_default=True)
@@ -258,7 +260,7 @@ def record_reference(
 ) -> dict[str, Any]:
     """Run the whole workflow on ``configfile`` in ``workdir`` with the CPU probe and write the
     per-rule CPU seconds, the machine and the merged config to ``out``."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     workdir = Path(workdir)
     log = workdir / "cpu_probe.jsonl"
     log.unlink(missing_ok=True)
@@ -293,14 +295,14 @@ def record_reference(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m qtrain.estimate record WORKDIR CONFIGFILE [OUT]``: record a reference run
-    (WORKDIR holds a copy of config/ and CONFIGFILE); ``python -m qtrain.estimate CONFIGFILE
+    """``python -m qtrain.run.estimate record WORKDIR CONFIGFILE [OUT]``: record a reference run
+    (WORKDIR holds a copy of config/ and CONFIGFILE); ``python -m qtrain.run.estimate CONFIGFILE
     ...``: print the estimate for config/config.yaml with these files merged over it."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["record"] and len(args) in (3, 4):
         record_reference(args[1], args[2], *(args[3:]))
         return 0
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     cfg = full_config(repo / "config/config.yaml", *args)
     print(format_estimate(estimate(cfg), os.cpu_count()))
     return 0

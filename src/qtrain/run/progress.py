@@ -31,7 +31,7 @@ STATUS_ENV = "QTRAIN_STATUS_SECONDS"
 
 
 def set_job_label(label: str) -> None:
-    """Name the job in console status lines (``qtrain.io.setup_logging`` does this)."""
+    """Name the job in console status lines (``qtrain.run.job.setup_logging`` does this)."""
     global _JOB_LABEL
     _JOB_LABEL = label
 

@@ -1,4 +1,4 @@
-"""CPU probe of ``qtrain.estimate.record_reference`` (not part of the library).
+"""CPU probe of ``qtrain.run.estimate.record_reference`` (not part of the library).
 
 ``record_reference`` puts this folder first on PYTHONPATH and names a log file in
 ``QTRAIN_CPU_PROBE``; every Python process then imports this module at start-up, and each

@@ -3,8 +3,8 @@
 Snakemake 9.27 reports a config file it cannot parse as "Config file is not valid JSON or YAML"
 (no file, no line) and a binary one with a raw ``UnicodeDecodeError``. The Snakefile checks the
 workflow's own config file with :func:`check_config_files` before its ``configfile:`` directive
-reads it; ``python -m qtrain.config_files FILE ...`` checks any config file (the Makefile runs it
-on the file it passes with ``--configfile``, which Snakemake parses before the Snakefile).
+reads it; ``python -m qtrain.run.config_files FILE ...`` checks any config file (the Makefile
+runs it on the file it passes with ``--configfile``, which Snakemake parses before the Snakefile).
 Only PyYAML and the standard library are used.
 """
 
@@ -110,7 +110,7 @@ def read_merged_config(*paths: str | os.PathLike) -> dict[str, Any]:
     """The config files read in order and merged as Snakemake merges them (each over the ones
     before it, key by key): e.g. ``config/config.yaml`` and ``config/smoke.yaml`` give the
     smoke preset in full."""
-    from qtrain.config import merge_config
+    from .config import merge_config
 
     return merge_config({}, *(read_config_file(path) for path in paths))
 
@@ -131,7 +131,7 @@ def check_config_files(*paths: str | os.PathLike) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m qtrain.config_files FILE ...``: exit 1 with the message of the first bad file."""
+    """``python -m qtrain.run.config_files FILE ...``: exit 1 naming the first bad file."""
     try:
         for path in sys.argv[1:] if argv is None else argv:
             read_config_file(path)
