@@ -68,7 +68,7 @@ def claim_c1(counts: Mapping[str, int], sparsity: Any, keep_fraction: float) -> 
         + f"; kept {int(total['kept']):,} of {int(total['total']):,} = {density:.6f}",
         comparison=f"counts {expected}; |density - {keep_fraction}| <= 1/total",
         verdict=HOLDS if counts_ok and density_ok else DOES_NOT_HOLD,
-        source="prune/sparsity.csv, qtrain.learning.models",
+        source="prune/sparsity.csv, costs/classical_flops.csv",
         margin="; ".join(
             f"{k} count - paper {counts.get(k, 0) - v:+,d}" for k, v in expected.items()
         )
