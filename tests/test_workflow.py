@@ -259,7 +259,7 @@ def test_readme_results_match_the_committed_smoke_run():
     """The README's figures exist and its verdict column is the committed smoke claims table."""
     readme = (REPO / "README.md").read_text()
     images = re.findall(r"\]\((docs/results/smoke/[^)]+\.png)\)", readme)
-    assert len(images) == 14
+    assert len(images) == 15  # Fig. 1, 2a-c, 3, S1-S10
     for image in images:
         assert (REPO / image).stat().st_size > 10_000, image
     committed = pd.read_csv(REPO / "docs/results/smoke/claims.csv", keep_default_na=False)
