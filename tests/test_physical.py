@@ -78,3 +78,8 @@ def test_counts_that_are_not_finite_are_not_estimated():
     est = estimate_physical({"numQubits": 10, "cczCount": math.inf}, "qubit_gate_ns_e3", 1e-3)
     assert est["method"] == "not estimated"
     assert math.isnan(est["runtime_s"])
+    # unbounded rotations (a window whose map overflows: kappa = inf) likewise, never an
+    # OverflowError in the T count per rotation (the trimmed rehearsal reached it)
+    counts = {"numQubits": 10, "rotationCount": math.inf, "rotationDepth": math.inf}
+    est = estimate_physical(counts, "qubit_gate_ns_e3", 1e-3)
+    assert est["method"] == "not estimated" and math.isinf(est["logical_depth"])

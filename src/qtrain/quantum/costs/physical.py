@@ -64,6 +64,8 @@ def algorithmic_logical_qubits(qubits: float) -> float:
 def _t_per_rotation(rotations: float, budget_rotations: float) -> float:
     if rotations <= 0:
         return 0.0
+    if not math.isfinite(rotations):  # unbounded counts: the estimate says "not estimated"
+        return math.inf
     return math.ceil(0.53 * math.log2(rotations / budget_rotations) + 5.3)
 
 
