@@ -188,6 +188,14 @@ def test_break_even_curves_and_summary():
     row = break_even_summary(crossing).iloc[0]
     assert row["crossing"] == pytest.approx(1e5)  # log-log midway between 10 and 0.1
     assert row["statement"].startswith("quantum faster")
+    # unbounded counts everywhere (every window map overflows): said, not an All-NaN error;
+    # a NaN point among finite ones is skipped
+    unpriced = crossing.assign(quantum_over_classical=[math.nan, math.inf, math.nan])
+    row = break_even_summary(unpriced).iloc[0]
+    assert row["statement"].startswith("not priced for n in") and math.isnan(row["best_ratio"])
+    gap = crossing.assign(quantum_over_classical=[math.nan, 10.0, 20.0])
+    row = break_even_summary(gap).iloc[0]
+    assert row["best_ratio"] == 10.0 and row["statement"].startswith("no crossing")
 
 
 def test_sensitivity_table_moves_one_assumption_at_a_time():

@@ -361,21 +361,24 @@ def break_even_summary(curves: pd.DataFrame) -> pd.DataFrame:
         x = g["x"].to_numpy(float)
         ratio = g["quantum_over_classical"].to_numpy(float)
         crossing = _crossing(x, ratio)
-        best = int(np.nanargmin(ratio))
+        priced = bool(np.isfinite(ratio).any())  # not when every window map overflows
+        best = int(np.nanargmin(np.where(np.isnan(ratio), np.inf, ratio))) if priced else 0
         axis = key["axis"]
         where = f"{axis} in [{x[0]:.3g}, {x[-1]:.3g}]"
         statement = (
             f"quantum faster from {axis} = {crossing:.3g}"
             if math.isfinite(crossing)
             else f"no crossing for {where}"
+            if priced
+            else f"not priced for {where}: the quantum run's counts are unbounded there"
         )
         row = {
             **key,
             "crossing": crossing,
             "x_min": x[0],
             "x_max": x[-1],
-            "best_ratio": float(ratio[best]),
-            "best_at": float(x[best]),
+            "best_ratio": float(ratio[best]) if priced else math.nan,
+            "best_at": float(x[best]) if priced else math.nan,
             "statement": statement,
             "kind": "model",
         }
