@@ -59,6 +59,48 @@ include: "workflow/rules/claims.smk"
 include: "workflow/rules/bench.smk"
 
 
+# Rules of seconds that read small tables (fits, claims, figures, pages, summaries): on a
+# cluster (profiles/slurm) the main Snakemake process runs them instead of queueing each as a
+# job; training, spectra, sweeps and cost tables are submitted. A local run is unchanged.
+localrules:
+    all,
+    bench,
+    claims,
+    provenance_summary,
+    claims_carleman,
+    claims_costs,
+    claims_proxy,
+    claims_quantum,
+    claims_spectra,
+    claims_training,
+    fit_condition,
+    fit_error_vs_order,
+    fit_hhl_sweep,
+    fit_tomography_sweep,
+    fit_variant_difference,
+    summarize_quantum_training,
+    spectrum_densities,
+    spectrum_masses,
+    compare_proxy,
+    cost_measured_inputs,
+    figure_page,
+    plot_fig1,
+    plot_fig2a,
+    plot_fig2b,
+    plot_fig2c,
+    plot_fig3,
+    plot_figS1,
+    plot_figS2,
+    plot_figS3,
+    plot_figS4,
+    plot_figS5,
+    plot_figS6,
+    plot_figS7,
+    plot_figS8,
+    plot_figS9,
+    plot_figS10,
+
+
 rule all:
     default_target: True
     input:

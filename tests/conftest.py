@@ -20,12 +20,22 @@ from pathlib import Path
 import pytest
 import torch
 from tiers import (
-    SHARED_RUN_FIXTURE,
+    SHARED_RUN_FIXTURES,
     pytest_collection_modifyitems,
     pytest_runtest_protocol,
+    require_e2e,
     require_jobs_allowed,
 )
-from workflow_helpers import shared_clean_run, start_shared_run, stop_shared_run, tiny_config
+from workflow_helpers import (
+    SHARED_RUN,
+    WHOLE_RUNS,
+    FinishedRun,
+    shared_clean_run,
+    start_whole_run,
+    stop_whole_runs,
+    tiny_config,
+    whole_run,
+)
 
 __all__ = ["pytest_collection_modifyitems", "pytest_runtest_protocol"]  # the tier hooks
 pytest_plugins = ["pytester"]  # tests/test_tiers.py runs small suites in a nested session
@@ -107,18 +117,22 @@ def repo() -> Path:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the shared tiny run in the background as soon as the tests are chosen, if one of
-    them uses it: the unit tests (alphabetically before most of its readers) run meanwhile, on
-    the cores its chains of single jobs leave idle."""
+    """Start every whole run a chosen test reads (workflow_helpers.WHOLE_RUNS: the shared tiny
+    run, and in the e2e tier the seed, machine and rehearsal runs) in the background as soon as
+    the tests are chosen: the other tests run meanwhile, on the cores the runs' chains of single
+    jobs leave idle."""
     if session.config.option.collectonly:
         return
-    if any(SHARED_RUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
-        start_shared_run(session.config._tmp_path_factory)  # the session's tmp_path_factory
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if used & set(SHARED_RUN_FIXTURES):
+        start_whole_run(SHARED_RUN, session.config._tmp_path_factory)  # the session's factory
+    for name in sorted(used & set(WHOLE_RUNS) - {SHARED_RUN}):
+        start_whole_run(name, session.config._tmp_path_factory)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the shared run if the session ends before a test waited for it (-x, Ctrl-C)."""
-    stop_shared_run()
+    """Stop the runs still going if the session ends before a test waited for them."""
+    stop_whole_runs()
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +142,36 @@ def tiny_run(tmp_path_factory) -> WorkflowRun:
     A test using it, directly or through another fixture, is in the workflow tier."""
     root = shared_clean_run(tmp_path_factory)
     return WorkflowRun(root, tiny_config(), configfile="tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_run_later(tmp_path_factory):
+    """The shared run's folder, waited for only when the test calls it: for an e2e test that
+    makes a long run of its own first and compares at the end (in the workflow tier too)."""
+    return lambda: shared_clean_run(tmp_path_factory)
+
+
+def _e2e_run(name: str, tmp_path_factory) -> FinishedRun:
+    require_e2e(f"reads the whole run {name!r} (workflow_helpers.WHOLE_RUNS)")
+    return whole_run(name, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def seed1_run(tmp_path_factory) -> FinishedRun:
+    """The whole tiny preset with master seed 1 (e2e)."""
+    return _e2e_run("seed1_run", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def threads2_run(tmp_path_factory) -> FinishedRun:
+    """The whole tiny preset, seed 0, with two threads per network job: another machine (e2e)."""
+    return _e2e_run("threads2_run", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def trimmed_rehearsal_run(tmp_path_factory) -> FinishedRun:
+    """The rehearsal preset trimmed (workflow_helpers.REHEARSAL_TRIM), run whole (e2e)."""
+    return _e2e_run("trimmed_rehearsal_run", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ claim rows C11 (one per premise) and C14 (on the favourable bound)."""
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import replace
 
@@ -375,3 +376,20 @@ def test_figures_say_model_not_measurement():
     assert "not measurement" in fig._suptitle.get_text()
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks[0] == "base" and ticks[-1] == "favourable bound"
+
+
+def test_waterfall_figure_says_not_priced_when_a_window_map_overflows():
+    """A base whose window map overflows (kappa = inf, as a 2-step Lanczos spectrum gave in the
+    trimmed rehearsal) has no price: the figure says so instead of failing on infinite limits."""
+    from qtrain.figures.costs import plot_waterfall
+
+    overflowing = replace(SETTINGS, hessian_lambda_min=-1e5)  # 1 - eta*lambda = 1001 per step
+    steps = waterfall_table(overflowing, SWEEP, CLASSICAL, MODELS)
+    dec = decomposition_table(overflowing, SWEEP, CLASSICAL, MODELS)
+    assert not math.isfinite(steps["log10_ratio"].iloc[0])
+    assert math.isfinite(steps["log10_ratio"].iloc[-1])  # the favourable bound is priced
+    fig = plot_waterfall(steps, dec)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "not priced" in texts and "base: not priced" in texts
+    assert f"{steps['log10_ratio'].iloc[-1]:.1f}" in texts
+    fig.savefig(io.BytesIO(), format="png")  # finite limits: it renders

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from workflow_helpers import REHEARSAL_CONFIGS
 
 from qtrain.claims.core import HOLDS, NOT_HOLDING, NOT_JUDGED, ClaimRow, assemble_claims
+from qtrain.figures.registry import FIGURES
 from qtrain.learning import arithmetic as qarith
 from qtrain.learning.data import (
     CIFAR_MEAN,
@@ -413,35 +414,17 @@ def test_gpu_check_never_waits_for_a_gpu():
 
 
 # ------------------------------------------------------------------ e2e: a trimmed rehearsal
-#: The rehearsal trimmed to fit the end-to-end tier's share of CI (about 8 minutes on 2 idle
-#: cores): the paper's models and every rule stay; fewer Lanczos steps and one learning rate.
-E2E_TRIM = {
-    "spectra": {"lanczos_steps": 2},
-    "linearized": {"lr_scales": [1.0]},
-}
-
-
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
+def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(trimmed_rehearsal_run):
+    """The rehearsal trimmed to fit the end-to-end tier (workflow_helpers.REHEARSAL_TRIM: the
+    paper's models and every rule; fewer Lanczos steps and one learning rate), run whole in the
+    background from the start of the session (workflow_helpers.WHOLE_RUNS)."""
     import json
-    import os
-    import shutil
 
-    workdir = tmp_path / "rehearsal"
-    shutil.copytree(REPO / "config", workdir / "config")
-    (workdir / "trim.yaml").write_text(yaml.safe_dump(E2E_TRIM))
-    configs = ["--configfile", "config/rehearsal.yaml", "trim.yaml"]
-    result = subprocess.run(
-        [SNAKEMAKE, "--cores", "2", "-s", str(REPO / "Snakefile"), *configs],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-5000:]
+    workdir, out = trimmed_rehearsal_run.root, trimmed_rehearsal_run.output
+    configs = list(REHEARSAL_CONFIGS)
+    assert trimmed_rehearsal_run.returncode == 0, out[-5000:]
     results, logs = workdir / "results/rehearsal", workdir / "logs/rehearsal"
     # every rule of the paper preset ran (each job logs under logs/<preset>/<rule>/)
     ran = {p.name for p in logs.iterdir() if p.is_dir()}
@@ -473,7 +456,7 @@ def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) == {NOT_JUDGED}
     figures = sorted((results / "figures").glob("*.pdf"))
-    assert len(figures) == 14
+    assert {f.stem for f in figures} == set(FIGURES)  # every figure of the registry
     assert all(record(f)["label"] == qconfig.REHEARSAL_LABEL for f in figures)
     estimate = pd.read_csv(results / "estimate/gpu_hours.csv")
     assert set(estimate["config"]) == {"rehearsal", "paper"}
@@ -496,4 +479,5 @@ def test_trimmed_rehearsal_runs_the_paper_models_through_every_rule(tmp_path):
         timeout=1200,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert report.read_text().count(qconfig.REHEARSAL_LABEL) >= 15  # 14 figures, claims, front
+    # every figure's caption, the claims and the front page
+    assert report.read_text().count(qconfig.REHEARSAL_LABEL) >= len(FIGURES) + 1

@@ -40,7 +40,12 @@ def _browser():
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
 
 
-def _wait(predicate, timeout=20.0):
+# How long to wait for the page (a bound, not an expectation: in CI the background runs load the
+# cores while the browser renders).
+PAGE_TIMEOUT = 120.0
+
+
+def _wait(predicate, timeout=PAGE_TIMEOUT):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = predicate()
@@ -50,7 +55,7 @@ def _wait(predicate, timeout=20.0):
     return predicate()
 
 
-def _click(driver, find, timeout: float = 20.0) -> None:
+def _click(driver, find, timeout: float = PAGE_TIMEOUT) -> None:
     """Click the element ``find()`` returns once it can take the click: scrolled into view,
     visible and enabled, and not covered by another element (a page still moving its panels
     intercepts a click: found again and retried until ``timeout``), however fast the machine."""

@@ -19,6 +19,11 @@ def {SHARED_RUN_FIXTURE}():
 @pytest.fixture
 def through_another_fixture({SHARED_RUN_FIXTURE}):
     return {SHARED_RUN_FIXTURE}
+
+
+@pytest.fixture(scope="session")
+def tiny_run_later():
+    return lambda: "the shared run"
 """
 
 SUITE = """
@@ -41,6 +46,13 @@ def test_reads_it_through_another_fixture(through_another_fixture):
 @pytest.mark.e2e
 def test_extra_run():
     pass
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.early
+def test_waits_then_reads_the_shared_run(tiny_run_later):
+    pass
 """
 
 
@@ -49,7 +61,7 @@ def _suite(pytester: pytest.Pytester, tests: str) -> None:
     pytester.makepyfile(test_suite=tests)
     pytester.makeini(
         "[pytest]\naddopts = -p no:cacheprovider --strict-markers\n"
-        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n"
+        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n    early: f\n"
     )
 
 
@@ -61,8 +73,16 @@ def _suite(pytester: pytest.Pytester, tests: str) -> None:
             "not e2e",  # make test
             ["test_unit", "test_reads_the_shared_run", "test_reads_it_through_another_fixture"],
         ),
-        ("workflow", ["test_reads_the_shared_run", "test_reads_it_through_another_fixture"]),
-        ("e2e", ["test_extra_run"]),
+        # an `early` test runs first; the lazy fixture marks it workflow too
+        (
+            "workflow",
+            [
+                "test_waits_then_reads_the_shared_run",
+                "test_reads_the_shared_run",
+                "test_reads_it_through_another_fixture",
+            ],
+        ),
+        ("e2e", ["test_waits_then_reads_the_shared_run", "test_extra_run"]),
     ],
 )
 def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selection, selected):

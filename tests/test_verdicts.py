@@ -7,19 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from workflow_helpers import make_workdir, output_of, run_snakemake, tiny_config
 
 from qtrain.claims import CONVENTION_LABELS, DECIDES, DECISIVE, FAILING, is_verdict
-
-# the network rules that set torch's thread count from Snakemake's `threads` (1 in the presets)
-THREADED_RULES = (
-    "pretrain",
-    "pretrain_large",
-    "sparse_train",
-    "spectrum",
-    "spectrum_large",
-    "linearized_window",
-)
 
 
 def _outcome(verdict: str) -> str:
@@ -54,11 +43,10 @@ def test_every_claim_row_is_three_valued_with_margin_and_noise(tiny_run):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_another_seed_never_flips_a_decisive_verdict(tiny_run, tmp_path):
-    workdir = make_workdir(tmp_path / "seed1", tiny_config(seed=1))
-    result = run_snakemake(workdir, "--cores", "2", timeout=3000)
-    assert result.returncode == 0, output_of(result)[-4000:]
-    first, second = _claims(tiny_run.root), _claims(workdir)
+def test_another_seed_never_flips_a_decisive_verdict(tiny_run, seed1_run):
+    """The whole tiny preset with master seed 1 (workflow_helpers.WHOLE_RUNS)."""
+    assert seed1_run.returncode == 0, seed1_run.output[-4000:]
+    first, second = _claims(tiny_run.root), _claims(seed1_run.root)
     assert list(first.index) == list(second.index)
     flips = [
         f"{key}: {a} -> {b}"
@@ -70,14 +58,13 @@ def test_another_seed_never_flips_a_decisive_verdict(tiny_run, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_another_machine_changes_no_deciding_verdict(tiny_run, tmp_path):
-    """The same commit, config and seed with two threads per network job instead of one: the
-    reductions run in another order and round differently (as on another CPU type), so every
-    network number moves, while no deciding verdict may change (SPEC §3)."""
-    workdir = make_workdir(tmp_path / "machine", tiny_config())
-    threads = [f"{rule}=2" for rule in THREADED_RULES]
-    result = run_snakemake(workdir, "--cores", "2", "--set-threads", *threads, timeout=3000)
-    assert result.returncode == 0, output_of(result)[-4000:]
+def test_another_machine_changes_no_deciding_verdict(tiny_run, threads2_run):
+    """The same commit, config and seed with two threads per network job instead of one
+    (workflow_helpers.THREADED_RULES): the reductions run in another order and round differently
+    (as on another CPU type), so every network number moves, while no deciding verdict may
+    change (SPEC §3)."""
+    assert threads2_run.returncode == 0, threads2_run.output[-4000:]
+    workdir = threads2_run.root
     log = (workdir / "logs" / "tiny" / "pretrain" / "seed_0.log").read_text()
     assert "2 threads" in log  # the emulation took effect
     masses = "results/tiny/spectra/masses.csv"

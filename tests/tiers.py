@@ -33,7 +33,9 @@ from typing import Any
 import pytest
 
 SHARED_RUN_FIXTURE = "tiny_run"
-WORKFLOW, E2E, SLOW = "workflow", "e2e", "slow"
+# the fixtures that give the shared run (tiny_run_later: waited for when the test calls it)
+SHARED_RUN_FIXTURES = (SHARED_RUN_FIXTURE, "tiny_run_later")
+WORKFLOW, E2E, SLOW, EARLY = "workflow", "e2e", "slow", "early"
 # The most jobs one Snakemake call of a unit or workflow-tier test may run (on a copy of the
 # shared run: the few jobs a change concerns; each costs seconds of start-up).
 MAX_JOBS = 5
@@ -47,13 +49,16 @@ class TierError(AssertionError):
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``workflow`` on every test that uses the shared run; ``slow`` on workflow and e2e."""
+    """``workflow`` on every test that uses the shared run; ``slow`` on workflow and e2e; the
+    tests marked ``early`` (long e2e runs that mostly wait, as on SLURM's status polling) first,
+    so that the other tests and the background runs use the cores they leave idle."""
     for item in items:
-        if SHARED_RUN_FIXTURE in getattr(item, "fixturenames", ()):
+        if set(SHARED_RUN_FIXTURES) & set(getattr(item, "fixturenames", ())):
             item.add_marker(WORKFLOW)
         if item.get_closest_marker(WORKFLOW) or item.get_closest_marker(E2E):
             if not item.get_closest_marker(SLOW):
                 item.add_marker(SLOW)
+    items.sort(key=lambda item: item.get_closest_marker(EARLY) is None)  # stable
 
 
 @pytest.hookimpl(wrapper=True)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def run_snakemake(
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run snakemake in ``workdir`` (``prefix``: a command that wraps it, e.g. setpriv)."""
-    require_jobs_allowed(workdir, args, _CLEAN_RUNS.get(TINY))
+    require_jobs_allowed(workdir, args, _shared_root())
     result = subprocess.run(
         [*(prefix or []), *snakemake_command(*args)],
         cwd=workdir,
@@ -119,7 +120,7 @@ def start_snakemake(
     workdir: Path, *args: str, log: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen:
     """Start snakemake in its own session (process group), output to ``log``."""
-    require_jobs_allowed(workdir, args, _CLEAN_RUNS.get(TINY))
+    require_jobs_allowed(workdir, args, _shared_root())
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             snakemake_command(*args),
@@ -242,36 +243,113 @@ def compare_results(a: Path, b: Path, only: list[str] | None = None) -> list[str
     return problems
 
 
-_CLEAN_RUNS: dict[str, Path] = {}  # the shared run, once it has finished
+# --- whole runs made in the background -----------------------------------------------------
+# The network rules that set torch's thread count from Snakemake's `threads` (1 in the presets):
+# the "another machine" run gives them two (another reduction order, as another CPU would).
+THREADED_RULES = (
+    "pretrain",
+    "pretrain_large",
+    "sparse_train",
+    "spectrum",
+    "spectrum_large",
+    "linearized_window",
+)
+#: The rehearsal trimmed to fit the end-to-end tier: the paper's models and every rule stay;
+#: fewer Lanczos steps and one learning rate.
+REHEARSAL_TRIM = {"spectra": {"lanczos_steps": 2}, "linearized": {"lr_scales": [1.0]}}
+
+
+def _tiny_run(workdir: Path, config: Mapping[str, Any] | None = None, *args: str) -> list[str]:
+    make_workdir(workdir, config)
+    return snakemake_command("--cores", "2", *args)
+
+
+def _trimmed_rehearsal(workdir: Path) -> list[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "config", workdir / "config")
+    (workdir / "trim.yaml").write_text(yaml.safe_dump(REHEARSAL_TRIM))
+    return [SNAKEMAKE, "--cores", "2", "-s", SNAKEFILE, *REHEARSAL_CONFIGS]
+
+
+REHEARSAL_CONFIGS = ("--configfile", "config/rehearsal.yaml", "trim.yaml")
+
+#: Every whole run that tests read, by the name of the fixture that gives it (tests/conftest.py):
+#: a function that prepares the working directory and returns the command. Each is made once
+#: per session, started in the background as soon as the tests are chosen if one of them uses
+#: it, so that the runs fill the cores that each other's chains of single jobs, the unit tests
+#: and the SLURM test's status polling leave idle.
+WHOLE_RUNS: dict[str, Callable[[Path], list[str]]] = {
+    "tiny_run": _tiny_run,  # the shared run: many tests read it
+    "seed1_run": lambda workdir: _tiny_run(workdir, tiny_config(seed=1)),
+    "threads2_run": lambda workdir: _tiny_run(
+        workdir, None, "--set-threads", *(f"{rule}=2" for rule in THREADED_RULES)
+    ),
+    "trimmed_rehearsal_run": _trimmed_rehearsal,
+}
+SHARED_RUN = "tiny_run"
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A whole run that has ended: its working directory, exit status and output."""
+
+    root: Path
+    returncode: int | str
+    output: str
+
+
+_FINISHED: dict[str, FinishedRun] = {}
 _STARTED: dict[str, tuple[Path, subprocess.Popen, Path]] = {}  # (workdir, process, log) running
-_FAILED: dict[str, str] = {}  # why the shared run failed (the tests using it all fail with it)
 
 
-def start_shared_run(tmp_path_factory: Any) -> None:
-    """Start the shared run in the background (once per session; conftest.py does it as soon as
-    the tests are chosen, if one uses it), so that the unit tests run while it runs."""
-    if TINY in _CLEAN_RUNS or TINY in _STARTED or TINY in _FAILED:
+def start_whole_run(name: str, tmp_path_factory: Any) -> None:
+    """Start the whole run ``name`` (a key of WHOLE_RUNS) in the background, once per session."""
+    if name in _FINISHED or name in _STARTED:
         return
-    workdir = make_workdir(tmp_path_factory.mktemp("clean"))
+    workdir = tmp_path_factory.mktemp(name)
+    command = WHOLE_RUNS[name](workdir)
     log = workdir.with_name(f"{workdir.name}.log")
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            snakemake_command("--cores", "2"),
+            command,
             cwd=workdir,
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=_env(),
             start_new_session=True,
         )
-    _STARTED[TINY] = (workdir, process, log)
+    _STARTED[name] = (workdir, process, log)
 
 
-def stop_shared_run() -> None:
-    """Kill the shared run if it is still running (a session that ended before needing it)."""
+def start_shared_run(tmp_path_factory: Any) -> None:
+    """Start the shared tiny run in the background (see :func:`start_whole_run`)."""
+    start_whole_run(SHARED_RUN, tmp_path_factory)
+
+
+def stop_whole_runs() -> None:
+    """Kill the runs still going (a session that ended before needing them: -x, Ctrl-C)."""
     for _, process, _ in _STARTED.values():
         if process.poll() is None:
             kill_group(process)
     _STARTED.clear()
+
+
+stop_shared_run = stop_whole_runs
+
+
+def whole_run(name: str, tmp_path_factory: Any, timeout: float = 3600) -> FinishedRun:
+    """The whole run ``name``, once it has ended (started now if it was not yet)."""
+    if name not in _FINISHED:
+        start_whole_run(name, tmp_path_factory)
+        workdir, process, log = _STARTED[name]  # stop_whole_runs() kills it if this is cut off
+        try:
+            returncode: int | str = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            returncode = f"killed after {timeout:.0f} s"
+        del _STARTED[name]
+        _FINISHED[name] = FinishedRun(workdir, returncode, log.read_text(errors="replace"))
+    return _FINISHED[name]
 
 
 def shared_clean_run(tmp_path_factory: Any) -> Path:
@@ -280,18 +358,13 @@ def shared_clean_run(tmp_path_factory: Any) -> Path:
     (never write it). Tests take it from the `tiny_run` fixture (tests/conftest.py), which marks
     them for the workflow tier."""
     require_shared_run_fixture()
-    if TINY not in _CLEAN_RUNS:
-        assert TINY not in _FAILED, _FAILED[TINY]
-        start_shared_run(tmp_path_factory)
-        workdir, process, log = _STARTED[TINY]  # stop_shared_run() kills it if this is cut off
-        try:
-            returncode = process.wait(timeout=3600)
-        except subprocess.TimeoutExpired:
-            kill_group(process)
-            returncode = "killed after an hour"
-        del _STARTED[TINY]
-        if returncode != 0:
-            _FAILED[TINY] = f"the shared tiny run failed ({returncode}):\n{log.read_text()[-5000:]}"
-            raise AssertionError(_FAILED[TINY])
-        _CLEAN_RUNS[TINY] = workdir
-    return _CLEAN_RUNS[TINY]
+    run = whole_run(SHARED_RUN, tmp_path_factory)
+    if run.returncode != 0:
+        why = f"the shared tiny run failed ({run.returncode}):\n{run.output[-5000:]}"
+        raise AssertionError(why)
+    return run.root
+
+
+def _shared_root() -> Path | None:
+    run = _FINISHED.get(SHARED_RUN)
+    return run.root if run is not None else None

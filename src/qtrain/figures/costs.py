@@ -220,23 +220,28 @@ def plot_waterfall(waterfall: pd.DataFrame, decomposition: pd.DataFrame | None =
         x = np.arange(len(part))
         levels = part["log10_ratio"].to_numpy(float)
         for xi, r, level in zip(x, part.itertuples(index=False), levels, strict=True):
-            if r.step == 0:
-                ax.bar(xi, level, color="0.3", width=0.7)
+            color = "0.3" if r.step == 0 else _MARK_COLORS.get(r.mark, "0.5")
+            if not np.isfinite(level):  # a window map overflows: kappa = inf, no price
+                ax.text(xi, 0, "not priced", rotation=90, ha="center", va="bottom", fontsize=5)
+                continue
+            if r.step == 0 or not np.isfinite(r.log10_change):
+                # the first priced level: its change from an unpriced one is undefined
+                hatch = None if r.step == 0 else "///"
+                ax.bar(xi, level, color=color, width=0.7, hatch=hatch)
             else:
-                ax.bar(
-                    xi,
-                    r.log10_change,
-                    bottom=level - r.log10_change,
-                    width=0.7,
-                    color=_MARK_COLORS.get(r.mark, "0.5"),
-                )
+                ax.bar(xi, r.log10_change, bottom=level - r.log10_change, width=0.7, color=color)
             ax.text(xi, level, f"{level:.1f}", ha="center", va="bottom", fontsize=4.5)
         end = len(part)
-        ax.bar(end, levels[-1], color="#2ca02c", width=0.7)
-        ax.text(end, levels[-1], f"{levels[-1]:.1f}", ha="center", va="bottom", fontsize=5)
+        if np.isfinite(levels[-1]):
+            ax.bar(end, levels[-1], color="#2ca02c", width=0.7)
+            ax.text(end, levels[-1], f"{levels[-1]:.1f}", ha="center", va="bottom", fontsize=5)
+        else:
+            ax.text(end, 0, "not priced", rotation=90, ha="center", va="bottom", fontsize=5)
         ax.axhline(0, color="k", linewidth=0.8)
         ax.text(end + 0.4, 0, "break-even", fontsize=5, va="bottom", ha="right")
-        ax.set_ylim(min(0.0, levels.min()) - 1, max(levels.max(), 0.0) * 1.12 + 1)
+        finite = levels[np.isfinite(levels)]
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+        ax.set_ylim(min(0.0, low) - 1, max(high, 0.0) * 1.12 + 1)
         ax.set_xticks([*x, end])
         ax.set_xticklabels(
             ["base", *part["label"].iloc[1:], "favourable bound"],
@@ -264,13 +269,21 @@ def _factor_bars(ax, dec: pd.DataFrame, name: str) -> None:
     for offset, scenario, alpha in ((-0.2, "base", 0.4), (0.2, "favourable", 1.0)):
         part = dec[dec["scenario"] == scenario].set_index("factor").reindex(factors)
         colors = [_MARK_COLORS.get(m, "0.5") for m in part["mark"].fillna("")]
-        ax.barh(y + offset, part["log10"].to_numpy(float), height=0.38, color=colors, alpha=alpha)
+        values = part["log10"].to_numpy(float)
+        finite = np.where(np.isfinite(values), values, 0.0)
+        ax.barh(y + offset, finite, height=0.38, color=colors, alpha=alpha)
+        for yi, v in zip(y + offset, values, strict=True):
+            if not np.isfinite(v):  # unbounded (kappa = inf) or not priced after it
+                ax.text(0, yi, f" {scenario}: not finite", fontsize=4.5, va="center")
         total = dec[(dec["scenario"] == scenario) & (dec["factor"] == "total")]["log10"]
         if len(total):
+            value = float(total.iloc[0])
             ax.text(
                 0.99,
                 0.02 if scenario == "base" else 0.1,
-                f"{scenario}: total {float(total.iloc[0]):+.1f}",
+                f"{scenario}: total {value:+.1f}"
+                if math.isfinite(value)
+                else f"{scenario}: not priced",
                 transform=ax.transAxes,
                 ha="right",
                 fontsize=5.5,
