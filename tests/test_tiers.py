@@ -216,3 +216,29 @@ def test_every_test_of_this_session_is_in_its_tier(request):
             assert SLOW in marks, item.nodeid
         if SLOW not in marks:
             assert SHARED_RUN_FIXTURE not in names, item.nodeid
+
+
+def test_whole_runs_start_at_collection_only_for_the_chosen_tests(monkeypatch):
+    """conftest.pytest_collection_finish starts, in the background, the shared run when a chosen
+    test reads it (through either fixture) and each e2e whole run a chosen test uses; none when
+    only unit tests are chosen."""
+    from types import SimpleNamespace
+
+    import conftest
+
+    def session(*fixtures: tuple[str, ...]):
+        items = [SimpleNamespace(fixturenames=names) for names in fixtures]
+        option = SimpleNamespace(collectonly=False)
+        return SimpleNamespace(
+            items=items, config=SimpleNamespace(option=option, _tmp_path_factory=None)
+        )
+
+    started: list[str] = []
+    monkeypatch.setattr(conftest, "start_whole_run", lambda name, factory: started.append(name))
+    conftest.pytest_collection_finish(session(("tmp_path",), ("repo",)))
+    assert started == []
+    conftest.pytest_collection_finish(session(("tiny_run_later",), ("seed1_run", "tiny_run")))
+    assert started == ["tiny_run", "seed1_run"]
+    started.clear()
+    conftest.pytest_collection_finish(session(("trimmed_rehearsal_run",), ("threads2_run",)))
+    assert started == ["threads2_run", "trimmed_rehearsal_run"]

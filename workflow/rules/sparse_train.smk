@@ -55,5 +55,11 @@ rule claims_training:
     params:
         keep_fraction=config["prune"]["keep_fraction"],
         level=config["noise"]["level"],
+        # (seed, variant) of each records and downloads input, in expand's order
+        runs=[
+            [seed, variant]
+            for variant in config["sparse_train"]["variants"]
+            for seed in SEEDS
+        ],
     script:
         "../scripts/claims_training.py"

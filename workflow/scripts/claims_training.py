@@ -11,10 +11,11 @@ from qtrain.run.files import load_table, write_table  # noqa: E402
 from qtrain.run.provenance import write_provenance  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params
+runs = [tuple(run) for run in params.runs]  # (seed, variant) of each records/downloads input
 rows, dips = training_claims(
     load_table(inp.sparsity[0]),
-    {path: load_table(path) for path in inp.records},
-    {path: load_table(path) for path in inp.downloads},
+    {run: load_table(path) for run, path in zip(runs, inp.records, strict=True)},
+    {run: load_table(path) for run, path in zip(runs, inp.downloads, strict=True)},
     keep_fraction=params.keep_fraction,
     level=params.level,
     counts=load_table(inp.counts),

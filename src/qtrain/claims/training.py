@@ -10,7 +10,6 @@ downloads, in train accuracy and train loss, with the training seeds as replicat
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -262,26 +261,19 @@ def _noise(estimate: Any) -> str:
     return f"{fmt(estimate.noise)} ({estimate.method})"
 
 
-def _seed_and_variant(path: str) -> tuple[int, str]:
-    """(seed, variant) of a sparse_train output path (``…/seed_<s>/sparse_train/<variant>/…``)."""
-    match = re.search(r"seed_(\d+)/sparse_train/(\w+)/", str(path))
-    return int(match.group(1)), match.group(2)
-
-
 def training_claims(
     sparsity: pd.DataFrame,
-    records: Mapping[str, pd.DataFrame],
-    downloads: Mapping[str, pd.DataFrame],
+    records: Mapping[tuple[int, str], pd.DataFrame],
+    downloads: Mapping[tuple[int, str], pd.DataFrame],
     keep_fraction: float,
     level: float = NOISE_LEVEL,
     *,
     counts: pd.DataFrame,
 ) -> tuple[list[ClaimRow], pd.DataFrame]:
     """C1 and C5 with the download-dip table they read: ``records`` and ``downloads`` map each
-    sparse_train output path (every seed and variant) to its table; ``counts`` is the table of
-    counted parameters (:func:`parameter_counts`)."""
-    by_key = {_seed_and_variant(p): t for p, t in records.items()}
-    dl = {_seed_and_variant(p): t for p, t in downloads.items()}
+    sparse_train run's (seed, variant) to its table (every seed and variant); ``counts`` is the
+    table of counted parameters (:func:`parameter_counts`)."""
+    by_key, dl = dict(records), dict(downloads)
     dips = pd.concat(
         [
             download_dips(by_key[k], dl[k], seed=k[0])
