@@ -1,33 +1,29 @@
 """Rule carleman_sweep: discrete Carleman error at T against the order N (figS1, claim C6)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.quantum.carleman.sweeps import digits_maps, error_vs_order_table, toy_maps
+    from qtrain.run.files import write_table
+    from qtrain.run.provenance import write_provenance
 
-import time  # noqa: E402
-
-from qtrain.quantum.carleman.sweeps import (  # noqa: E402
-    digits_maps,
-    error_vs_order_table,
-    toy_maps,
-)
-from qtrain.run.files import write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-maps_cfg, digits_cfg, sweep = snakemake.params.maps, snakemake.params.digits, snakemake.params.sweep
-start = time.perf_counter()
-maps = toy_maps(sweep["kinds"], sweep["degrees"], **maps_cfg)
-learning = digits_maps(**digits_cfg, seed=snakemake.params.seed)
-orders = {m.name: sweep["orders"] for m in maps} | {
-    m.name: sweep["digits_orders"] for m in learning
-}
-table = error_vs_order_table(maps + learning, sweep["steps"], orders)
-write_table(table, snakemake.output.table)
-write_provenance(
-    snakemake.output.table,
-    {"maps": maps_cfg, "digits": digits_cfg, "order_sweep": sweep, "seed": snakemake.params.seed},
-    maps={m.name: m.info for m in maps + learning},
-)
-log.info(
-    "%d maps, %d rows in %.1f s", len(maps) + len(learning), len(table), time.perf_counter() - start
-)
+    maps_cfg, digits_cfg, sweep = (p := snakemake.params).maps, p.digits, p.sweep
+    maps = toy_maps(sweep["kinds"], sweep["degrees"], **maps_cfg)
+    learning = digits_maps(**digits_cfg, seed=snakemake.params.seed)
+    orders = {m.name: sweep["orders"] for m in maps} | {
+        m.name: sweep["digits_orders"] for m in learning
+    }
+    table = error_vs_order_table(maps + learning, sweep["steps"], orders)
+    write_table(table, snakemake.output.table)
+    write_provenance(
+        snakemake.output.table,
+        {
+            "maps": maps_cfg,
+            "digits": digits_cfg,
+            "order_sweep": sweep,
+            "seed": snakemake.params.seed,
+        },
+        maps={m.name: m.info for m in maps + learning},
+    )
+    log.info("%d maps, %d rows in %.1f s", len(maps) + len(learning), len(table), run.seconds)

@@ -1,18 +1,18 @@
 """Rule claims_proxy: claim C13 (the error proxy against the true linearization error, beyond
 the trivial predictors eta*T and eta*T*lambda_max), one row per measurement and convention."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.claims import rows_to_frame
+    from qtrain.claims.proxy import claim_c13
+    from qtrain.run.files import load_table, write_table
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.claims import rows_to_frame  # noqa: E402
-from qtrain.claims.proxy import claim_c13  # noqa: E402
-from qtrain.run.files import load_table, write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-options = dict(snakemake.params.options)
-rows = claim_c13(load_table(snakemake.input.correlations), **options)
-write_table(rows_to_frame(rows), snakemake.output.claims)
-write_provenance(snakemake.output.claims, options, inputs=list(snakemake.input))
-for row in rows:
-    log.info("%s", row.describe())
+    options = dict(snakemake.params.options)
+    rows = claim_c13(load_table(snakemake.input.correlations), **options)
+    write_table(rows_to_frame(rows), snakemake.output.claims)
+    write_provenance(snakemake.output.claims, options, inputs=list(snakemake.input))
+    for row in rows:
+        log.info("%s", row.describe())

@@ -5,26 +5,26 @@ linearized windows of the network (rule linearized_window), each beside E(t); co
 across settings at the window end carry a bootstrap noise and a p-value.
 """
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.run.files import load_table, write_table
+    from qtrain.run.provenance import write_provenance
+    from qtrain.spectra.proxy_vs_truth import compare_proxy_tables
 
-from qtrain.run.files import load_table, write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-from qtrain.spectra.proxy_vs_truth import compare_proxy_tables  # noqa: E402
-
-params = snakemake.params
-table, correlations = compare_proxy_tables(
-    load_table(snakemake.input.polynomial),
-    [load_table(p) for p in snakemake.input.windows],
-    snakemake.input.spectra,
-    params.cutoff,
-    params.conventions,
-    params.level,
-)
-write_table(table, snakemake.output.table)
-write_table(correlations, snakemake.output.correlations)
-settings = {"cutoff": params.cutoff, "conventions": list(params.conventions)}
-for path in snakemake.output:
-    write_provenance(path, {**settings, "level": params.level}, inputs=list(snakemake.input))
-log.info("rank correlations:\n%s", correlations.to_string())
+    params = snakemake.params
+    table, correlations = compare_proxy_tables(
+        load_table(snakemake.input.polynomial),
+        [load_table(p) for p in snakemake.input.windows],
+        snakemake.input.spectra,
+        params.cutoff,
+        params.conventions,
+        params.level,
+    )
+    write_table(table, snakemake.output.table)
+    write_table(correlations, snakemake.output.correlations)
+    settings = {"cutoff": params.cutoff, "conventions": list(params.conventions)}
+    for path in snakemake.output:
+        write_provenance(path, {**settings, "level": params.level}, inputs=list(snakemake.input))
+    log.info("rank correlations:\n%s", correlations.to_string())

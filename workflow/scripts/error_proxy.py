@@ -5,30 +5,30 @@ probe (one replicate estimate each, for the noise of claims C3 and C4); ``masses
 and probe, the dissipative and divergent masses and N_c in each convention.
 """
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.run.files import load_table, write_table
+    from qtrain.run.provenance import write_provenance
+    from qtrain.spectra.proxy_curves import error_proxy_tables
 
-from qtrain.run.files import load_table, write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-from qtrain.spectra.proxy_curves import error_proxy_tables  # noqa: E402
-
-params = snakemake.params
-conventions = list(params.conventions)
-curve, probe_curves, masses = error_proxy_tables(
-    load_table(snakemake.input.records),
-    snakemake.input.spectra,
-    snakemake.wildcards.variant,
-    params.lr,
-    params.cutoff,
-    conventions,
-    seed=params.seed,
-)
-write_table(curve, snakemake.output.curve)
-write_table(probe_curves, snakemake.output.probe_curves)
-write_table(masses, snakemake.output.masses)
-settings = {"seed": params.seed, "lr": params.lr, "cutoff": params.cutoff}
-settings["conventions"] = conventions
-for path in snakemake.output:
-    write_provenance(path, settings, inputs=list(snakemake.input))
-log.info("masses per spectrum and probe:\n%s", masses.to_string())
+    params = snakemake.params
+    conventions = list(params.conventions)
+    curve, probe_curves, masses = error_proxy_tables(
+        load_table(snakemake.input.records),
+        snakemake.input.spectra,
+        snakemake.wildcards.variant,
+        params.lr,
+        params.cutoff,
+        conventions,
+        seed=params.seed,
+    )
+    write_table(curve, snakemake.output.curve)
+    write_table(probe_curves, snakemake.output.probe_curves)
+    write_table(masses, snakemake.output.masses)
+    settings = {"seed": params.seed, "lr": params.lr, "cutoff": params.cutoff}
+    settings["conventions"] = conventions
+    for path in snakemake.output:
+        write_provenance(path, settings, inputs=list(snakemake.input))
+    log.info("masses per spectrum and probe:\n%s", masses.to_string())

@@ -2,23 +2,23 @@
 kept as a table and as text, for this run's config and for the paper preset
 (qtrain.run.hours.estimate_rows)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    import pandas as pd
 
-import pandas as pd  # noqa: E402
+    from qtrain.run.config_files import read_config_file
+    from qtrain.run.files import atomic_write, write_table
+    from qtrain.run.hours import estimate_rows
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.run.config_files import read_config_file  # noqa: E402
-from qtrain.run.files import atomic_write, write_table  # noqa: E402
-from qtrain.run.hours import estimate_rows  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-cfg = snakemake.params.config
-configs = {cfg["preset"]: cfg, "paper": read_config_file(snakemake.input.paper)}
-rows, lines = estimate_rows(configs)
-write_table(pd.DataFrame(rows), snakemake.output.table)
-with atomic_write(snakemake.output.text) as handle:
-    handle.write("\n".join(lines) + "\n")
-for path in snakemake.output:
-    write_provenance(path, {"configs": list(configs)}, paper_config=snakemake.input.paper)
-log.info("\n".join(lines))
+    cfg = snakemake.params.config
+    configs = {cfg["preset"]: cfg, "paper": read_config_file(snakemake.input.paper)}
+    rows, lines = estimate_rows(configs)
+    write_table(pd.DataFrame(rows), snakemake.output.table)
+    with atomic_write(snakemake.output.text) as handle:
+        handle.write("\n".join(lines) + "\n")
+    for path in snakemake.output:
+        write_provenance(path, {"configs": list(configs)}, paper_config=snakemake.input.paper)
+    log.info("\n".join(lines))

@@ -2,15 +2,15 @@
 format with synthetic images, and the record of its digests that the loader verifies
 (qtrain.learning.data.write_synthetic_cifar100)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.learning.data import write_synthetic_cifar100
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.learning.data import write_synthetic_cifar100  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-params = snakemake.params
-record = write_synthetic_cifar100(params.root, params.train_size, params.test_size, params.seed)
-for path in snakemake.output:
-    write_provenance(path, dict(params.items()), note=record["note"])
-log.info("synthetic CIFAR-100 archive under %s: %s", params.root, record)
+    params = snakemake.params
+    record = write_synthetic_cifar100(params.root, params.train_size, params.test_size, params.seed)
+    for path in snakemake.output:
+        write_provenance(path, dict(params.items()), note=record["note"])
+    log.info("synthetic CIFAR-100 archive under %s: %s", params.root, record)

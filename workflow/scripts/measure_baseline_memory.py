@@ -2,18 +2,18 @@
 model exists (the imports and the dataset), what a job's peak RSS on the CPU holds beyond the
 memory model (qtrain.run.usage.baseline_memory)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    import torch
 
-import torch  # noqa: E402
+    from qtrain.run.files import write_json
+    from qtrain.run.provenance import write_provenance
+    from qtrain.run.usage import baseline_memory
 
-from qtrain.run.files import write_json  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-from qtrain.run.usage import baseline_memory  # noqa: E402
-
-torch.set_num_threads(snakemake.threads)
-record = baseline_memory(snakemake.params.data, seed=snakemake.params.seed)
-write_json(record, snakemake.output.record)
-write_provenance(snakemake.output.record, {"data": snakemake.params.data})
-log.info("baseline: %s", record)
+    torch.set_num_threads(snakemake.threads)
+    record = baseline_memory(snakemake.params.data, seed=snakemake.params.seed)
+    write_json(record, snakemake.output.record)
+    write_provenance(snakemake.output.record, {"data": snakemake.params.data})
+    log.info("baseline: %s", record)

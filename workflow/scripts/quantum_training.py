@@ -6,31 +6,31 @@ forward substitution. ``solver = "hhl"``: the tiniest instances (``hhl_runs``), 
 forward substitution and through the simulated HHL circuit with the same tomography seed.
 """
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    import time
 
-import time  # noqa: E402
+    from qtrain.quantum.circuits.training_study import TrainingSettings, training_study
+    from qtrain.run.files import write_table
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.quantum.circuits.training_study import TrainingSettings, training_study  # noqa: E402
-from qtrain.run.files import write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-params = snakemake.params
-settings = TrainingSettings.from_config(params.training)
-tic = time.perf_counter()
-steps, windows = training_study(settings, params.solver, params.seed)
-wall = time.perf_counter() - tic
-write_table(steps, snakemake.output.steps)
-write_table(windows, snakemake.output.windows)
-record = {"training": params.training, "seed": params.seed, "solver": params.solver}
-for path in snakemake.output:
-    write_provenance(path, record, wall_seconds=wall)
-if len(windows):
-    log.info(
-        "%d windows in %.1fs; mean %.4fs per window (max %.4fs)",
-        len(windows),
-        wall,
-        windows["seconds"].mean(),
-        windows["seconds"].max(),
-    )
+    params = snakemake.params
+    settings = TrainingSettings.from_config(params.training)
+    tic = time.perf_counter()
+    steps, windows = training_study(settings, params.solver, params.seed)
+    wall = time.perf_counter() - tic
+    write_table(steps, snakemake.output.steps)
+    write_table(windows, snakemake.output.windows)
+    record = {"training": params.training, "seed": params.seed, "solver": params.solver}
+    for path in snakemake.output:
+        write_provenance(path, record, wall_seconds=wall)
+    if len(windows):
+        log.info(
+            "%d windows in %.1fs; mean %.4fs per window (max %.4fs)",
+            len(windows),
+            wall,
+            windows["seconds"].mean(),
+            windows["seconds"].max(),
+        )

@@ -1,22 +1,22 @@
 """Rule spectrum_masses: the masses claim C2 and Fig. 3 read (main model at step 0, large model
 after pruning), one row per model, training seed and Lanczos probe, in every convention."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    from qtrain.run.files import write_table
+    from qtrain.run.provenance import write_provenance
+    from qtrain.spectra.density import masses_table
 
-from qtrain.run.files import write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-from qtrain.spectra.density import masses_table  # noqa: E402
-
-params = snakemake.params
-settings = {
-    "lr": params.lr,
-    "cutoff": params.cutoff,
-    "conventions": list(params.conventions),
-    "main_variant": params.main_variant,
-}
-masses = masses_table(snakemake.input.main, snakemake.input.large, params.seeds, **settings)
-write_table(masses, snakemake.output.masses)
-write_provenance(snakemake.output.masses, settings, inputs=list(snakemake.input))
-log.info("masses per model, seed and probe:\n%s", masses.to_string())
+    params = snakemake.params
+    settings = {
+        "lr": params.lr,
+        "cutoff": params.cutoff,
+        "conventions": list(params.conventions),
+        "main_variant": params.main_variant,
+    }
+    masses = masses_table(snakemake.input.main, snakemake.input.large, params.seeds, **settings)
+    write_table(masses, snakemake.output.masses)
+    write_provenance(snakemake.output.masses, settings, inputs=list(snakemake.input))
+    log.info("masses per model, seed and probe:\n%s", masses.to_string())

@@ -1,22 +1,24 @@
 """Rule tomography_sweep: sampled vector tomography error against samples (SPEC §1.6)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    import time
 
-import time  # noqa: E402
+    from qtrain.quantum.circuits.sweeps import tomography_sweep
+    from qtrain.run.files import write_table
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.quantum.circuits.sweeps import tomography_sweep  # noqa: E402
-from qtrain.run.files import write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-cfg = snakemake.params.tomography
-tic = time.perf_counter()
-table = tomography_sweep(cfg["dimensions"], cfg["samples"], cfg["repeats"], snakemake.params.seed)
-write_table(table, snakemake.output.table)
-write_provenance(
-    snakemake.output.table,
-    {"tomography": cfg, "seed": snakemake.params.seed},
-    wall_seconds=time.perf_counter() - tic,
-)
-log.info("%d tomography runs in %.1fs", len(table), time.perf_counter() - tic)
+    cfg = snakemake.params.tomography
+    tic = time.perf_counter()
+    table = tomography_sweep(
+        cfg["dimensions"], cfg["samples"], cfg["repeats"], snakemake.params.seed
+    )
+    write_table(table, snakemake.output.table)
+    write_provenance(
+        snakemake.output.table,
+        {"tomography": cfg, "seed": snakemake.params.seed},
+        wall_seconds=time.perf_counter() - tic,
+    )
+    log.info("%d tomography runs in %.1fs", len(table), time.perf_counter() - tic)
