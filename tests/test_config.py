@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.run.config import (
     ConfigError,
@@ -19,9 +18,6 @@ from qtrain.run.config import (
     spectrum_variant,
 )
 from qtrain.run.config_files import read_merged_config
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
 def _preset(name: str) -> dict:
