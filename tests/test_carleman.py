@@ -20,6 +20,22 @@ def _random_terms(n, q, seed, scale=0.3, constant=True):
     return F
 
 
+def _empty_system(n, order):
+    """Zero matrix and vector over the Kronecker blocks u, u⊗u, …, u^⊗order, and the blocks'
+    offsets."""
+    starts = np.concatenate([[0], np.cumsum([n**j for j in range(1, order + 1)])])
+    return np.zeros((starts[-1], starts[-1])), np.zeros(starts[-1]), starts
+
+
+def _add_block(A, b, starts, j, k, block):
+    """Add ``block`` at rows of degree ``j`` and columns of degree ``k`` (k = 0: into b)."""
+    rows = slice(starts[j - 1], starts[j])
+    if k == 0:
+        b[rows] += block[:, 0]
+    else:
+        A[rows, starts[k - 1] : starts[k]] += block
+
+
 def _brute_force(F, order):
     """Oracle: enumerate every tuple (l_1..l_j) and form M_{l_1} ⊗ … ⊗ M_{l_j} with np.kron."""
     n = F[1].shape[0]
@@ -27,10 +43,7 @@ def _brute_force(F, order):
     M[1] = np.eye(n) + F[1]
     for ell in range(2, len(F)):
         M[ell] = F[ell]
-    dims = [n**j for j in range(1, order + 1)]
-    starts = np.concatenate([[0], np.cumsum(dims)])
-    C = np.zeros((starts[-1], starts[-1]))
-    b = np.zeros(starts[-1])
+    C, b, starts = _empty_system(n, order)
     for j in range(1, order + 1):
         for ls in itertools.product(sorted(M), repeat=j):
             k = sum(ls)
@@ -39,21 +52,14 @@ def _brute_force(F, order):
             term = M[ls[0]]
             for c in ls[1:]:
                 term = np.kron(term, M[c])
-            rows = slice(starts[j - 1], starts[j])
-            if k == 0:
-                b[rows] += term[:, 0]
-            else:
-                C[rows, starts[k - 1] : starts[k]] += term
+            _add_block(C, b, starts, j, k, term)
     return C, b
 
 
 def _continuous_brute_force(F, order):
     """Oracle: A of dy_j/dt = Σ_i u⊗…⊗f(u)⊗…⊗u, entry by entry with explicit identities."""
     n = F[1].shape[0]
-    dims = [n**j for j in range(1, order + 1)]
-    starts = np.concatenate([[0], np.cumsum(dims)])
-    A = np.zeros((starts[-1], starts[-1]))
-    b = np.zeros(starts[-1])
+    A, b, starts = _empty_system(n, order)
     for j in range(1, order + 1):
         for ell, f in enumerate(F):
             if f is None:
@@ -66,11 +72,7 @@ def _continuous_brute_force(F, order):
                 np.kron(np.kron(np.eye(n ** (i - 1)), f), np.eye(n ** (j - i)))
                 for i in range(1, j + 1)
             )
-            rows = slice(starts[j - 1], starts[j])
-            if k == 0:
-                b[rows] += block[:, 0]
-            else:
-                A[rows, starts[k - 1] : starts[k]] += block
+            _add_block(A, b, starts, j, k, block)
     return A, b
 
 

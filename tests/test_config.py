@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.run.config import (
     ConfigError,
@@ -19,9 +18,6 @@ from qtrain.run.config import (
     spectrum_variant,
 )
 from qtrain.run.config_files import read_merged_config
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
 def _preset(name: str) -> dict:
@@ -146,9 +142,10 @@ def test_merge_config_merges_sections_and_replaces_lists():
     assert base == {"a": 1, "s": {"x": 1, "y": [1, 2], "t": {"u": 1}}}  # not modified
 
 
-def test_the_smoke_file_lists_only_what_differs_from_the_paper_preset():
+@pytest.mark.parametrize("overlay", ["smoke", "rehearsal"])
+def test_a_preset_file_lists_only_what_differs_from_the_paper_preset(overlay):
     paper = _preset("paper")
-    smoke = read_merged_config(REPO / "config/smoke.yaml")
+    listed = read_merged_config(REPO / f"config/{overlay}.yaml")
 
     def same(node, ref, path=""):
         for key, value in node.items():
@@ -159,8 +156,8 @@ def test_the_smoke_file_lists_only_what_differs_from_the_paper_preset():
             elif value == ref[key]:
                 yield where
 
-    restated = list(same(smoke, paper))
-    assert not restated, f"config/smoke.yaml restates the paper preset at {restated}"
+    restated = list(same(listed, paper))
+    assert not restated, f"config/{overlay}.yaml restates the paper preset at {restated}"
 
 
 def test_the_tiny_preset_is_its_own_file_and_decides_every_key_smoke_shrinks():

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.run.config import ConfigError, coerce_config_types
 from qtrain.run.config_files import load_schema
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
 
 # A small schema written out by hand: the oracle of the unit tests below.

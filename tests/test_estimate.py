@@ -8,9 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.learning.arithmetic import model_stats
 from qtrain.run.config import merge_config, spectrum_points
@@ -27,8 +27,6 @@ from qtrain.run.estimate import (
 from qtrain.run.hours import startup_report
 from qtrain.run.resources import GPU_RULES
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 PROBE = REPO / "src/qtrain/run/cpu_probe"
 
 

@@ -8,7 +8,6 @@ import itertools
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,15 +16,13 @@ import torch
 import yaml
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.learning import arithmetic as qarith
 from qtrain.learning.models import cifar_resnet, count_parameters
 from qtrain.run import devices as qdev
 from qtrain.run import hours as qhours
 from qtrain.run import resources as qres
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.run.profiles import profile_args, profile_problem, read_profile
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
 def _workflow(tmp_path: Path) -> Path:

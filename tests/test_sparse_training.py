@@ -9,11 +9,11 @@ from qtrain.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_RUN
 from qtrain.claims.training import claim_c1, claim_c5, download_dips
 from qtrain.learning import batchnorm
 from qtrain.learning.data import load_digits
+from qtrain.learning.downloads import download
 from qtrain.learning.models import cifar_resnet
 from qtrain.learning.pruning import global_magnitude_masks, prunable_weights
 from qtrain.learning.sparse_training import (
     SparseTrainSettings,
-    download,
     schedule,
     sgd_step,
     sparse_train,

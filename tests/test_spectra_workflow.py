@@ -8,13 +8,13 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from workflow_helpers import REPO, SNAKEMAKE
 
 from qtrain.claims import (
     DECIDES,
@@ -38,10 +38,6 @@ from qtrain.spectra.proxy_vs_truth import (
 )
 from qtrain.spectra.resumable import resumable_spectral_density
 from qtrain.stats import spearman
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

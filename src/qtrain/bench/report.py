@@ -78,99 +78,79 @@ def _machines(rows: Sequence[dict[str, Any]]) -> str:
     return "Machine: " + "; ".join(m for m in machines if m) + "."
 
 
+#: A column's value: the row's key, or a function of the row.
+Column = str | Callable[[dict[str, Any]], Any]
+
+
+def _column_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, Column]]) -> str:
+    """A markdown table of ``rows``, one column per ``(header, key or function of the row)``."""
+    body = [tuple(get(r) if callable(get) else r[get] for _, get in columns) for r in rows]
+    return _table([header for header, _ in columns], body)
+
+
+def _batch(row: dict[str, Any]) -> str:
+    return f"{row['batch']} ({row['micro_batch']} per chunk)"
+
+
+def _model_size(r: dict[str, Any]) -> str:
+    return f"{r['model']} ({r['parameters']:,} params, dim {r['dim']:,}, {r['space']})"
+
+
+def _peaks_gb(r: dict[str, Any]) -> str:
+    return f"{_fmt(r['gradient_peak_mb'] / 1000)} / {_fmt(r['lanczos_peak_mb'] / 1000)}"
+
+
 def hessian_scale_table(rows: Sequence[dict[str, Any]]) -> str:
     """:func:`qtrain.bench.hessian.hessian_at_scale` rows."""
-    body = [
-        (
-            f"{r['model']} ({r['parameters']:,} params, dim {r['dim']:,}, {r['space']})",
-            f"{r['batch']} ({r['micro_batch']} per chunk)",
-            r["gradient_s_per_sample"],
-            r["hvp_s_per_sample"],
-            r["ratio_hvp_gradient"],
-            r["lanczos_steps"],
-            r["lanczos_vector_s_per_step"],
-            f"{_fmt(r['gradient_peak_mb'] / 1000)} / {_fmt(r['lanczos_peak_mb'] / 1000)}",
-            r["spectrum_hours_extrapolated"],
-            r["device"],
-        )
-        for r in rows
+    columns: list[tuple[str, Column]] = [
+        ("model", _model_size),
+        ("batch", _batch),
+        ("gradient s/sample", "gradient_s_per_sample"),
+        ("HVP s/sample", "hvp_s_per_sample"),
+        ("HVP / gradient", "ratio_hvp_gradient"),
+        ("Lanczos steps", "lanczos_steps"),
+        ("vector s/step", "lanczos_vector_s_per_step"),
+        ("peak GB (gradient / Lanczos)", _peaks_gb),
+        ("paper spectrum h (extrapolated)", "spectrum_hours_extrapolated"),
+        ("device", "device"),
     ]
-    header = (
-        "model",
-        "batch",
-        "gradient s/sample",
-        "HVP s/sample",
-        "HVP / gradient",
-        "Lanczos steps",
-        "vector s/step",
-        "peak GB (gradient / Lanczos)",
-        "paper spectrum h (extrapolated)",
-        "device",
-    )
     note = (
         "\n\nPaper spectrum: 256 + 64 Lanczos steps at batch 2048, from the measured median HVP "
         "time (linear in samples) and Lanczos vector time per step. Inputs are synthetic "
         "(timing only). " + _machines(rows)
     )
-    return _table(header, body) + note
+    return _column_table(rows, columns) + note
 
 
 def hvp_variants_table(rows: Sequence[dict[str, Any]]) -> str:
     """:func:`qtrain.bench.hessian.hvp_variants` rows (``model`` added by the caller)."""
-    body = [
-        (
-            r.get("model", ""),
-            f"{r['batch']} ({r['micro_batch']} per chunk)",
-            r["variant"],
-            r["seconds"],
-            r["ratio_to_gradient"],
-            r["first_call_s"],
-            r["relative_error"],
-            "yes" if str(r["exact"]).lower() in ("true", "1") else "no",
-            r["device"],
-        )
-        for r in rows
+    columns: list[tuple[str, Column]] = [
+        ("model", lambda r: r.get("model", "")),
+        ("batch", _batch),
+        ("variant", "variant"),
+        ("median s", "seconds"),
+        ("/ gradient", "ratio_to_gradient"),
+        ("first call s", "first_call_s"),
+        ("rel. error vs recompute", "relative_error"),
+        ("exact", lambda r: "yes" if str(r["exact"]).lower() in ("true", "1") else "no"),
+        ("device", "device"),
     ]
-    header = (
-        "model",
-        "batch",
-        "variant",
-        "median s",
-        "/ gradient",
-        "first call s",
-        "rel. error vs recompute",
-        "exact",
-        "device",
-    )
-    return _table(header, body) + "\n\n" + _machines(rows)
+    return _column_table(rows, columns) + "\n\n" + _machines(rows)
 
 
 def activation_table(rows: Sequence[dict[str, Any]]) -> str:
     """:func:`qtrain.bench.memory.activation_copies` rows."""
-    body = [
-        (
-            r["model"],
-            r["kind"],
-            r["batches"],
-            r["mb_per_sample"],
-            r["activation_mb_per_sample"],
-            r["copies"],
-            r.get("seconds_large", float("nan")),
-            r["device"],
-        )
-        for r in rows
+    columns: list[tuple[str, Column]] = [
+        ("model", "model"),
+        ("pass", "kind"),
+        ("batches", "batches"),
+        ("MB per sample (slope)", "mb_per_sample"),
+        ("activation MB per sample", "activation_mb_per_sample"),
+        ("copies (fit)", "copies"),
+        ("s at the larger batch", lambda r: r.get("seconds_large", float("nan"))),
+        ("device", "device"),
     ]
-    header = (
-        "model",
-        "pass",
-        "batches",
-        "MB per sample (slope)",
-        "activation MB per sample",
-        "copies (fit)",
-        "s at the larger batch",
-        "device",
-    )
-    return _table(header, body) + "\n\n" + _machines(rows)
+    return _column_table(rows, columns) + "\n\n" + _machines(rows)
 
 
 def sparse_step_table(rows: Sequence[dict[str, Any]]) -> str:

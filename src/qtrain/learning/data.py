@@ -18,7 +18,6 @@ seeded generator, so runs are reproducible.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import zlib
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from qtrain.run.files import file_digest
 
 __all__ = [
     "CIFAR100_MD5",
@@ -132,22 +133,6 @@ class ImageData:
         )
 
 
-def _md5(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _missing_message(root: Path) -> str:
     return (
         f"CIFAR-100 is not in {root / 'cifar-100-python'} and could not be downloaded "
@@ -166,13 +151,13 @@ def _verify_cifar100(
         path = folder / name
         if not path.exists():
             raise DatasetMissingError(_missing_message(root))
-        found = _md5(path)
+        found = file_digest(path, "md5")
         if found != expected:
             raise DatasetCorruptedError(
                 f"CIFAR-100 file {path} is corrupted or truncated: md5 {found}, expected "
                 f"{expected}. Delete {folder} and fetch the dataset again."
             )
-        if sha256s is not None and _sha256(path) != sha256s[name]:
+        if sha256s is not None and file_digest(path) != sha256s[name]:
             raise DatasetCorruptedError(
                 f"CIFAR-100 file {path} does not match the sha256 recorded in "
                 f"{folder / SYNTHETIC_RECORD}. Delete {folder} and generate it again."
@@ -295,8 +280,8 @@ def write_synthetic_cifar100(
         "seed": int(seed),
         "train_size": int(train_size),
         "test_size": int(test_size),
-        "md5": {name: _md5(folder / name) for name in CIFAR100_MD5},
-        "sha256": {name: _sha256(folder / name) for name in CIFAR100_MD5},
+        "md5": {name: file_digest(folder / name, "md5") for name in CIFAR100_MD5},
+        "sha256": {name: file_digest(folder / name) for name in CIFAR100_MD5},
     }
     write_json(record, folder / SYNTHETIC_RECORD)
     return record

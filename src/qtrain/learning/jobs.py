@@ -22,9 +22,10 @@ from qtrain.run.provenance import config_digest
 from qtrain.run.resume import Checkpointer
 
 from .data import load_dataset
+from .downloads import Readout
 from .models import cifar_resnet, count_parameters, load_model, model_record
 from .pruning import PruningMasks, prune_with_fresh_batchnorm
-from .sparse_training import Readout, SparseTrainSettings, sparse_train
+from .sparse_training import SparseTrainSettings, sparse_train
 from .training import PretrainSettings, pretrain, seed_everything
 
 __all__ = ["pretrain_job", "prune_job", "sparse_train_job"]

@@ -45,15 +45,14 @@ from qtrain.run.resume import Checkpointer
 from ..paper import KEEP_FRACTION
 from . import batchnorm
 from .data import ImageData, augment_batch
-from .pruning import PruningMasks, global_magnitude_masks, prunable_weights
+from .downloads import DOWNLOAD_COLUMNS, Readout, download, support_overlap, weight_density
+from .pruning import PruningMasks
 from .training import _autocast, check_finite, evaluate
 
 __all__ = [
     "VARIANTS",
-    "Readout",
     "SparseTrainSettings",
     "StepPlan",
-    "download",
     "schedule",
     "sgd_step",
     "sparse_train",
@@ -66,9 +65,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 VARIANTS = ("continuous", "sparse", "qram")
-
-Readout = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-"""A download channel: (flat parameter vector, generator) → its estimate (e.g. tomography)."""
 
 
 @dataclass(frozen=True)
@@ -217,64 +213,6 @@ def sgd_step(
     return loss, logits
 
 
-def _flat_parameters(model: nn.Module) -> np.ndarray:
-    return torch.cat([p.detach().flatten().double().cpu() for p in model.parameters()]).numpy()
-
-
-def _load_flat(model: nn.Module, flat: np.ndarray) -> None:
-    offset = 0
-    with torch.no_grad():
-        for p in model.parameters():
-            n = p.numel()
-            p.copy_(torch.from_numpy(flat[offset : offset + n]).view_as(p).to(p.dtype))
-            offset += n
-
-
-def download(
-    model: nn.Module,
-    keep_fraction: float,
-    readout: Readout | None = None,
-    rng: np.random.Generator | None = None,
-) -> tuple[PruningMasks, dict[str, float]]:
-    """Read the weights out: optional noisy ``readout``, then keep the top prunable weights.
-
-    The readout acts on the whole parameter vector; sparsification keeps the largest
-    ``keep_fraction`` of prunable weights (global, as in pruning) and zeroes the rest.
-    Never-pruned parameters (biases, BN, head) are read out densely. The model's BatchNorm
-    statistics are marked stale (:func:`qtrain.learning.batchnorm.mark_stale`). Returns the new
-    masks and statistics of the readout.
-    """
-    stats: dict[str, float] = {}
-    if readout is not None:
-        exact = _flat_parameters(model)
-        estimate = readout(exact, rng if rng is not None else np.random.default_rng(0))
-        stats["readout_relative_error"] = float(
-            np.linalg.norm(estimate - exact) / max(np.linalg.norm(exact), 1e-300)
-        )
-        _load_flat(model, estimate)
-    else:
-        stats["readout_relative_error"] = 0.0
-    masks = global_magnitude_masks(model, keep_fraction)
-    masks.apply(model)
-    batchnorm.mark_stale(model)
-    return masks, stats
-
-
-def _density(model: nn.Module) -> float:
-    weights = prunable_weights(model)
-    nonzero = sum(int((w.detach() != 0).sum()) for w in weights.values())
-    return nonzero / sum(w.numel() for w in weights.values())
-
-
-def _support_overlap(a: PruningMasks | None, b: PruningMasks) -> float:
-    """Jaccard overlap of two supports (1 = unchanged); NaN when ``a`` is dense."""
-    if a is None:
-        return float("nan")
-    inter = sum(int((a.masks[k].cpu() & b.masks[k].cpu()).sum()) for k in b.masks)
-    union = sum(int((a.masks[k].cpu() | b.masks[k].cpu()).sum()) for k in b.masks)
-    return inter / union if union else 1.0
-
-
 @dataclass
 class _State:
     step: int = 0
@@ -408,7 +346,7 @@ def sparse_train(
             "train_accuracy": float("nan"),
             "train_loss": float("nan"),
             "test_accuracy": float("nan"),
-            "density": _density(model),
+            "density": weight_density(model),
             "download": plan.download_after,
         }
         if plan.download_after and settings.refresh_batchnorm:
@@ -443,8 +381,8 @@ def sparse_train(
                     "train_loss_after": loss_after,
                     "batchnorm_refreshed": settings.refresh_batchnorm,
                     "density_before": density_before,
-                    "density_after": _density(model),
-                    "support_overlap": _support_overlap(current, new_masks),
+                    "density_after": weight_density(model),
+                    "support_overlap": support_overlap(current, new_masks),
                     **stats,
                 }
             )
@@ -471,7 +409,7 @@ def sparse_train(
     bar.close()
     records = pd.DataFrame(state.records)
     records.attrs["resumed_from_step"] = resumed_from
-    return records, pd.DataFrame(state.downloads, columns=_DOWNLOAD_COLUMNS)
+    return records, pd.DataFrame(state.downloads, columns=DOWNLOAD_COLUMNS)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -501,23 +439,6 @@ def _restore_step_checkpoints(checkpointer: Checkpointer, kept: Path, steps: lis
         _link_or_copy(kept / name, checkpoint_dir / name)
         log.info("restored %s from %s", name, kept)
     return True
-
-
-_DOWNLOAD_COLUMNS = [
-    "step",
-    "variant",
-    "window",
-    "train_accuracy_before",
-    "train_accuracy_after",
-    "train_accuracy_after_stale_bn",
-    "train_loss_before",
-    "train_loss_after",
-    "batchnorm_refreshed",
-    "density_before",
-    "density_after",
-    "support_overlap",
-    "readout_relative_error",
-]
 
 
 def _optimizer(model: nn.Module, settings: SparseTrainSettings) -> torch.optim.Optimizer:

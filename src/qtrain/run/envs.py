@@ -49,6 +49,9 @@ class EnvSpec:
     packages: tuple[str, ...]
 
 
+# what every computing rule imports beside its own stack (in this order in envs/*.yaml)
+_COMPUTE = ("numpy", "scipy", "pandas", "matplotlib", "scikit-learn", "tqdm", "pyyaml")
+
 #: The conda environments of the rules (``conda:`` directives), by file stem in ``envs/``.
 ENVS = {
     "plot": EnvSpec(
@@ -60,34 +63,12 @@ ENVS = {
         "qtrain-quantum",
         "Quantum track: Carleman, block systems, HHL, tomography, cost model (qdk's resource\n"
         "# estimator), quantum training.",
-        (
-            "qiskit",
-            "qiskit-aer",
-            "qdk",
-            "numpy",
-            "scipy",
-            "pandas",
-            "matplotlib",
-            "scikit-learn",
-            "tqdm",
-            "pyyaml",
-            "torch",
-        ),
+        ("qiskit", "qiskit-aer", "qdk", *_COMPUTE, "torch"),
     ),
     "torch": EnvSpec(
         "qtrain-torch",
         "PyTorch stages: data, pretrain, prune, sparse training, Hessian spectra.",
-        (
-            "torch",
-            "torchvision",
-            "numpy",
-            "scipy",
-            "pandas",
-            "matplotlib",
-            "scikit-learn",
-            "tqdm",
-            "pyyaml",
-        ),
+        ("torch", "torchvision", *_COMPUTE),
     ),
 }
 

@@ -362,17 +362,17 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+_DIGESTS: dict[tuple[str, str, int, int, int], str] = {}
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """The sha256 of a file's content (streamed), cached per process by path, size, inode and
-    modification time."""
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest (``algorithm`` of :mod:`hashlib`: sha256, md5, ...) of a file's content,
+    streamed, cached per process by path, size, inode and modification time."""
     path = Path(path)
     stat = path.stat()
-    cache = (str(path.resolve()), stat.st_size, stat.st_ino, stat.st_mtime_ns)
+    cache = (algorithm, str(path.resolve()), stat.st_size, stat.st_ino, stat.st_mtime_ns)
     if cache not in _DIGESTS:
-        digest = hashlib.sha256()
+        digest = hashlib.new(algorithm)
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

@@ -12,7 +12,8 @@ as a linear map on flat vectors in one of three coordinate spaces:
 - ``dense``: the full Hessian ``H`` at the (sparse) point.
 
 Flat vectors follow ``model.named_parameters()`` order (trainable parameters only), each tensor
-row-major; in the restricted space the pruned entries are dropped in that same order.
+row-major; in the restricted space the pruned entries are dropped in that same order (the
+coordinates: :mod:`qtrain.spectra.coordinates`).
 
 HVPs are exact: double backward, ``torch.autograd.grad(grads, params, grad_outputs=v)`` with
 ``grads = torch.autograd.grad(loss, params, create_graph=True)`` (never
@@ -50,20 +51,18 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from .coordinates import ParameterSpace, Space
+
 __all__ = [
     "BACKENDS",
     "BN_MODES",
-    "SPACES",
     "HessianOperator",
     "LossFn",
-    "Space",
     "fp32_precision",
 ]
 
 log = logging.getLogger(__name__)
 
-Space = Literal["restricted", "masked", "dense"]
-SPACES: tuple[str, ...] = ("restricted", "masked", "dense")
 BN_MODES: tuple[str, ...] = ("eval", "train")
 BACKENDS: tuple[str, ...] = ("autograd", "func", "compile", "segmented")
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -122,8 +121,11 @@ def _is_batchnorm(module: nn.Module) -> bool:
     return isinstance(module, nn.modules.batchnorm._BatchNorm)
 
 
-class HessianOperator:
-    """Hessian of a model's loss on a fixed batch, as a linear operator on flat vectors.
+class HessianOperator(ParameterSpace):
+    """Hessian of a model's loss on a fixed batch, as a linear operator on flat vectors of a
+    :class:`~qtrain.spectra.coordinates.ParameterSpace` (its conversions: ``flatten``,
+    ``unflatten``, ``to_restricted``, ``from_restricted``, ``params_to_vector``,
+    ``vector_to_params``).
 
     Args:
         model: any ``nn.Module``; it is only read (its modes are set during each call and
@@ -175,8 +177,6 @@ class HessianOperator:
             )
         if autocast not in (None, "bfloat16"):
             raise ValueError(f"autocast must be None or 'bfloat16', got {autocast!r}")
-        if space not in SPACES:
-            raise ValueError(f"space must be one of {SPACES}, got {space!r}")
         if bn_mode not in BN_MODES:
             raise ValueError(f"bn_mode must be one of {BN_MODES}, got {bn_mode!r}")
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -195,14 +195,13 @@ class HessianOperator:
             )
         if micro_batch is not None and micro_batch < 1:
             raise ValueError(f"micro_batch must be a positive integer or None, got {micro_batch}")
+        names, shapes = [n for n, _ in named], [p.shape for _, p in named]
+        super().__init__(names, shapes, space, masks, device=device, dtype=dtype)
 
         self.model = model
         self.loss_fn = loss_fn
-        self.space: str = space
         self.bn_mode: str = bn_mode
         self.reuse_graph = bool(reuse_graph)
-        self.dtype = dtype
-        self.device = device
         self.allow_tf32 = bool(allow_tf32)
         self.backend = backend
         self.autocast = autocast
@@ -220,16 +219,12 @@ class HessianOperator:
             to_dtype = dtype if t.is_floating_point() else t.dtype
             return t.detach().to(device=device, dtype=to_dtype, copy=True)
 
-        self.names: list[str] = [n for n, _ in named]
         self._params: dict[str, Tensor] = {n: _copy(p).requires_grad_(True) for n, p in named}
         self._plist: list[Tensor] = list(self._params.values())
         self._consts: dict[str, Tensor] = {
             n: _copy(p) for n, p in model.named_parameters() if not p.requires_grad
         }
         self._consts.update({n: _copy(b) for n, b in model.named_buffers()})
-        self.shapes: list[torch.Size] = [p.shape for p in self._plist]
-        self.numels: list[int] = [p.numel() for p in self._plist]
-        self.numel_full: int = sum(self.numels)
 
         x, y = _copy(inputs), targets.detach().to(device=device, copy=True)
         sizes = [len(c) for c in torch.split(x, self.micro_batch)]
@@ -239,17 +234,7 @@ class HessianOperator:
         self._chunk_weights = [s / n_samples for s in sizes]
         self._graphs: list[tuple[float, tuple[Tensor, ...]]] | None = None
 
-        self._keep, self._keep_idx, n_pruned = self._build_masks(masks)
-        self.masks: dict[str, Tensor] = (
-            {}
-            if masks is None
-            else {n: m.detach().to(device=device, dtype=torch.bool) for n, m in masks.items()}
-        )
-        if space == "restricted":
-            self.dim: int = self.numel_full - n_pruned
-        else:
-            self.dim = self.numel_full
-        if n_pruned and space != "dense":
+        if self.n_pruned and space != "dense":
             off = sum(
                 int((self._params[n].detach()[~m]).count_nonzero()) for n, m in self.masks.items()
             )
@@ -281,106 +266,10 @@ class HessianOperator:
             space,
             self.dim,
             self.numel_full,
-            n_pruned,
+            self.n_pruned,
             n_samples,
             self.precision,
         )
-
-    # ----------------------------------------------------------------------------------- masks
-    def _build_masks(self, masks: Mapping[str, Tensor] | None) -> tuple[Tensor, Tensor, int]:
-        keep = torch.ones(self.numel_full, dtype=torch.bool, device=self.device)
-        if masks:
-            offsets = dict(zip(self.names, np.cumsum([0, *self.numels[:-1]]).tolist(), strict=True))
-            unknown = sorted(set(masks) - set(self.names))
-            if unknown:
-                raise ValueError(
-                    f"masks name parameters that are not trainable parameters of the model: "
-                    f"{unknown}"
-                )
-            for name, mask in masks.items():
-                param = self._params[name]
-                if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-                    raise ValueError(f"mask for {name!r} must be a bool tensor")
-                if mask.shape != param.shape:
-                    raise ValueError(
-                        f"mask for {name!r} has shape {tuple(mask.shape)}, parameter has "
-                        f"{tuple(param.shape)}"
-                    )
-                start = offsets[name]
-                keep[start : start + param.numel()] = mask.to(self.device).reshape(-1)
-        n_pruned = int((~keep).sum())
-        return keep, keep.nonzero().squeeze(1), n_pruned
-
-    # ---------------------------------------------------------------------- vector conversions
-    def flatten(self, tensors: Mapping[str, Tensor] | Sequence[Tensor]) -> Tensor:
-        """Parameter-shaped tensors (by name, or in order) → one flat full-space vector."""
-        if isinstance(tensors, Mapping):
-            missing = [n for n in self.names if n not in tensors]
-            if missing:
-                raise ValueError(f"missing tensors for parameters {missing}")
-            tensors = [tensors[n] for n in self.names]
-        if len(tensors) != len(self.names):
-            raise ValueError(f"expected {len(self.names)} tensors, got {len(tensors)}")
-        return torch.cat([t.reshape(-1).to(device=self.device, dtype=self.dtype) for t in tensors])
-
-    def unflatten(self, flat: Tensor) -> dict[str, Tensor]:
-        """A flat full-space vector → ``{name: parameter-shaped view}``."""
-        if flat.shape != (self.numel_full,):
-            raise ValueError(
-                f"expected a flat vector of length {self.numel_full}, got {tuple(flat.shape)}"
-            )
-        parts = torch.split(flat, self.numels)
-        return {n: t.view(s) for n, t, s in zip(self.names, parts, self.shapes, strict=True)}
-
-    def to_restricted(self, x: Tensor | Mapping[str, Tensor]) -> Tensor:
-        """Full-space flat vector (or tensors by name) → restricted flat vector (pruned dropped)."""
-        full = self.flatten(x) if isinstance(x, Mapping) else x
-        if full.shape != (self.numel_full,):
-            raise ValueError(
-                f"expected a flat vector of length {self.numel_full}, got {tuple(full.shape)}"
-            )
-        return full[self._keep_idx.to(full.device)]
-
-    def from_restricted(self, r: Tensor) -> Tensor:
-        """Restricted flat vector → full-space flat vector with zeros at pruned coordinates."""
-        n_kept = int(self._keep_idx.numel())
-        if r.shape != (n_kept,):
-            raise ValueError(
-                f"expected a restricted vector of length {n_kept}, got {tuple(r.shape)}"
-            )
-        full = r.new_zeros(self.numel_full)
-        full[self._keep_idx.to(r.device)] = r
-        return full
-
-    def params_to_vector(self, tensors: Mapping[str, Tensor] | Sequence[Tensor]) -> Tensor:
-        """Parameter-shaped tensors → a vector of this operator's space (length ``dim``)."""
-        return self._to_space(self.flatten(tensors))
-
-    def vector_to_params(self, v: Tensor) -> dict[str, Tensor]:
-        """A vector of this operator's space → ``{name: parameter-shaped tensor}``."""
-        return self.unflatten(self._from_space(v))
-
-    def _check_dim(self, v: Tensor) -> None:
-        if v.shape != (self.dim,):
-            raise ValueError(
-                f"expected a vector of length dim={self.dim} ({self.space} space), "
-                f"got shape {tuple(v.shape)}"
-            )
-
-    def _to_space(self, full: Tensor) -> Tensor:
-        if self.space == "restricted":
-            return self.to_restricted(full)
-        if self.space == "masked":
-            return full * self._keep.to(full.device)
-        return full
-
-    def _from_space(self, v: Tensor) -> Tensor:
-        self._check_dim(v)
-        if self.space == "restricted":
-            return self.from_restricted(v)
-        if self.space == "masked":
-            return v * self._keep.to(v.device)
-        return v
 
     # ------------------------------------------------------------------------------- autograd
     @contextlib.contextmanager

@@ -6,7 +6,7 @@ with its own statistics is another loss; the whole batch's statistics frozen per
 their derivative: ``tests/test_linearized.py``). What can be cut is the network: the batch goes
 through it whole, one segment (the stem, each residual block, the head) at a time.
 
-:func:`segmented_grad_hvp` is forward-over-reverse (``jvp`` of ``vjp``) with recomputation:
+:meth:`Segments.grad_hvp` is forward-over-reverse (``jvp`` of ``vjp``) with recomputation:
 
 1. forward, segment by segment, with tangents (``torch.func.jvp``): keeps only the segment
    boundaries ``h_s`` and their tangents ``ḣ_s`` (the directional derivative along ``v``);
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vjp
 
-__all__ = ["Segments", "is_segmentable", "segmented_grad_hvp"]
+__all__ = ["Segments", "is_segmentable"]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -183,20 +183,3 @@ class Segments:
             (g_h, g_p), (dg_h, dg_p) = jvp(back, (h, p, g_h.detach()), (dh, dp, dg_h.detach()))
             record(prefix, g_p, dg_p)
         return grads, hvps
-
-
-def segmented_grad_hvp(
-    model: nn.Module,
-    loss_fn: LossFn,
-    params: Mapping[str, Tensor],
-    consts: Mapping[str, Tensor],
-    tangents: Mapping[str, Tensor],
-    x: Tensor,
-    y: Tensor,
-    *,
-    bn_mode: str = "train",
-) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-    """``(∇L, H v)`` of ``loss_fn(model(x), y)`` at ``params`` along ``tangents``, by
-    segment-wise forward-over-reverse (module docstring); ``consts``: buffers and fixed
-    parameters. Builds :class:`Segments` once per call; reuse one for repeated calls."""
-    return Segments(model, bn_mode).grad_hvp(loss_fn, params, consts, tangents, x, y)

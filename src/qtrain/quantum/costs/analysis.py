@@ -47,6 +47,7 @@ __all__ = [
     "LOGICAL_ONLY",
     "SCALING_PREMISES",
     "WATERFALL_STEPS",
+    "decomposition_rows",
     "decomposition_table",
     "scaling_table",
     "sensitivity_table",
@@ -138,6 +139,26 @@ def _evaluate(n, ms, qm, classical, name) -> dict[str, Any]:
     }
 
 
+def decomposition_rows(
+    head: Mapping[str, Any], q: Mapping[str, Any], s: CostSettings, classical_seconds: float
+) -> list[dict[str, Any]]:
+    """The factors of :func:`~qtrain.quantum.costs.window.decomposition` and their ``total``
+    row (the run's quantum / classical wall-clock), each row with ``head``'s columns first."""
+    total = q["quantum_total_seconds_run"] / classical_seconds
+    factors = decomposition(q, s, classical_seconds)
+    why = "quantum / classical wall-clock of the run"
+    return [{**head, **f} for f in factors] + [
+        {
+            **head,
+            "factor": "total",
+            "value": total,
+            "log10": math.log10(total),
+            "mark": "",
+            "why": why,
+        }
+    ]
+
+
 def decomposition_table(
     s: CostSettings,
     sweep: SweepSettings,
@@ -153,20 +174,8 @@ def decomposition_table(
             ms = scenario_settings(s, sweep, scenario, (overrides or {}).get(name))
             qm = ms.qubit_models[0]
             res = _evaluate(n, ms, qm, classical, name)
-            factors = decomposition(res["q"], ms, res["classical_seconds"])
             base = {"model_name": name, "n": n, "scenario": scenario, "qubit_model": qm}
-            rows += [{**base, **f} for f in factors]
-            total = res["quantum_seconds"] / res["classical_seconds"]
-            rows.append(
-                {
-                    **base,
-                    "factor": "total",
-                    "value": total,
-                    "log10": math.log10(total),
-                    "mark": "",
-                    "why": "quantum / classical wall-clock of the run",
-                }
-            )
+            rows += decomposition_rows(base, res["q"], ms, res["classical_seconds"])
     frame = pd.DataFrame(rows)
     frame.attrs["note"] = MODEL_NOTE
     return frame

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from qtrain.quantum.costs.analysis import decomposition_rows
 from qtrain.quantum.costs.break_even import classical_seconds, quantum_run
 from qtrain.quantum.costs.settings import (
     MODEL_NOTE,
@@ -28,7 +29,6 @@ from qtrain.quantum.costs.settings import (
     scenario_settings,
     settings_from_config,
 )
-from qtrain.quantum.costs.window import decomposition
 
 __all__ = ["calculator_settings", "classical_table", "format_table", "price"]
 
@@ -110,17 +110,7 @@ def price(
             "scenario": scenario,
             "qubit_model": qm,
         }
-        rows += [{**head, **f} for f in decomposition(q, ms, cl["classical_seconds"])]
-        rows.append(
-            {
-                **head,
-                "factor": "total",
-                "value": total,
-                "log10": math.log10(total),
-                "mark": "",
-                "why": "quantum / classical wall-clock of the run",
-            }
-        )
+        rows += decomposition_rows(head, q, ms, cl["classical_seconds"])
         summary.append(
             {
                 **head,
