@@ -220,3 +220,14 @@ def test_no_module_over_500_lines():
     lengths = {str(p.relative_to(SRC)): len(p.read_text().splitlines()) for p in SRC.rglob("*.py")}
     assert len(lengths) > 100, "no modules found"
     assert {name: n for name, n in lengths.items() if n > 500} == {}
+
+
+def test_every_rule_script_opens_the_one_job_frame():
+    """`with job(snakemake, ...) as run:` in every script (issue 22): lock, signals, device,
+    provenance and resume cleanup in one place, no second frame."""
+    scripts = SRC.parents[1] / "workflow" / "scripts"
+    texts = {p.name: p.read_text() for p in scripts.glob("*.py")}
+    assert len(texts) > 30
+    without = sorted(n for n, t in texts.items() if "with job(snakemake" not in t)
+    assert without == [], without
+    assert not [n for n, t in texts.items() if "setup_logging" in t]

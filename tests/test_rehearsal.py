@@ -206,23 +206,6 @@ def test_rehearsal_keeps_the_paper_models_conventions_and_variants():
     assert cfg["data"]["root"].startswith("results/rehearsal/")
 
 
-def test_the_rehearsal_file_lists_only_what_differs_from_the_paper_preset():
-    paper = read_merged_config(REPO / "config/config.yaml")
-    overlay = read_merged_config(REPO / "config/rehearsal.yaml")
-
-    def restated(node, ref, path=""):
-        for key, value in node.items():
-            where = f"{path}{key}"
-            assert key in ref, f"{where} is not a key of config/config.yaml"
-            if isinstance(value, dict):
-                yield from restated(value, ref[key], where + ".")
-            elif value == ref[key]:
-                yield where
-
-    same = list(restated(overlay, paper))
-    assert not same, f"config/rehearsal.yaml restates the paper preset at {same}"
-
-
 def test_rehearsal_config_checks_name_the_keys():
     cfg = rehearsal_config()
     qconfig.check_config(cfg)

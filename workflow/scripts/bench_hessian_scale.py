@@ -2,24 +2,24 @@
 on the machine this runs on: gradient and HVP side by side, peak memory, a short Lanczos run over
 all coordinates, and the extrapolation to one paper spectrum (batch 2048, M = 256 + 64)."""
 
-from qtrain.run.job import setup_logging
+from qtrain.run.job import job
 
-log = setup_logging(snakemake.log[0], job=snakemake)
+with job(snakemake) as run:
+    log = run.log
+    import pandas as pd
+    import torch
 
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+    from qtrain.bench.hessian import hessian_at_scale
+    from qtrain.run.devices import machine_description, select_device
+    from qtrain.run.files import write_table
+    from qtrain.run.provenance import write_provenance
 
-from qtrain.bench.hessian import hessian_at_scale  # noqa: E402
-from qtrain.run.devices import machine_description, select_device  # noqa: E402
-from qtrain.run.files import write_table  # noqa: E402
-from qtrain.run.provenance import write_provenance  # noqa: E402
-
-torch.set_num_threads(snakemake.threads)
-device = select_device(snakemake.resources.get("gpu", 0))
-case = snakemake.params.case["gpu" if device.type == "cuda" else "cpu"]
-log.info("case %s on %s (%s)", case, device, machine_description(device))
-row = hessian_at_scale(device=device, **case)
-row["machine"] = machine_description(device)
-log.info("result: %s", row)
-write_table(pd.DataFrame([row]), snakemake.output[0])
-write_provenance(snakemake.output[0], {"case": case}, device=device)
+    torch.set_num_threads(snakemake.threads)
+    device = select_device(snakemake.resources.get("gpu", 0))
+    case = snakemake.params.case["gpu" if device.type == "cuda" else "cpu"]
+    log.info("case %s on %s (%s)", case, device, machine_description(device))
+    row = hessian_at_scale(device=device, **case)
+    row["machine"] = machine_description(device)
+    log.info("result: %s", row)
+    write_table(pd.DataFrame([row]), snakemake.output[0])
+    write_provenance(snakemake.output[0], {"case": case}, device=device)
