@@ -126,7 +126,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     if used & set(SHARED_RUN_FIXTURES):
         start_whole_run(SHARED_RUN, session.config._tmp_path_factory)  # the session's factory
-    for name in sorted(used & set(WHOLE_RUNS) - {SHARED_RUN}):
+    wanted = {name.removesuffix(LATER) for name in used} & set(WHOLE_RUNS) - {SHARED_RUN}
+    for name in sorted(wanted):
         start_whole_run(name, session.config._tmp_path_factory)
 
 
@@ -151,6 +152,9 @@ def tiny_run_later(tmp_path_factory):
     return lambda: shared_clean_run(tmp_path_factory)
 
 
+LATER = "_later"  # a fixture NAME_later gives the whole run NAME, waited for when called
+
+
 def _e2e_run(name: str, tmp_path_factory) -> FinishedRun:
     require_e2e(f"reads the whole run {name!r} (workflow_helpers.WHOLE_RUNS)")
     return whole_run(name, tmp_path_factory)
@@ -160,6 +164,13 @@ def _e2e_run(name: str, tmp_path_factory) -> FinishedRun:
 def seed1_run(tmp_path_factory) -> FinishedRun:
     """The whole tiny preset with master seed 1 (e2e)."""
     return _e2e_run("seed1_run", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def seed1_run_later(tmp_path_factory):
+    """:func:`seed1_run`, waited for only when the test calls it (the SLURM run, which makes
+    the same run through SLURM first and compares at the end)."""
+    return lambda: _e2e_run("seed1_run", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

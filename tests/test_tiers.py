@@ -242,3 +242,6 @@ def test_whole_runs_start_at_collection_only_for_the_chosen_tests(monkeypatch):
     started.clear()
     conftest.pytest_collection_finish(session(("trimmed_rehearsal_run",), ("threads2_run",)))
     assert started == ["threads2_run", "trimmed_rehearsal_run"]
+    started.clear()
+    conftest.pytest_collection_finish(session(("seed1_run_later", "tmp_path")))
+    assert started == ["seed1_run"]
