@@ -120,7 +120,10 @@ def test_step_2_every_registry_entry_draws_with_a_topic_module_function(fig):
         assert function.__name__.startswith("plot_"), function.__name__
 
 
-CLAIM_FUNCTION = re.compile(r"^from (qtrain\.claims\.\w+) import \(?([\w, \n]+)\)?", re.M)
+# `from qtrain.claims.<domain> import a, b` on one line, or `import (...)` over several
+CLAIM_FUNCTION = re.compile(
+    r"^[ \t]*from (qtrain\.claims\.\w+) import (?:\(([\w,\s]+)\)|([\w, ]+)$)", re.M
+)
 
 
 def _claim_rules(jobs) -> list[str]:
@@ -141,8 +144,8 @@ def test_step_3_every_claim_rule_reads_stage_tables_and_calls_its_domain(workflo
         script = (REPO / "workflow" / "scripts" / f"{rule}.py").read_text()
         calls = [
             (module, name.strip())
-            for module, names in CLAIM_FUNCTION.findall(script)
-            for name in names.split(",")
+            for module, grouped, inline in CLAIM_FUNCTION.findall(script)
+            for name in (grouped or inline).split(",")
             if name.strip()
         ]
         assert calls, f"workflow/scripts/{rule}.py calls no domain module of qtrain.claims"
