@@ -260,6 +260,7 @@ THREADED_RULES = (
 #: The rehearsal trimmed to fit the end-to-end tier: the paper's models and every rule stay;
 #: fewer Lanczos steps and one learning rate.
 REHEARSAL_TRIM = {"spectra": {"lanczos_steps": 2}, "linearized": {"lr_scales": [1.0]}}
+REHEARSAL_CONFIGS = ("--configfile", "config/rehearsal.yaml", "trim.yaml")
 
 
 def _tiny_run(
@@ -275,8 +276,6 @@ def _trimmed_rehearsal(workdir: Path) -> list[str]:
     (workdir / "trim.yaml").write_text(yaml.safe_dump(REHEARSAL_TRIM))
     return [SNAKEMAKE, "--cores", "2", "-s", SNAKEFILE, *REHEARSAL_CONFIGS]
 
-
-REHEARSAL_CONFIGS = ("--configfile", "config/rehearsal.yaml", "trim.yaml")
 
 #: Every whole run that tests read, by the name of the fixture that gives it (tests/conftest.py):
 #: a function that prepares the working directory and returns the command. Each is made once
@@ -327,20 +326,12 @@ def start_whole_run(name: str, tmp_path_factory: Any) -> None:
     _STARTED[name] = (workdir, process, log)
 
 
-def start_shared_run(tmp_path_factory: Any) -> None:
-    """Start the shared tiny run in the background (see :func:`start_whole_run`)."""
-    start_whole_run(SHARED_RUN, tmp_path_factory)
-
-
 def stop_whole_runs() -> None:
     """Kill the runs still going (a session that ended before needing them: -x, Ctrl-C)."""
     for _, process, _ in _STARTED.values():
         if process.poll() is None:
             kill_group(process)
     _STARTED.clear()
-
-
-stop_shared_run = stop_whole_runs
 
 
 def whole_run(name: str, tmp_path_factory: Any, timeout: float = 3600) -> FinishedRun:
