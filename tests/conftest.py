@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from slurm_cluster import stop_session_cluster
 from tiers import (
     SHARED_RUN_FIXTURES,
     pytest_collection_modifyitems,
@@ -28,6 +29,7 @@ from tiers import (
 )
 from workflow_helpers import (
     SHARED_RUN,
+    SKIPPED,
     WHOLE_RUNS,
     FinishedRun,
     shared_clean_run,
@@ -118,22 +120,23 @@ def repo() -> Path:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start every whole run a chosen test reads (workflow_helpers.WHOLE_RUNS: the shared tiny
-    run, and in the e2e tier the seed, machine and rehearsal runs) in the background as soon as
-    the tests are chosen: the other tests run meanwhile, on the cores the runs' chains of single
-    jobs leave idle."""
+    run, and in the e2e tier the seed, machine, SLURM and rehearsal runs) in the background as
+    soon as the tests are chosen: the other tests run meanwhile (the tier hook puts the tests
+    that wait for a run last), the runs filling the cores the tests leave idle."""
     if session.config.option.collectonly:
         return
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     if used & set(SHARED_RUN_FIXTURES):
         start_whole_run(SHARED_RUN, session.config._tmp_path_factory)  # the session's factory
-    wanted = {name.removesuffix(LATER) for name in used} & set(WHOLE_RUNS) - {SHARED_RUN}
-    for name in sorted(wanted):
+    for name in sorted(used & set(WHOLE_RUNS) - {SHARED_RUN}):
         start_whole_run(name, session.config._tmp_path_factory)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the runs still going if the session ends before a test waited for them."""
+    """Stop the runs still going if the session ends before a test waited for them, then the
+    SLURM test cluster if one was started."""
     stop_whole_runs()
+    stop_session_cluster()
 
 
 @pytest.fixture(scope="session")
@@ -145,19 +148,12 @@ def tiny_run(tmp_path_factory) -> WorkflowRun:
     return WorkflowRun(root, tiny_config(), configfile="tiny.yaml")
 
 
-@pytest.fixture(scope="session")
-def tiny_run_later(tmp_path_factory):
-    """The shared run's folder, waited for only when the test calls it: for an e2e test that
-    makes a long run of its own first and compares at the end (in the workflow tier too)."""
-    return lambda: shared_clean_run(tmp_path_factory)
-
-
-LATER = "_later"  # a fixture NAME_later gives the whole run NAME, waited for when called
-
-
 def _e2e_run(name: str, tmp_path_factory) -> FinishedRun:
     require_e2e(f"reads the whole run {name!r} (workflow_helpers.WHOLE_RUNS)")
-    return whole_run(name, tmp_path_factory)
+    run = whole_run(name, tmp_path_factory)
+    if isinstance(run.returncode, str) and run.returncode.startswith(SKIPPED):
+        pytest.skip(run.returncode.removeprefix(SKIPPED))
+    return run
 
 
 @pytest.fixture(scope="session")
@@ -167,16 +163,16 @@ def seed1_run(tmp_path_factory) -> FinishedRun:
 
 
 @pytest.fixture(scope="session")
-def seed1_run_later(tmp_path_factory):
-    """:func:`seed1_run`, waited for only when the test calls it (the SLURM run, which makes
-    the same run through SLURM first and compares at the end)."""
-    return lambda: _e2e_run("seed1_run", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
 def threads2_run(tmp_path_factory) -> FinishedRun:
     """The whole tiny preset, seed 0, with two threads per network job: another machine (e2e)."""
     return _e2e_run("threads2_run", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def slurm_run(tmp_path_factory) -> FinishedRun:
+    """The whole tiny preset with master seed 1 through the SLURM test cluster (e2e; skipped
+    where the cluster cannot start)."""
+    return _e2e_run("slurm_run", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

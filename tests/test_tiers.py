@@ -22,8 +22,8 @@ def through_another_fixture({SHARED_RUN_FIXTURE}):
 
 
 @pytest.fixture(scope="session")
-def tiny_run_later():
-    return lambda: "the shared run"
+def seed1_run():
+    return "another whole run"
 """
 
 SUITE = """
@@ -46,13 +46,6 @@ def test_reads_it_through_another_fixture(through_another_fixture):
 @pytest.mark.e2e
 def test_extra_run():
     pass
-
-
-@pytest.mark.slow
-@pytest.mark.e2e
-@pytest.mark.early
-def test_waits_then_reads_the_shared_run(tiny_run_later):
-    pass
 """
 
 
@@ -61,7 +54,7 @@ def _suite(pytester: pytest.Pytester, tests: str) -> None:
     pytester.makepyfile(test_suite=tests)
     pytester.makeini(
         "[pytest]\naddopts = -p no:cacheprovider --strict-markers\n"
-        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n    early: f\n"
+        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n"
     )
 
 
@@ -73,16 +66,8 @@ def _suite(pytester: pytest.Pytester, tests: str) -> None:
             "not e2e",  # make test
             ["test_unit", "test_reads_the_shared_run", "test_reads_it_through_another_fixture"],
         ),
-        # an `early` test runs first; the lazy fixture marks it workflow too
-        (
-            "workflow",
-            [
-                "test_waits_then_reads_the_shared_run",
-                "test_reads_the_shared_run",
-                "test_reads_it_through_another_fixture",
-            ],
-        ),
-        ("e2e", ["test_waits_then_reads_the_shared_run", "test_extra_run"]),
+        ("workflow", ["test_reads_the_shared_run", "test_reads_it_through_another_fixture"]),
+        ("e2e", ["test_extra_run"]),
     ],
 )
 def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selection, selected):
@@ -93,6 +78,30 @@ def test_a_test_using_the_shared_run_is_marked_workflow_and_slow(pytester, selec
     result.assert_outcomes(passed=len(selected))
     ran = [line.split("::")[1].split()[0] for line in result.outlines if " PASSED" in line]
     assert ran == selected
+
+
+def test_modules_run_from_those_waiting_for_no_run_to_those_reading_another_whole_run(pytester):
+    """The tests that wait for no run come first (the whole runs go in the background meanwhile),
+    then those reading the shared run, then e2e tests making long runs of their own, then those
+    reading another whole run; a module moves whole, at its latest test's rank, in file order
+    otherwise."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:cacheprovider --strict-markers\n"
+        "markers =\n    slow: s\n    workflow: w\n    e2e: e\n"
+    )
+    pytester.makepyfile(
+        test_a_other_run="def test_a(seed1_run):\n    pass\ndef test_b():\n    pass\n",
+        test_b_shared="def test_c(tiny_run):\n    pass\n",
+        test_c_unit="def test_d():\n    pass\n",
+        test_d_e2e="import pytest\n@pytest.mark.slow\n@pytest.mark.e2e\n"
+        "def test_e():\n    pass\ndef test_f():\n    pass\n",
+        test_e_unit="def test_g():\n    pass\n",
+    )
+    result = pytester.runpytest_inprocess("-v")
+    result.assert_outcomes(passed=7)
+    ran = [line.split("::")[1].split()[0] for line in result.outlines if " PASSED" in line]
+    assert ran == ["test_d", "test_g", "test_c", "test_e", "test_f", "test_a", "test_b"]
 
 
 JOBS_WITHOUT_E2E = """
@@ -237,11 +246,20 @@ def test_whole_runs_start_at_collection_only_for_the_chosen_tests(monkeypatch):
     monkeypatch.setattr(conftest, "start_whole_run", lambda name, factory: started.append(name))
     conftest.pytest_collection_finish(session(("tmp_path",), ("repo",)))
     assert started == []
-    conftest.pytest_collection_finish(session(("tiny_run_later",), ("seed1_run", "tiny_run")))
+    conftest.pytest_collection_finish(session(("tmp_path",), ("seed1_run", "tiny_run")))
     assert started == ["tiny_run", "seed1_run"]
     started.clear()
-    conftest.pytest_collection_finish(session(("trimmed_rehearsal_run",), ("threads2_run",)))
-    assert started == ["threads2_run", "trimmed_rehearsal_run"]
-    started.clear()
-    conftest.pytest_collection_finish(session(("seed1_run_later", "tmp_path")))
-    assert started == ["seed1_run"]
+    conftest.pytest_collection_finish(session(("trimmed_rehearsal_run",), ("slurm_run",)))
+    assert started == ["slurm_run", "trimmed_rehearsal_run"]
+
+
+def test_every_whole_run_has_its_fixture_and_rank():
+    """Each of workflow_helpers.WHOLE_RUNS is a session fixture of tests/conftest.py, and the tier
+    hook knows it (so that the tests reading it come last)."""
+    import conftest
+    from tiers import OTHER_RUN_FIXTURES
+    from workflow_helpers import WHOLE_RUNS
+
+    assert set(WHOLE_RUNS) == {SHARED_RUN_FIXTURE, *OTHER_RUN_FIXTURES}
+    for name in WHOLE_RUNS:
+        assert callable(getattr(conftest, name)), name

@@ -33,9 +33,10 @@ from typing import Any
 import pytest
 
 SHARED_RUN_FIXTURE = "tiny_run"
-# the fixtures that give the shared run (tiny_run_later: waited for when the test calls it)
-SHARED_RUN_FIXTURES = (SHARED_RUN_FIXTURE, "tiny_run_later")
-WORKFLOW, E2E, SLOW, EARLY = "workflow", "e2e", "slow", "early"
+SHARED_RUN_FIXTURES = (SHARED_RUN_FIXTURE,)  # the fixtures that give the shared run
+# The fixtures of the e2e tier's other whole runs (workflow_helpers.WHOLE_RUNS).
+OTHER_RUN_FIXTURES = ("seed1_run", "threads2_run", "slurm_run", "trimmed_rehearsal_run")
+WORKFLOW, E2E, SLOW = "workflow", "e2e", "slow"
 # The most jobs one Snakemake call of a unit or workflow-tier test may run (on a copy of the
 # shared run: the few jobs a change concerns; each costs seconds of start-up).
 MAX_JOBS = 5
@@ -50,15 +51,32 @@ class TierError(AssertionError):
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``workflow`` on every test that uses the shared run; ``slow`` on workflow and e2e; the
-    tests marked ``early`` (long e2e runs that mostly wait, as on SLURM's status polling) first,
-    so that the other tests and the background runs use the cores they leave idle."""
+    modules in the order of :func:`waiting_rank`."""
     for item in items:
         if set(SHARED_RUN_FIXTURES) & set(getattr(item, "fixturenames", ())):
             item.add_marker(WORKFLOW)
         if item.get_closest_marker(WORKFLOW) or item.get_closest_marker(E2E):
             if not item.get_closest_marker(SLOW):
                 item.add_marker(SLOW)
-    items.sort(key=lambda item: item.get_closest_marker(EARLY) is None)  # stable
+    module_rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        module_rank[module] = max(module_rank.get(module, 0), waiting_rank(item))
+    items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])  # stable
+
+
+def waiting_rank(item: pytest.Item) -> int:
+    """How late a test comes: 0 waits for no run, 1 reads the shared run, 2 makes long runs of
+    its own (e2e), 3 reads another whole run. The whole runs start in the background when the
+    tests are chosen (tests/conftest.py), so the tests that need none run meanwhile, and the
+    shared run (at the tests' priority) is done before the tests that read it. A module comes
+    at its latest test's rank, whole (its module fixtures are made once)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & set(OTHER_RUN_FIXTURES):
+        return 3
+    if item.get_closest_marker(E2E):
+        return 2
+    return 1 if item.get_closest_marker(WORKFLOW) else 0
 
 
 @pytest.hookimpl(wrapper=True)

@@ -263,72 +263,118 @@ REHEARSAL_TRIM = {"spectra": {"lanczos_steps": 2}, "linearized": {"lr_scales": [
 REHEARSAL_CONFIGS = ("--configfile", "config/rehearsal.yaml", "trim.yaml")
 
 
+#: The niceness of every whole run but the shared one, and of the SLURM cluster's jobs: they
+#: fill the cores that the tests and the shared run (which most tests wait for) leave idle.
+BACKGROUND_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a whole run starts: its command, extra environment and niceness."""
+
+    command: list[str]
+    env: Mapping[str, str] | None = None
+    niceness: int = BACKGROUND_NICENESS
+
+
 def _tiny_run(
     workdir: Path, config: Mapping[str, Any] | None = None, *args: str, cores: int = 2
-) -> list[str]:
+) -> Launch:
     make_workdir(workdir, config)
-    return snakemake_command("--cores", str(cores), *args)
+    return Launch(snakemake_command("--cores", str(cores), *args))
 
 
-def _trimmed_rehearsal(workdir: Path) -> list[str]:
+def _trimmed_rehearsal(workdir: Path) -> Launch:
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "config", workdir / "config")
     (workdir / "trim.yaml").write_text(yaml.safe_dump(REHEARSAL_TRIM))
-    return [SNAKEMAKE, "--cores", "2", "-s", SNAKEFILE, *REHEARSAL_CONFIGS]
+    return Launch([SNAKEMAKE, "--cores", "2", "-s", SNAKEFILE, *REHEARSAL_CONFIGS])
+
+
+class RunSkipped(Exception):
+    """A whole run this machine cannot make (the tests that read it are skipped, saying why)."""
+
+
+def _slurm_run(workdir: Path) -> Launch:
+    """The seed-1 tiny preset through the session's SLURM cluster (started here) and the
+    profile (tests/slurm_cluster.py)."""
+    from slurm_cluster import session_cluster, site_profile, slurm_options  # imports this module
+
+    reason = why_slurm_cannot_start()
+    if reason:
+        raise RunSkipped(reason)
+    cluster = session_cluster(workdir.parent / "slurm_cluster")
+    profile = site_profile(workdir.parent / "slurm_profile")
+    launch = _tiny_run(workdir, tiny_config(seed=1), *slurm_options(profile))
+    return Launch(launch.command, env=cluster.env)
 
 
 #: Every whole run that tests read, by the name of the fixture that gives it (tests/conftest.py):
-#: a function that prepares the working directory and returns the command. Each is made once
-#: per session, started in the background as soon as the tests are chosen if one of them uses
-#: it, so that the runs fill the cores that each other's chains of single jobs, the unit tests
-#: and the SLURM test's status polling leave idle.
-WHOLE_RUNS: dict[str, Callable[[Path], list[str]]] = {
-    "tiny_run": _tiny_run,  # the shared run: many tests read it
+#: a function that prepares the working directory and says how the run starts. Each is made
+#: once per session, started in the background as soon as the tests are chosen if one of them
+#: uses it, so that the runs fill the cores that each other's chains of single jobs, the unit
+#: tests and the SLURM run's status polling leave idle. The shared run has the tests' priority
+#: (most of them wait for it), the others a lower one.
+WHOLE_RUNS: dict[str, Callable[[Path], Launch]] = {
+    "tiny_run": lambda workdir: Launch(_tiny_run(workdir).command, niceness=0),  # the shared run
     "seed1_run": lambda workdir: _tiny_run(workdir, tiny_config(seed=1)),
     # --cores 4: two two-thread jobs at once, as the one-thread run has two one-thread jobs
     "threads2_run": lambda workdir: _tiny_run(
         workdir, None, "--set-threads", *(f"{rule}=2" for rule in THREADED_RULES), cores=4
     ),
+    "slurm_run": _slurm_run,
     "trimmed_rehearsal_run": _trimmed_rehearsal,
 }
 SHARED_RUN = "tiny_run"
+SKIPPED = "skipped: "  # the returncode of a run this machine cannot make starts so
 
 
 @dataclass(frozen=True)
 class FinishedRun:
-    """A whole run that has ended: its working directory, exit status and output."""
+    """A whole run that has ended: its working directory, exit status (or why it did not
+    start), output and wall-clock seconds."""
 
     root: Path
     returncode: int | str
     output: str
+    seconds: float = 0.0
 
 
 _FINISHED: dict[str, FinishedRun] = {}
-_STARTED: dict[str, tuple[Path, subprocess.Popen, Path]] = {}  # (workdir, process, log) running
+# name -> (workdir, process, log, start time) of the runs going
+_STARTED: dict[str, tuple[Path, subprocess.Popen, Path, float]] = {}
 
 
 def start_whole_run(name: str, tmp_path_factory: Any) -> None:
-    """Start the whole run ``name`` (a key of WHOLE_RUNS) in the background, once per session."""
+    """Start the whole run ``name`` (a key of WHOLE_RUNS) in the background, once per session.
+    A run that cannot start ends at once, its returncode saying why."""
     if name in _FINISHED or name in _STARTED:
         return
     workdir = tmp_path_factory.mktemp(name)
-    command = WHOLE_RUNS[name](workdir)
+    try:
+        launch = WHOLE_RUNS[name](workdir)
+    except RunSkipped as reason:
+        _FINISHED[name] = FinishedRun(workdir, f"{SKIPPED}{reason}", "")
+        return
+    except Exception as error:  # e.g. the SLURM cluster: the test that reads the run reports it
+        _FINISHED[name] = FinishedRun(workdir, f"did not start: {error}", "")
+        return
     log = workdir.with_name(f"{workdir.name}.log")
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            command,
+            ["nice", "-n", str(launch.niceness), *launch.command],
             cwd=workdir,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=_env(launch.env),
             start_new_session=True,
         )
-    _STARTED[name] = (workdir, process, log)
+    _STARTED[name] = (workdir, process, log, time.monotonic())
 
 
 def stop_whole_runs() -> None:
     """Kill the runs still going (a session that ended before needing them: -x, Ctrl-C)."""
-    for _, process, _ in _STARTED.values():
+    for _, process, _, _ in _STARTED.values():
         if process.poll() is None:
             kill_group(process)
     _STARTED.clear()
@@ -338,14 +384,16 @@ def whole_run(name: str, tmp_path_factory: Any, timeout: float = 3600) -> Finish
     """The whole run ``name``, once it has ended (started now if it was not yet)."""
     if name not in _FINISHED:
         start_whole_run(name, tmp_path_factory)
-        workdir, process, log = _STARTED[name]  # stop_whole_runs() kills it if this is cut off
+    if name not in _FINISHED:
+        workdir, process, log, start = _STARTED[name]  # stop_whole_runs() kills it if cut off
         try:
             returncode: int | str = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_group(process)
             returncode = f"killed after {timeout:.0f} s"
         del _STARTED[name]
-        _FINISHED[name] = FinishedRun(workdir, returncode, log.read_text(errors="replace"))
+        output = log.read_text(errors="replace")
+        _FINISHED[name] = FinishedRun(workdir, returncode, output, time.monotonic() - start)
     return _FINISHED[name]
 
 
