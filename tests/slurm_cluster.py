@@ -8,8 +8,8 @@ or /run (clients find the cluster through SLURM_CONF, see `start_cluster` for `s
 root (the daemons run as root) and Debian's `slurm-wlm` and `munge` (.ci/run installs them).
 A test session has one cluster (`session_cluster`): the SLURM run starts it when the tests are
 chosen (workflow_helpers.WHOLE_RUNS) and the session's end stops its daemons by PID
-(`stop_session_cluster`). slurmd runs at the background runs' lower priority, and so do its
-jobs: like the other whole runs, they fill the cores the tests leave idle.
+(`stop_session_cluster`). Its jobs run at the background runs' lower priority (a TaskProlog):
+like the other whole runs, they fill the cores the tests leave idle.
 
 The runs use profiles/slurm/ as a user would after editing its SITE lines: a copy whose partition
 names are the test cluster's. Settings that belong to this cluster and not to the profile (no
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from workflow_helpers import BACKGROUND_NICENESS, REPO, wait_for
+from workflow_helpers import BACKGROUND_NICENESS, REPO, autogroup_niceness_script, wait_for
 from workflow_helpers import system_binary as _binary
 
 PROFILE = REPO / "profiles/slurm/config.yaml"
@@ -137,6 +137,7 @@ def start_cluster(root: Path) -> Cluster:
                 f"SlurmdLogFile={root}/log/slurmd.log",
                 "ProctrackType=proctrack/linuxproc",
                 "TaskPlugin=task/none",
+                f"TaskProlog={root}/task_prolog.sh",
                 "SelectType=select/cons_tres",
                 "SelectTypeParameters=CR_Core_Memory",
                 "AccountingStorageType=accounting_storage/none",
@@ -157,6 +158,11 @@ def start_cluster(root: Path) -> Cluster:
             ]
         )
     )
+    # Every task at the background runs' niceness: slurmstepd starts each in a session (an
+    # autogroup) of its own, which the TaskProlog, run in it before the task, slows down.
+    prolog = root / "task_prolog.sh"
+    prolog.write_text("#!/bin/sh\n" + autogroup_niceness_script(BACKGROUND_NICENESS))
+    prolog.chmod(0o755)
     # fake GPUs: SLURM counts one per device file (character devices that every machine has)
     devices = ",".join(FAKE_GPU_DEVICES[:NODE_GPUS])
     (root / "gres.conf").write_text(f"NodeName=localhost Name=gpu File={devices}\n")
@@ -194,7 +200,7 @@ def start_cluster(root: Path) -> Cluster:
         if not wait_for(munge_socket.exists, 30, poll=0.1):
             raise RuntimeError("munged did not create its socket")
         launch("slurmctld", "-D", "-f", str(conf))
-        # the jobs inherit slurmd's priority (SLURM's default PropagatePrioProcess=0)
+        # its tasks inherit its nice value (the TaskProlog sets their autogroup's)
         launch("slurmd", "-D", "-f", str(conf), "-N", "localhost", niceness=BACKGROUND_NICENESS)
         if not wait_for(lambda: cluster.node_state() == "idle", 60, poll=0.5):
             raise RuntimeError(f"the node is not idle: {cluster.node_state()!r}")

@@ -75,13 +75,13 @@ def digest_tree(root: Path) -> dict[str, bytes]:
 @pytest.mark.e2e
 def test_two_runs_with_the_same_seeds_give_identical_tables(clean_run, tmp_path):
     """A second whole run with the same config gives the shared run's tables and arrays (timing
-    columns aside). Where the SLURM test cluster can start, that second run is the SLURM run
-    (test_tiny_preset_through_slurm_matches_a_local_run compares every table): no fourth
-    whole run here."""
+    columns aside). Where the SLURM test cluster can start, the SLURM run is that check
+    (test_tiny_preset_through_slurm_matches_a_local_run: the seed-1 config through SLURM, every
+    table against the local seed-1 run): no whole run here."""
     if why_slurm_cannot_start() is None:
         pytest.skip(
             "checked by tests/test_slurm.py::test_tiny_preset_through_slurm_matches_a_local_run "
-            "(its run is the second run, compared table by table with the shared run)"
+            "(the seed-1 run through SLURM, compared table by table with the local seed-1 run)"
         )
     again = make_workdir(tmp_path / "again")
     result = run_snakemake(again, "--cores", "2")
