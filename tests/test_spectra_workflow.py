@@ -29,7 +29,7 @@ from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4, made_on
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
 from qtrain.spectra.density import load_spectrum, mass_row, masses_table
 from qtrain.spectra.error_proxy import error_proxy
-from qtrain.spectra.lanczos import spectral_density
+from qtrain.spectra.lanczos import DensitySettings, spectral_density
 from qtrain.spectra.proxy_curves import proxy_curve, segment_extremes, upload_steps
 from qtrain.spectra.proxy_vs_truth import (
     network_proxy_table,
@@ -59,9 +59,9 @@ def diag_operator(n: int = 200, seed: int = 0):
 
 def test_resumable_density_equals_spectral_density(tmp_path) -> None:
     matvec, n, _ = diag_operator()
-    kwargs = dict(probes=2, seed=4, bounds_steps=10, kappa=1.25, grid_points=128)
-    ref = spectral_density(matvec, n, 20, **kwargs)
-    got = resumable_spectral_density(matvec, n, 20, state_dir=tmp_path / "s", **kwargs)
+    settings = DensitySettings(steps=20, probes=2, seed=4, bounds_steps=10, grid_points=128)
+    ref = spectral_density(matvec, n, settings)
+    got = resumable_spectral_density(matvec, n, settings, state_dir=tmp_path / "s")
     for name in ("nodes", "weights", "probe", "grid", "density"):
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
     assert (got.lower, got.upper, got.sigma) == (ref.lower, ref.upper, ref.sigma)
@@ -74,8 +74,9 @@ def test_resumable_density_equals_spectral_density(tmp_path) -> None:
 
 def test_killed_run_resumes_without_recomputing_finished_runs(tmp_path) -> None:
     matvec, n, calls = diag_operator()
-    kwargs = dict(probes=2, seed=1, bounds_steps=8, state_dir=tmp_path, operator_id="op")
-    full = resumable_spectral_density(matvec, n, 15, **{**kwargs, "state_dir": tmp_path / "ref"})
+    settings = DensitySettings(steps=15, probes=2, seed=1, bounds_steps=8)
+    kwargs = dict(state_dir=tmp_path, operator_id="op")
+    full = resumable_spectral_density(matvec, n, settings, state_dir=tmp_path / "ref")
 
     def dying(v, limit=8 + 15 + 5):  # dies inside the second probe
         if calls["n"] >= limit:
@@ -84,16 +85,16 @@ def test_killed_run_resumes_without_recomputing_finished_runs(tmp_path) -> None:
 
     calls["n"] = 0
     with pytest.raises(KeyboardInterrupt):
-        resumable_spectral_density(dying, n, 15, **kwargs)
+        resumable_spectral_density(dying, n, settings, **kwargs)
     assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["bounds.npz", "probe_0.npz"]
     calls["n"] = 0
-    resumed = resumable_spectral_density(matvec, n, 15, **kwargs)
+    resumed = resumable_spectral_density(matvec, n, settings, **kwargs)
     assert calls["n"] == 15  # only the second probe ran again
     assert resumed.meta["resumed_runs"] == 2
     np.testing.assert_array_equal(resumed.density, full.density)
     # another operator (or other settings) never reuses the saved runs
     calls["n"] = 0
-    resumable_spectral_density(matvec, n, 15, **{**kwargs, "operator_id": "other"})
+    resumable_spectral_density(matvec, n, settings, state_dir=tmp_path, operator_id="other")
     assert calls["n"] == 8 + 2 * 15
 
 
