@@ -20,6 +20,7 @@ from qtrain.quantum.costs.analysis import (
     waterfall_table,
 )
 from qtrain.quantum.costs.break_even import (
+    Pricing,
     break_even_curves,
     break_even_summary,
     classical_seconds,
@@ -76,6 +77,7 @@ SWEEP = SweepSettings(
     favourable=FAVOURABLE,
     favourable_variants={"readout_entries": [1, 100], "epsilon": [0.1]},
 )
+PRICING = Pricing(SETTINGS, SWEEP, CLASSICAL, MODELS)
 
 
 def test_classical_seconds_hand_count():
@@ -108,7 +110,7 @@ def test_quantum_run_prices_the_oracle_data_both_ways():
 
 
 def test_resnet_table_rows_and_consistency():
-    table = resnet_cost_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    table = resnet_cost_table(PRICING)
     assert len(table) == 2 * 2 * 2  # scenarios x qubit models x horizons
     assert set(table["scenario"]) == {"base", "favourable"}
     head = table[table["headline"]]
@@ -133,16 +135,14 @@ def test_resnet_table_rows_and_consistency():
     assert fav["readout_entries"] == 10
     assert fav["quantum_over_classical"] < base["quantum_over_classical"]
     assert (table["kind"] == "model").all() and "not measurements" in table.attrs["note"]
-    measured = resnet_cost_table(
-        SETTINGS, SWEEP, CLASSICAL, MODELS, overrides={"small": {"hessian_lambda_min": -1.0}}
-    )
+    measured = resnet_cost_table(replace(PRICING, measured={"small": {"hessian_lambda_min": -1.0}}))
     assert not measured[measured["scenario"] == "base"]["dissipative_premise"].any()
     assert measured[measured["scenario"] == "favourable"]["dissipative_premise"].all()
     assert measured["measured_inputs"].iloc[0] == "hessian_lambda_min"
 
 
 def test_decomposition_multiplies_back_to_the_total():
-    table = decomposition_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    table = decomposition_table(PRICING)
     for scenario, g in table.groupby("scenario"):
         factors = g[g["factor"] != "total"]
         total = g[g["factor"] == "total"]["log10"].iloc[0]
@@ -155,8 +155,8 @@ def test_decomposition_multiplies_back_to_the_total():
 
 
 def test_waterfall_reaches_the_favourable_bound_and_never_climbs():
-    steps = waterfall_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
-    resnets = resnet_cost_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    steps = waterfall_table(PRICING)
+    resnets = resnet_cost_table(PRICING)
     run = resnets[(resnets["horizon"] == "run") & resnets["headline"]]
     base = run[run["scenario"] == "base"]["log10_quantum_over_classical"].iloc[0]
     fav = run[run["scenario"] == "favourable"]["log10_quantum_over_classical"].iloc[0]
@@ -171,7 +171,7 @@ def test_waterfall_reaches_the_favourable_bound_and_never_climbs():
 
 
 def test_break_even_curves_and_summary():
-    curves = break_even_curves(SETTINGS, SWEEP, CLASSICAL)
+    curves = break_even_curves(PRICING)
     assert set(curves["axis"]) == {"n", "T"} and set(curves["scenario"]) == {"base", "favourable"}
     assert len(curves[(curves["axis"] == "T") & (curves["scenario"] == "base")]) == 2 * 2
     summary = break_even_summary(curves)
@@ -200,7 +200,7 @@ def test_break_even_curves_and_summary():
 
 
 def test_sensitivity_table_moves_one_assumption_at_a_time():
-    table = sensitivity_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    table = sensitivity_table(PRICING)
     base_part = table[table["scenario"] == "base"]
     base = base_part[base_part["assumption"] == "base"].iloc[0]
     assert base["log10_factor_ratio"] == 0
@@ -218,7 +218,7 @@ def test_sensitivity_table_moves_one_assumption_at_a_time():
 
 
 def test_scaling_table_each_premise_under_its_own_assumptions():
-    table = scaling_table(SETTINGS, SWEEP, CLASSICAL)
+    table = scaling_table(PRICING)
     slopes = table.groupby("premise")[["slope_quantum", "slope_classical"]].first()
     assert set(slopes.index) == {"theorem", "theorem_qrom", "measured_structure"}
     assert slopes["slope_classical"].tolist() == pytest.approx([1.0] * 3)
@@ -362,16 +362,16 @@ def test_claim_c14_is_judged_on_the_favourable_bound():
 def test_figures_say_model_not_measurement():
     from qtrain.figures.costs import plot_break_even, plot_sensitivity, plot_waterfall
 
-    curves = break_even_curves(SETTINGS, SWEEP, CLASSICAL)
+    curves = break_even_curves(PRICING)
     fig = plot_break_even(curves, break_even_summary(curves), MODELS)
     assert "not measurement" in fig._suptitle.get_text()
-    sens = sensitivity_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    sens = sensitivity_table(PRICING)
     fig = plot_sensitivity(sens)
     assert "not measurement" in fig._suptitle.get_text()
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert "data_loading = qram" in labels
-    steps = waterfall_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
-    dec = decomposition_table(SETTINGS, SWEEP, CLASSICAL, MODELS)
+    steps = waterfall_table(PRICING)
+    dec = decomposition_table(PRICING)
     fig = plot_waterfall(steps, dec)
     assert "not measurement" in fig._suptitle.get_text()
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
@@ -383,9 +383,10 @@ def test_waterfall_figure_says_not_priced_when_a_window_map_overflows():
     trimmed rehearsal) has no price: the figure says so instead of failing on infinite limits."""
     from qtrain.figures.costs import plot_waterfall
 
-    overflowing = replace(SETTINGS, hessian_lambda_min=-1e5)  # 1 - eta*lambda = 1001 per step
-    steps = waterfall_table(overflowing, SWEEP, CLASSICAL, MODELS)
-    dec = decomposition_table(overflowing, SWEEP, CLASSICAL, MODELS)
+    # 1 - eta*lambda = 1001 per step
+    overflowing = replace(PRICING, settings=replace(SETTINGS, hessian_lambda_min=-1e5))
+    steps = waterfall_table(overflowing)
+    dec = decomposition_table(overflowing)
     assert not math.isfinite(steps["log10_ratio"].iloc[0])
     assert math.isfinite(steps["log10_ratio"].iloc[-1])  # the favourable bound is priced
     fig = plot_waterfall(steps, dec)

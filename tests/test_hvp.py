@@ -107,6 +107,17 @@ def keep_vector(model: nn.Module, masks) -> torch.Tensor:
     )
 
 
+def operator_and_exact(
+    seed: int = 0, **options
+) -> tuple[HessianOperator, torch.Tensor, torch.Tensor]:
+    """A float64 operator on ``make_setup(seed)`` (its masks; ``options`` go to the operator),
+    the exact Hessian of the whole net and the mask of the kept entries."""
+    model, x, y, masks = make_setup(seed)
+    H = exact_hessian(model, x, y)
+    op = HessianOperator(model, F.cross_entropy, x, y, masks=masks, dtype=torch.float64, **options)
+    return op, H, keep_vector(model, masks)
+
+
 def op_matrix(op: HessianOperator) -> torch.Tensor:
     eye = torch.eye(op.dim, dtype=torch.float64)
     return torch.stack([op.matvec(eye[i]) for i in range(op.dim)], dim=1)
@@ -115,20 +126,7 @@ def op_matrix(op: HessianOperator) -> torch.Tensor:
 @pytest.mark.parametrize("space", ["restricted", "masked", "dense"])
 @pytest.mark.parametrize(("reuse", "micro"), [(False, None), (True, 4)])
 def test_matvec_matches_exact_hessian(space: str, reuse: bool, micro: int | None) -> None:
-    model, x, y, masks = make_setup()
-    H = exact_hessian(model, x, y)
-    keep = keep_vector(model, masks)
-    op = HessianOperator(
-        model,
-        F.cross_entropy,
-        x,
-        y,
-        space=space,
-        masks=masks,
-        reuse_graph=reuse,
-        micro_batch=micro,
-        dtype=torch.float64,
-    )
+    op, H, keep = operator_and_exact(space=space, reuse_graph=reuse, micro_batch=micro)
     if space == "restricted":
         expected = H[keep][:, keep]
     elif space == "masked":
@@ -146,10 +144,7 @@ def test_matvec_matches_exact_hessian(space: str, reuse: bool, micro: int | None
 
 
 def test_restricted_operator_is_the_principal_submatrix_and_symmetric() -> None:
-    model, x, y, masks = make_setup(seed=3)
-    H = exact_hessian(model, x, y)
-    keep = keep_vector(model, masks)
-    op = HessianOperator(model, F.cross_entropy, x, y, masks=masks, dtype=torch.float64)
+    op, H, keep = operator_and_exact(seed=3)
     M = op_matrix(op)
     torch.testing.assert_close(M, H[keep][:, keep], rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(M, M.T, rtol=1e-10, atol=1e-12)
@@ -285,19 +280,7 @@ def test_bench_runs_and_reports_ratios() -> None:
 )
 def test_forward_over_reverse_backends_match_exact_hessian(backend: str) -> None:
     """jvp(grad) (eager or compiled) is the same Hessian as the float64 oracle, in chunks."""
-    model, x, y, masks = make_setup(seed=7)
-    H = exact_hessian(model, x, y)
-    keep = keep_vector(model, masks)
-    op = HessianOperator(
-        model,
-        F.cross_entropy,
-        x,
-        y,
-        masks=masks,
-        micro_batch=4,
-        dtype=torch.float64,
-        backend=backend,
-    )
+    op, H, keep = operator_and_exact(seed=7, micro_batch=4, backend=backend)
     assert op.precision["backend"] == backend
     gen = torch.Generator().manual_seed(2)
     for _ in range(2):

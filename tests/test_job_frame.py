@@ -237,6 +237,7 @@ def test_resume_state_temporaries_are_removed_when_the_job_looks_for_its_state(t
     """`last.pt` and stored Lanczos runs are not declared outputs: their temporaries are
     removed where the job looks for its resume state."""
     from qtrain.run.resume import load_resume_state, resume_key
+    from qtrain.spectra.lanczos import DensitySettings
     from qtrain.spectra.resumable import resumable_spectral_density
 
     leftovers = [tmp_path / ".last.pt.a1b2c3d4.tmp", tmp_path / "partial/.probe_0.npz.x1y2.tmp"]
@@ -245,9 +246,8 @@ def test_resume_state_temporaries_are_removed_when_the_job_looks_for_its_state(t
         path.write_bytes(b"")
     assert load_resume_state(tmp_path / "last.pt", resume_key({})) is None
     matrix = torch.diag(torch.arange(1.0, 5.0, dtype=torch.float64))
-    resumable_spectral_density(
-        lambda v: matrix @ v, 4, steps=2, state_dir=tmp_path / "partial", bounds_steps=None
-    )
+    settings = DensitySettings(steps=2, bounds_steps=None)
+    resumable_spectral_density(lambda v: matrix @ v, 4, settings, state_dir=tmp_path / "partial")
     assert not any(path.exists() for path in leftovers)
 
 

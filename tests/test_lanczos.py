@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from qtrain.spectra.lanczos import (
+    DensitySettings,
     LanczosDivergenceError,
     SpectralDensity,
     gauss_quadrature,
@@ -122,7 +123,8 @@ def test_papyan_sigma_is_the_kappa_width() -> None:
 def test_spectral_density_recipe(tmp_path) -> None:
     d = known_spectrum()
     n = d.numel()
-    sd = spectral_density(diag_op(d), n, steps=30, probes=3, seed=5, bounds_steps=16)
+    settings = DensitySettings(steps=30, probes=3, seed=5, bounds_steps=16)
+    sd = spectral_density(diag_op(d), n, settings)
     assert sd.grid.shape == sd.density.shape == (1024,)
     assert sd.nodes.shape == sd.weights.shape == sd.probe.shape == (90,)
     assert sd.probes == 3
@@ -162,12 +164,23 @@ def test_spectral_density_recipe(tmp_path) -> None:
 
 def test_spectral_density_bounds_options() -> None:
     d = known_spectrum()
-    given = spectral_density(diag_op(d), d.numel(), steps=20, bounds=(-4.0, 13.0), grid_points=64)
+    settings = DensitySettings(steps=20, grid_points=64)
+    given = spectral_density(diag_op(d), d.numel(), settings, bounds=(-4.0, 13.0))
     assert (given.lower, given.upper) == (-4.0, 13.0) and given.grid.shape == (64,)
-    auto = spectral_density(diag_op(d), d.numel(), steps=20, bounds_steps=None)
+    auto = spectral_density(diag_op(d), d.numel(), DensitySettings(steps=20, bounds_steps=None))
     width = auto.nodes.max() - auto.nodes.min()
     assert auto.lower == pytest.approx(auto.nodes.min() - 0.05 * width)
     assert auto.upper == pytest.approx(auto.nodes.max() + 0.05 * width)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [({"probes": 0}, "probes must be at least 1"), ({"grid_points": 1}, "grid_points must be")],
+)
+def test_density_settings_refuse_what_makes_no_density(bad, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        DensitySettings(**bad)
+    assert DensitySettings(steps=500).for_dim(40).steps == 40
 
 
 def test_gaussian_density_against_direct_sum() -> None:

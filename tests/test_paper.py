@@ -47,13 +47,14 @@ def test_every_consumer_reads_the_one_statement():
     from qtrain.claims import training as claim_training
     from qtrain.figures import registry
     from qtrain.learning import flops
-    from qtrain.quantum.costs import analysis, break_even
+    from qtrain.quantum.costs import break_even, settings
 
     assert flops.PAPER_MODELS == {"resnet32_4": (32, 4), "resnet56_11": (56, 11)}
     assert claim_training.RESNETS is paper.RESNETS
     assert claim_costs.RESNETS is paper.RESNETS
-    assert analysis.RESNET_SIZES is break_even.RESNET_SIZES is registry.RESNET_SIZES
-    assert analysis.RESNET_SIZES is paper.RESNET_SIZES
+    assert break_even.RESNET_SIZES is registry.RESNET_SIZES is paper.RESNET_SIZES
+    priced = break_even.Pricing(settings.CostSettings(), settings.SweepSettings(), pd.DataFrame())
+    assert priced.models is paper.RESNET_SIZES  # what the cost tables price by default
     assert not hasattr(claims_core, "PAPER_RESNETS")
 
 

@@ -228,18 +228,20 @@ def test_a_crafted_lanczos_run_is_set_aside_unread(tmp_path, caplog):
     the run is recomputed."""
     import logging
 
+    from qtrain.spectra.lanczos import DensitySettings
     from qtrain.spectra.resumable import resumable_spectral_density
 
     caplog.set_level(logging.WARNING)
     matrix = torch.diag(torch.arange(1.0, 9.0, dtype=torch.float64))
-    options = dict(steps=4, probes=1, bounds_steps=None, grid_points=8, operator_id="op")
-    first = resumable_spectral_density(lambda v: matrix @ v, 8, state_dir=tmp_path, **options)
+    settings = DensitySettings(steps=4, bounds_steps=None, grid_points=8)
+    options = dict(state_dir=tmp_path, operator_id="op")
+    first = resumable_spectral_density(lambda v: matrix @ v, 8, settings, **options)
     probe = tmp_path / "probe_0.npz"
     with np.load(probe) as stored:
         arrays = {k: stored[k] for k in stored.files}
     marker = tmp_path / "marker"
     _object_npz(probe, marker, **arrays)
-    again = resumable_spectral_density(lambda v: matrix @ v, 8, state_dir=tmp_path, **options)
+    again = resumable_spectral_density(lambda v: matrix @ v, 8, settings, **options)
     assert again.meta["resumed_runs"] == 0
     np.testing.assert_allclose(again.nodes, first.nodes)
     assert f"resume state {probe} is not plain data (it holds a pickled object array)" in (

@@ -8,7 +8,9 @@ import json
 import math
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ from qtrain.claims.spectra import claim_c2, claim_c3, claim_c4, made_on
 from qtrain.learning.sparse_training import SparseTrainSettings, schedule
 from qtrain.spectra.density import load_spectrum, mass_row, masses_table
 from qtrain.spectra.error_proxy import error_proxy
-from qtrain.spectra.lanczos import spectral_density
+from qtrain.spectra.lanczos import DensitySettings, spectral_density
 from qtrain.spectra.proxy_curves import proxy_curve, segment_extremes, upload_steps
 from qtrain.spectra.proxy_vs_truth import (
     network_proxy_table,
@@ -59,9 +61,9 @@ def diag_operator(n: int = 200, seed: int = 0):
 
 def test_resumable_density_equals_spectral_density(tmp_path) -> None:
     matvec, n, _ = diag_operator()
-    kwargs = dict(probes=2, seed=4, bounds_steps=10, kappa=1.25, grid_points=128)
-    ref = spectral_density(matvec, n, 20, **kwargs)
-    got = resumable_spectral_density(matvec, n, 20, state_dir=tmp_path / "s", **kwargs)
+    settings = DensitySettings(steps=20, probes=2, seed=4, bounds_steps=10, grid_points=128)
+    ref = spectral_density(matvec, n, settings)
+    got = resumable_spectral_density(matvec, n, settings, state_dir=tmp_path / "s")
     for name in ("nodes", "weights", "probe", "grid", "density"):
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
     assert (got.lower, got.upper, got.sigma) == (ref.lower, ref.upper, ref.sigma)
@@ -74,8 +76,9 @@ def test_resumable_density_equals_spectral_density(tmp_path) -> None:
 
 def test_killed_run_resumes_without_recomputing_finished_runs(tmp_path) -> None:
     matvec, n, calls = diag_operator()
-    kwargs = dict(probes=2, seed=1, bounds_steps=8, state_dir=tmp_path, operator_id="op")
-    full = resumable_spectral_density(matvec, n, 15, **{**kwargs, "state_dir": tmp_path / "ref"})
+    settings = DensitySettings(steps=15, probes=2, seed=1, bounds_steps=8)
+    kwargs = dict(state_dir=tmp_path, operator_id="op")
+    full = resumable_spectral_density(matvec, n, settings, state_dir=tmp_path / "ref")
 
     def dying(v, limit=8 + 15 + 5):  # dies inside the second probe
         if calls["n"] >= limit:
@@ -84,16 +87,16 @@ def test_killed_run_resumes_without_recomputing_finished_runs(tmp_path) -> None:
 
     calls["n"] = 0
     with pytest.raises(KeyboardInterrupt):
-        resumable_spectral_density(dying, n, 15, **kwargs)
+        resumable_spectral_density(dying, n, settings, **kwargs)
     assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["bounds.npz", "probe_0.npz"]
     calls["n"] = 0
-    resumed = resumable_spectral_density(matvec, n, 15, **kwargs)
+    resumed = resumable_spectral_density(matvec, n, settings, **kwargs)
     assert calls["n"] == 15  # only the second probe ran again
     assert resumed.meta["resumed_runs"] == 2
     np.testing.assert_array_equal(resumed.density, full.density)
     # another operator (or other settings) never reuses the saved runs
     calls["n"] = 0
-    resumable_spectral_density(matvec, n, 15, **{**kwargs, "operator_id": "other"})
+    resumable_spectral_density(matvec, n, settings, state_dir=tmp_path, operator_id="other")
     assert calls["n"] == 8 + 2 * 15
 
 
@@ -161,23 +164,33 @@ def test_segment_extremes_fall_then_grow() -> None:
     assert not ext["grows"]
 
 
+def assert_columns(row: Mapping[str, Any], expected: Mapping[str, float]) -> None:
+    """The row's values in ``expected``'s columns are those values (pytest.approx)."""
+    assert {column: row[column] for column in expected} == pytest.approx(expected)
+
+
 def test_mass_row_in_every_convention() -> None:
     lams, w = spectrum([-1.0, 0.1, 0.5, 2.0, 30.0, 50.0], [0.1, 0.4, 0.2, 0.1, 0.1, 0.1])
     row = mass_row(lams, w, lr=0.05, cutoff=0.4)
-    # multiplier: |λ| > 0.4, dissipative iff |1 − 0.05 λ| < 1 (λ = 0.5, 2, 30), divergent
-    # iff > 1 (λ = −1; λ = 50: 0.05 × 50 > 2)
-    assert row["dissipative_multiplier"] == pytest.approx(0.4)
-    assert row["divergent_multiplier"] == pytest.approx(0.2)
-    assert row["n_c_multiplier"] == pytest.approx(0.6)
-    assert row["max_divergent_multiplier_multiplier"] == pytest.approx(1.5)
-    # a = −λ by sign: λ > 0.4 dissipative, λ < −0.4 divergent
-    assert row["dissipative_eigenvalue"] == pytest.approx(0.5)
-    assert row["divergent_eigenvalue"] == pytest.approx(0.1)
-    assert row["max_divergent_multiplier_eigenvalue"] == pytest.approx(2.0)
-    # a = −ηλ with the cut-off on ηλ: only λ = 30 and 50 (|ηλ| > 0.4)
-    assert row["dissipative_lr_scaled"] == pytest.approx(0.2)
-    assert row["divergent_lr_scaled"] == 0.0 and row["n_c_lr_scaled"] == pytest.approx(0.2)
-    assert row["lambda_max"] == 50.0 and row["negative_mass"] == pytest.approx(0.1)
+    expected = {
+        # multiplier: |λ| > 0.4, dissipative iff |1 − 0.05 λ| < 1 (λ = 0.5, 2, 30), divergent
+        # iff > 1 (λ = −1; λ = 50: 0.05 × 50 > 2)
+        "dissipative_multiplier": 0.4,
+        "divergent_multiplier": 0.2,
+        "n_c_multiplier": 0.6,
+        "max_divergent_multiplier_multiplier": 1.5,
+        # a = −λ by sign: λ > 0.4 dissipative, λ < −0.4 divergent
+        "dissipative_eigenvalue": 0.5,
+        "divergent_eigenvalue": 0.1,
+        "max_divergent_multiplier_eigenvalue": 2.0,
+        # a = −ηλ with the cut-off on ηλ: only λ = 30 and 50 (|ηλ| > 0.4)
+        "dissipative_lr_scaled": 0.2,
+        "divergent_lr_scaled": 0.0,
+        "n_c_lr_scaled": 0.2,
+        "lambda_max": 50.0,
+        "negative_mass": 0.1,
+    }
+    assert_columns(row, expected)
 
 
 def _saved_spectrum(path: Path, probes: list[tuple[list[float], list[float]]], record=None):
@@ -214,13 +227,19 @@ def test_masses_table_has_a_row_per_model_seed_and_probe(tmp_path) -> None:
         ["large", 1000, 0],
     ]
     first, second = table.iloc[0], table.iloc[1]
-    assert first["dissipative_multiplier"] == pytest.approx(0.5)
-    assert first["divergent_multiplier"] == pytest.approx(0.2)
-    assert first["n_c_multiplier"] == pytest.approx(0.7)
-    assert first["max_divergent_multiplier_multiplier"] == pytest.approx(1.05)
-    assert second["divergent_multiplier"] == pytest.approx(0.25)
-    assert second["max_divergent_multiplier_multiplier"] == pytest.approx(1.5)
-    assert first["divergent_eigenvalue"] == pytest.approx(0.2)  # a = -lambda, by sign
+    assert_columns(
+        first,
+        {
+            "dissipative_multiplier": 0.5,
+            "divergent_multiplier": 0.2,
+            "n_c_multiplier": 0.7,
+            "max_divergent_multiplier_multiplier": 1.05,
+            "divergent_eigenvalue": 0.2,  # a = -lambda, by sign
+        },
+    )
+    assert_columns(
+        second, {"divergent_multiplier": 0.25, "max_divergent_multiplier_multiplier": 1.5}
+    )
     assert (first["variant"], first["step"], first["dim"]) == ("continuous", 0, 7)
     assert (first["machine"], first["threads"]) == ("a test CPU, 2 cores", 1)
     assert table.iloc[2]["machine"] == ""  # no provenance record: not guessed

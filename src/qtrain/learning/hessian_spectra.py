@@ -105,6 +105,7 @@ def point_spectrum(
     Returns ``(density, record)``: the :class:`~qtrain.spectra.lanczos.SpectralDensity` (its
     ``meta`` completed) and the provenance record of the job."""
     from qtrain.spectra.hvp import HessianOperator
+    from qtrain.spectra.lanczos import DensitySettings
     from qtrain.spectra.resumable import resumable_spectral_density
 
     model = point.model
@@ -151,17 +152,20 @@ def point_spectrum(
         device,
     )
     tic = time.perf_counter()
-    density = resumable_spectral_density(
-        operator.matvec,
-        operator.dim,
-        spectra["lanczos_steps"],
-        state_dir=state_dir,
+    settings = DensitySettings(
+        steps=spectra["lanczos_steps"],
         probes=spectra["probes"],
         seed=seed,
         bounds_steps=spectra["bounds_steps"],
         margin=spectra["margin"],
         kappa=spectra["kappa"],
         grid_points=spectra["grid_points"],
+    )
+    density = resumable_spectral_density(
+        operator.matvec,
+        operator.dim,
+        settings,
+        state_dir=state_dir,
         device=device,
         progress=True,
         operator_id=resume_key(stage_config, inputs),

@@ -46,11 +46,14 @@ MASS_COLUMNS = ("dissipative", "divergent", "ratio", "n_c", "max_divergent_multi
 """Per-convention columns of a masses table (``<name>_<convention>``)."""
 
 
-def load_spectrum(path: str | os.PathLike) -> dict[str, Any]:
-    """A spectrum saved by :meth:`qtrain.spectra.lanczos.SpectralDensity.save` (numpy only; a
-    damaged file raises :class:`qtrain.run.files.UnreadableFileError` naming it)."""
+def load_spectrum(
+    path: str | os.PathLike, keys: Sequence[str] = ("nodes", "weights", "meta")
+) -> dict[str, Any]:
+    """A spectrum saved by :meth:`qtrain.spectra.lanczos.SpectralDensity.save`, every field
+    decoded (``meta`` from JSON, 0-d arrays to numbers). Numpy only; a damaged file, or one
+    without ``keys``, raises :class:`qtrain.run.files.UnreadableFileError` naming it."""
     out: dict[str, Any] = {}
-    for key, value in load_arrays(path, keys=("nodes", "weights", "meta")).items():
+    for key, value in load_arrays(path, keys=keys).items():
         if key == "meta":
             out[key] = json.loads(str(value))
         elif value.ndim == 0:

@@ -100,6 +100,17 @@ def proxy_coordinates(
     return -scale * lam, w
 
 
+def _beyond_cutoff(
+    nodes: ArrayLike, weights: ArrayLike, ts: ArrayLike, cutoff: float, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(a, w, t, beyond)``: the validated coordinates (:func:`proxy_coordinates`), ``ts`` as
+    float64 and the mask of the modes beyond the cut-off (``|a| > cutoff``)."""
+    if cutoff < 0:
+        raise ValueError(f"cutoff must be non-negative, got {cutoff}")
+    a, w = proxy_coordinates(nodes, weights, scale)
+    return a, w, np.asarray(ts, dtype=np.float64), np.abs(a) > cutoff
+
+
 def error_proxy_curve(
     nodes: ArrayLike,
     weights: ArrayLike,
@@ -112,11 +123,7 @@ def error_proxy_curve(
     """E(t) (Eq. 7-8) for every t in ``ts`` at once; same shape as ``ts``."""
     if on_empty not in ("nan", "raise"):
         raise ValueError(f"on_empty must be 'nan' or 'raise', got {on_empty!r}")
-    if cutoff < 0:
-        raise ValueError(f"cutoff must be non-negative, got {cutoff}")
-    a, w = proxy_coordinates(nodes, weights, scale)
-    t = np.asarray(ts, dtype=np.float64)
-    sel = np.abs(a) > cutoff
+    a, w, t, sel = _beyond_cutoff(nodes, weights, ts, cutoff, scale)
     n_c = float(w[sel].sum())
     if n_c == 0.0:
         if on_empty == "raise":
@@ -143,11 +150,8 @@ def log_error_proxy_curve(
     where E(t) overflows float64; NaN when ``N_c = 0`` (E undefined)."""
     from scipy.special import logsumexp
 
-    if cutoff < 0:
-        raise ValueError(f"cutoff must be non-negative, got {cutoff}")
-    a, w = proxy_coordinates(nodes, weights, scale)
-    t = np.asarray(ts, dtype=np.float64)
-    sel = (np.abs(a) > cutoff) & (w > 0)
+    a, w, t, beyond = _beyond_cutoff(nodes, weights, ts, cutoff, scale)
+    sel = beyond & (w > 0)
     if not sel.any():
         return np.full(t.shape, np.nan)
     with np.errstate(divide="ignore"):
@@ -234,10 +238,9 @@ def growth_rates(
     under the sign split a mode with ``a < −2`` grows (``m > 1``) while called dissipative, and
     its growth is not carried by divergent modes. NaN where ``N_c = 0``.
     """
-    a, w = proxy_coordinates(nodes, weights, scale)
+    a, w, t, beyond = _beyond_cutoff(nodes, weights, ts, cutoff, scale)
     _, divergent = _labels(a, cutoff, split)
-    t = np.asarray(ts, dtype=np.float64)
-    sel = (np.abs(a) > cutoff) & (w > 0)
+    sel = beyond & (w > 0)
     if not sel.any():
         nan = np.full(t.shape, np.nan)
         return nan, nan.copy()

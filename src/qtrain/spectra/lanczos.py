@@ -28,7 +28,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +37,14 @@ import torch
 from scipy.linalg import eigh_tridiagonal
 from torch import Tensor
 
-from qtrain.run.files import atomic_write, load_arrays
+from qtrain.run.files import atomic_write
+from qtrain.spectra.density import load_spectrum
 
 __all__ = [
+    "DensitySettings",
     "LanczosDivergenceError",
     "SpectralDensity",
     "density_from_quadratures",
-    "density_meta",
     "gauss_quadrature",
     "gaussian_density",
     "lanczos",
@@ -281,51 +282,88 @@ class SpectralDensity:
         """Read a file written by :meth:`save` (a damaged one raises
         :class:`qtrain.run.files.UnreadableFileError` naming it)."""
         names = [f.name for f in dataclasses.fields(cls)]
-        data = load_arrays(path, keys=names)
-        values: dict[str, Any] = {}
-        for name in names:
-            value = data[name]
-            if name == "meta":
-                values[name] = json.loads(str(value))
-            elif value.ndim == 0:
-                values[name] = value.item()
-            else:
-                values[name] = value
-        return cls(**values)
+        stored = load_spectrum(path, keys=names)
+        return cls(**{name: stored[name] for name in names})
+
+
+@dataclass(frozen=True)
+class DensitySettings:
+    """The settings of Papyan's recipe (module docstring) that make a density: ``steps``
+    Lanczos steps per probe, ``probes`` start vectors from ``seed`` (:func:`probe_seeds`), a
+    ``bounds_steps``-step bounds run (``None``: bounds from the probes), the ``margin`` that
+    widens the bounds, the kernel's ``kappa``, ``grid_points`` grid points, and the Lanczos
+    vectors' ``reorthogonalize`` and ``dtype``. Raises ``ValueError`` for fewer than one probe
+    or two grid points."""
+
+    steps: int = 256
+    probes: int = 1
+    seed: int = 0
+    bounds_steps: int | None = 64
+    margin: float = 0.05
+    kappa: float = 1.25
+    grid_points: int = 1024
+    reorthogonalize: bool = False
+    dtype: torch.dtype = torch.float64
+
+    def __post_init__(self) -> None:
+        if self.probes < 1:
+            raise ValueError(f"probes must be at least 1, got {self.probes}")
+        if self.grid_points < 2:
+            raise ValueError(f"grid_points must be at least 2, got {self.grid_points}")
+
+    def for_dim(self, dim: int) -> DensitySettings:
+        """These settings with ``steps`` capped at ``dim`` (Lanczos takes at most ``dim``)."""
+        return dataclasses.replace(self, steps=min(int(self.steps), int(dim)))
+
+    def seeds(self) -> list[int]:
+        """The start vectors' seeds: the bounds run's first, then one per probe."""
+        return probe_seeds(self.seed, self.probes + 1)
+
+    def meta(self, dim: int, *, bounds_given: bool) -> dict[str, Any]:
+        """The settings record saved with a density (``SpectralDensity.meta``)."""
+        seeds = self.seeds()
+        return {
+            "recipe": "Papyan 2019 stochastic Lanczos quadrature",
+            "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
+            "probes": self.probes,
+            "seed": int(self.seed),
+            "probe_seeds": list(seeds[1:]),
+            "bounds_seed": seeds[0],
+            "bounds_steps": self.bounds_steps,
+            "bounds_given": bounds_given,
+            "margin": self.margin,
+            "reorthogonalize": self.reorthogonalize,
+            "dim": int(dim),
+            "lanczos_dtype": str(self.dtype).replace("torch.", ""),
+        }
 
 
 def spectral_density(
     matvec: MatVec,
     dim: int,
-    steps: int = 256,
+    settings: DensitySettings | None = None,
     *,
-    probes: int = 1,
-    seed: int = 0,
-    bounds_steps: int | None = 64,
     bounds: tuple[float, float] | None = None,
-    margin: float = 0.05,
-    kappa: float = 1.25,
-    grid_points: int = 1024,
-    reorthogonalize: bool = False,
     device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float64,
     progress: bool = False,
 ) -> SpectralDensity:
-    """Papyan's stochastic Lanczos density of a symmetric operator (module docstring).
+    """Papyan's stochastic Lanczos density of a symmetric operator (module docstring) under
+    ``settings`` (default: :class:`DensitySettings` ``()``), its Lanczos vectors on ``device``.
 
     Spectral bounds: ``bounds`` if given, else the extreme Ritz values of a ``bounds_steps``-step
     run (from its own start vector), else (``bounds_steps=None``) the extreme Ritz values of the
     main runs; widened by ``margin`` times their width, and further (by the same margin) if a
     main-run Ritz value falls outside. Start vectors: :func:`start_vector` with the seeds
-    :func:`probe_seeds` ``(seed, probes + 1)``: the first for the bounds run, one per probe after.
+    :meth:`DensitySettings.seeds`: the first for the bounds run, one per probe after.
     """
-    if probes < 1:
-        raise ValueError(f"probes must be at least 1, got {probes}")
-    if grid_points < 2:
-        raise ValueError(f"grid_points must be at least 2, got {grid_points}")
-    steps = min(int(steps), int(dim))  # Lanczos cannot take more steps than dim
-    seeds = probe_seeds(seed, probes + 1)
-    opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=progress)
+    settings = (settings or DensitySettings()).for_dim(dim)
+    seeds = settings.seeds()
+    opts = dict(
+        reorthogonalize=settings.reorthogonalize,
+        device=device,
+        dtype=settings.dtype,
+        progress=progress,
+    )
     t0 = time.perf_counter()
 
     lo = hi = None
@@ -333,97 +371,53 @@ def spectral_density(
         lo, hi = float(bounds[0]), float(bounds[1])
         if not lo < hi:
             raise ValueError(f"bounds must satisfy lower < upper, got {bounds}")
-    elif bounds_steps is not None:
-        b_nodes, _ = lanczos(matvec, dim, bounds_steps, seeds[0], **opts)
+    elif settings.bounds_steps is not None:
+        b_nodes, _ = lanczos(matvec, dim, settings.bounds_steps, seeds[0], **opts)
         lo, hi = float(b_nodes.min()), float(b_nodes.max())
 
-    quadratures = [lanczos(matvec, dim, steps, seeds[p + 1], **opts) for p in range(probes)]
-    given = (lo, hi) if lo is not None else None
+    quadratures = [
+        lanczos(matvec, dim, settings.steps, seeds[p + 1], **opts) for p in range(settings.probes)
+    ]
     result = density_from_quadratures(
         quadratures,
-        steps,
-        bounds=given,
+        settings,
+        bounds=(lo, hi) if lo is not None else None,
         widen=bounds is None,
-        margin=margin,
-        kappa=kappa,
-        grid_points=grid_points,
+        meta=settings.meta(dim, bounds_given=bounds is not None),
     )
-    meta = density_meta(
-        probes=probes,
-        seed=seed,
-        seeds=seeds,
-        bounds_steps=bounds_steps,
-        bounds_given=bounds is not None,
-        margin=margin,
-        reorthogonalize=reorthogonalize,
-        dim=dim,
-        dtype=dtype,
-    )
-    meta["seconds"] = time.perf_counter() - t0
-    result.meta = meta
+    result.meta["seconds"] = time.perf_counter() - t0
     log.info(
         "spectral_density: dim=%d, %d probe(s) x %d steps, bounds [%.6g, %.6g], sigma=%.4g, %.3g s",
         dim,
-        probes,
-        steps,
+        settings.probes,
+        settings.steps,
         result.lower,
         result.upper,
         result.sigma,
-        meta["seconds"],
+        result.meta["seconds"],
     )
     return result
 
 
-def density_meta(
-    *,
-    probes: int,
-    seed: int,
-    seeds: list[int],
-    bounds_steps: int | None,
-    bounds_given: bool,
-    margin: float,
-    reorthogonalize: bool,
-    dim: int,
-    dtype: torch.dtype,
-) -> dict[str, Any]:
-    """The settings record saved with a density (``SpectralDensity.meta``)."""
-    return {
-        "recipe": "Papyan 2019 stochastic Lanczos quadrature",
-        "kernel": "gaussian; sigma = (upper-lower)/2 * (2/(steps-1))/sqrt(8 ln kappa)",
-        "probes": probes,
-        "seed": int(seed),
-        "probe_seeds": list(seeds[1:]),
-        "bounds_seed": seeds[0],
-        "bounds_steps": bounds_steps,
-        "bounds_given": bounds_given,
-        "margin": margin,
-        "reorthogonalize": reorthogonalize,
-        "dim": int(dim),
-        "lanczos_dtype": str(dtype).replace("torch.", ""),
-    }
-
-
 def density_from_quadratures(
     quadratures: list[tuple[np.ndarray, np.ndarray]],
-    steps: int,
+    settings: DensitySettings,
     *,
     bounds: tuple[float, float] | None = None,
     widen: bool = True,
-    margin: float = 0.05,
-    kappa: float = 1.25,
-    grid_points: int = 1024,
-    meta: dict[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> SpectralDensity:
     """Papyan's smoothed density from the Gauss quadratures ``(nodes, weights)`` of the probes.
 
     ``bounds``: the spectral bounds (``None``: the extreme Ritz values of the probes), widened by
-    ``margin`` times their width when ``widen``; either way widened further if a Ritz value falls
-    outside. Probe weights are averaged; ``steps`` sets the kernel width (:func:`papyan_sigma`).
+    ``settings.margin`` times their width when ``widen``; either way widened further if a Ritz
+    value falls outside. Probe weights are averaged; ``settings.steps`` (already capped at the
+    dimension) and ``settings.kappa`` set the kernel width (:func:`papyan_sigma`), and the grid
+    has ``settings.grid_points`` points.
     """
     if not quadratures:
         raise ValueError("at least one probe run is needed")
-    if grid_points < 2:
-        raise ValueError(f"grid_points must be at least 2, got {grid_points}")
+    steps, margin, kappa = settings.steps, settings.margin, settings.kappa
     probes = len(quadratures)
     nodes = np.concatenate([q[0] for q in quadratures])
     weights = np.concatenate([q[1] / probes for q in quadratures])
@@ -446,7 +440,7 @@ def density_from_quadratures(
         lower = min(lower, float(nodes.min()) - margin * width)
         upper = max(upper, float(nodes.max()) + margin * width)
     sigma = papyan_sigma(steps, kappa) * (upper - lower) / 2.0
-    grid = np.linspace(lower, upper, grid_points)
+    grid = np.linspace(lower, upper, settings.grid_points)
     return SpectralDensity(
         nodes=nodes,
         weights=weights,

@@ -26,13 +26,12 @@ from qtrain.run.files import UnreadableFileError, atomic_write, load_arrays, rem
 from qtrain.run.progress import Progress
 from qtrain.run.resume import discard_resume_file, discard_stale_resume_file
 from qtrain.spectra.lanczos import (
+    DensitySettings,
     MatVec,
     SpectralDensity,
     density_from_quadratures,
-    density_meta,
     gauss_quadrature,
     lanczos_tridiagonal,
-    probe_seeds,
 )
 
 __all__ = ["assemble_density", "resumable_spectral_density"]
@@ -43,18 +42,14 @@ log = logging.getLogger(__name__)
 def assemble_density(
     bounds_run: tuple[np.ndarray, np.ndarray] | None,
     probe_runs: list[tuple[np.ndarray, np.ndarray]],
-    steps: int,
-    *,
-    margin: float = 0.05,
-    kappa: float = 1.25,
-    grid_points: int = 1024,
+    settings: DensitySettings,
     meta: Mapping[str, Any] | None = None,
 ) -> SpectralDensity:
     """The density of :func:`~qtrain.spectra.lanczos.spectral_density` from raw runs.
 
     ``bounds_run``: the ``(alpha, beta)`` of the bounds run (``None``: bounds from the probes);
-    ``probe_runs``: one ``(alpha, beta)`` per probe; ``steps``: the requested steps per probe
-    (already capped at the dimension).
+    ``probe_runs``: one ``(alpha, beta)`` per probe; ``settings``: the recipe's, its steps
+    already capped at the dimension (:meth:`DensitySettings.for_dim`).
     """
     bounds = None
     if bounds_run is not None:
@@ -62,11 +57,8 @@ def assemble_density(
         bounds = (float(b_nodes.min()), float(b_nodes.max()))
     return density_from_quadratures(
         [gauss_quadrature(alpha, beta) for alpha, beta in probe_runs],
-        steps,
+        settings,
         bounds=bounds,
-        margin=margin,
-        kappa=kappa,
-        grid_points=grid_points,
         meta=meta,
     )
 
@@ -106,18 +98,10 @@ def _save_run(path: Path, alpha: np.ndarray, beta: np.ndarray, settings: Mapping
 def resumable_spectral_density(
     matvec: MatVec,
     dim: int,
-    steps: int = 256,
+    settings: DensitySettings | None = None,
     *,
     state_dir: str | Path,
-    probes: int = 1,
-    seed: int = 0,
-    bounds_steps: int | None = 64,
-    margin: float = 0.05,
-    kappa: float = 1.25,
-    grid_points: int = 1024,
-    reorthogonalize: bool = False,
     device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float64,
     progress: bool = False,
     operator_id: str | Mapping[str, Any] = "",
 ) -> SpectralDensity:
@@ -129,19 +113,16 @@ def resumable_spectral_density(
     operator are never reused). ``meta["resumed_runs"]`` counts the runs loaded instead of
     computed. ``progress``: one :class:`qtrain.run.progress.Progress` over all HVPs of the runs.
     """
-    if probes < 1:
-        raise ValueError(f"probes must be at least 1, got {probes}")
-    if grid_points < 2:
-        raise ValueError(f"grid_points must be at least 2, got {grid_points}")
+    settings = (settings or DensitySettings()).for_dim(dim)
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    steps = min(int(steps), int(dim))
-    seeds = probe_seeds(seed, probes + 1)
-    opts = dict(reorthogonalize=reorthogonalize, device=device, dtype=dtype, progress=False)
+    steps, probes, bounds_steps = settings.steps, settings.probes, settings.bounds_steps
+    seeds = settings.seeds()
+    opts = dict(reorthogonalize=settings.reorthogonalize, device=device, dtype=settings.dtype)
     common = {
         "dim": int(dim),
-        "reorthogonalize": bool(reorthogonalize),
-        "dtype": str(dtype),
+        "reorthogonalize": bool(settings.reorthogonalize),
+        "dtype": str(settings.dtype),
         "operator": operator_id,
     }
     t0 = time.perf_counter()
@@ -160,8 +141,8 @@ def resumable_spectral_density(
     def run(name: str, iters: int, run_seed: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal resumed
         path = state_dir / f"{name}.npz"
-        settings = {**common, "iters": int(iters), "seed": int(run_seed)}
-        cached = _load_run(path, settings)
+        run_settings = {**common, "iters": int(iters), "seed": int(run_seed)}
+        cached = _load_run(path, run_settings)
         if cached is not None:
             resumed += 1
             if bar is not None:
@@ -170,7 +151,7 @@ def resumable_spectral_density(
             return cached
         tic = time.perf_counter()
         alpha, beta = lanczos_tridiagonal(matvec, dim, iters, run_seed, **opts)
-        _save_run(path, alpha, beta, settings)
+        _save_run(path, alpha, beta, run_settings)
         log.info(
             "%s: %d Lanczos steps in %.1f s, saved", name, alpha.size, time.perf_counter() - tic
         )
@@ -180,29 +161,11 @@ def resumable_spectral_density(
     probe_runs = [run(f"probe_{p}", steps, seeds[p + 1]) for p in range(probes)]
     if bar is not None:
         bar.close()
-    meta = density_meta(
-        probes=probes,
-        seed=seed,
-        seeds=seeds,
-        bounds_steps=bounds_steps,
-        bounds_given=False,
-        margin=margin,
-        reorthogonalize=reorthogonalize,
-        dim=dim,
-        dtype=dtype,
-    ) | {
+    meta = settings.meta(dim, bounds_given=False) | {
         "resumed_runs": resumed,
         "seconds": time.perf_counter() - t0,
     }
-    density = assemble_density(
-        bounds_run,
-        probe_runs,
-        steps,
-        margin=margin,
-        kappa=kappa,
-        grid_points=grid_points,
-        meta=meta,
-    )
+    density = assemble_density(bounds_run, probe_runs, settings, meta)
     log.info(
         "spectral density: dim=%d, %d probe(s) x %d steps, bounds [%.6g, %.6g], %d run(s) "
         "resumed, %.3g s",

@@ -18,8 +18,7 @@ PNAS 118 (2021), whose blocks are Kronecker sums.
 from __future__ import annotations
 
 import itertools
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,12 +34,10 @@ __all__ = [
     "carleman_trajectory",
     "exact_trajectory",
     "lift",
-    "order_sweep",
     "variant_difference",
 ]
 
 VARIANTS = ("discrete", "first_order")
-log = logging.getLogger(__name__)
 
 
 def carleman_dimension(n: int, order: int) -> int:
@@ -284,49 +281,6 @@ def carleman_trajectory(
             y = C @ y + b
             out[t + 1] = y[:n]
     return out
-
-
-def order_sweep(
-    m: PolyMap | Terms,
-    u0: np.ndarray,
-    steps: int,
-    orders: Sequence[int],
-    variant: str = "discrete",
-) -> list[dict[str, float]]:
-    """Carleman error against the exact iteration for each truncation order N.
-
-    Each row: order, dimension, nnz, error_T = ‖ŷ_1(T) − u(T)‖, relative_error_T (divided by
-    ‖u(T)‖), max_error (over t ≤ T), norm_u_T.
-    """
-    m = as_polymap(m)
-    exact = exact_trajectory(m, u0, steps)
-    n = exact.shape[1]
-    rows = []
-    for order in orders:
-        C, b = carleman_matrix(m, order, variant)
-        approx = carleman_trajectory(m, u0, steps, order, variant, system=(C, b))
-        with np.errstate(over="ignore", invalid="ignore"):
-            gap = np.linalg.norm(approx - exact, axis=1)
-            norm_t = float(np.linalg.norm(exact[-1]))
-            rows.append(
-                {
-                    "order": int(order),
-                    "dimension": carleman_dimension(n, order),
-                    "nnz": int(C.nnz),
-                    "error_T": float(gap[-1]),
-                    "relative_error_T": float(gap[-1] / norm_t) if norm_t > 0 else float("nan"),
-                    "max_error": float(np.max(gap)),
-                    "norm_u_T": norm_t,
-                }
-            )
-        log.info(
-            "order %d: dimension %d, nnz %d, error at T %.3e",
-            order,
-            rows[-1]["dimension"],
-            C.nnz,
-            rows[-1]["error_T"],
-        )
-    return rows
 
 
 def variant_difference(

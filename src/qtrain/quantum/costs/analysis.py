@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qtrain.paper import RESNET_SIZES
 from qtrain.quantum.costs.break_even import (
+    Pricing,
     classical_row,
     classical_seconds,
     n_grid,
@@ -36,9 +36,7 @@ from qtrain.quantum.costs.settings import (
     SCENARIOS,
     THEOREM_PREMISE,
     CostSettings,
-    SweepSettings,
     apply_overrides,
-    scenario_settings,
 )
 from qtrain.quantum.costs.window import ASSUMPTION, NECESSITY, PREMISE, decomposition, window_cost
 
@@ -159,21 +157,15 @@ def decomposition_rows(
     ]
 
 
-def decomposition_table(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    models: Mapping[str, int] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-) -> pd.DataFrame:
+def decomposition_table(p: Pricing) -> pd.DataFrame:
     """Per model and scenario (its headline qubit model): every factor of the run's
     quantum/classical wall-clock in decades with its mark, and a ``total`` row (their sum)."""
     rows = []
-    for name, n in (models or RESNET_SIZES).items():
+    for name, n in p.models.items():
         for scenario in SCENARIOS:
-            ms = scenario_settings(s, sweep, scenario, (overrides or {}).get(name))
+            ms = p.scenario(name, scenario)
             qm = ms.qubit_models[0]
-            res = _evaluate(n, ms, qm, classical, name)
+            res = _evaluate(n, ms, qm, p.classical, name)
             base = {"model_name": name, "n": n, "scenario": scenario, "qubit_model": qm}
             rows += decomposition_rows(base, res["q"], ms, res["classical_seconds"])
     frame = pd.DataFrame(rows)
@@ -189,22 +181,15 @@ def _changes(base: CostSettings, fav: CostSettings) -> dict[str, Any]:
     return out
 
 
-def waterfall_table(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    models: Mapping[str, int] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-) -> pd.DataFrame:
+def waterfall_table(p: Pricing) -> pd.DataFrame:
     """From the base (its headline qubit model) to the favourable bound, one group of
     :data:`WATERFALL_STEPS` at a time (cumulative): the run's log10(quantum / classical) after
     each step and the step's change in decades, with its mark. The last row reaches the
     favourable bound exactly."""
     rows = []
-    for name, n in (models or RESNET_SIZES).items():
-        measured = (overrides or {}).get(name)
-        base = scenario_settings(s, sweep, "base", measured)
-        fav = scenario_settings(s, sweep, "favourable", measured)
+    classical = p.classical
+    for name, n in p.models.items():
+        base, fav = p.scenario(name, "base"), p.scenario(name, "favourable")
         changes = _changes(base, fav)
         steps = [
             (lab, {k: changes.pop(k) for k in keys if k in changes}, mark, why)
@@ -255,22 +240,17 @@ def _variants(values: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]
     return out
 
 
-def sensitivity_table(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    models: Mapping[str, int] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-) -> pd.DataFrame:
+def sensitivity_table(p: Pricing) -> pd.DataFrame:
     """The run's quantum wall-clock and its ratio to the classical one when one assumption at
     a time takes each listed value: the base over ``sweep.sensitivity``, the favourable bound
     over ``sweep.favourable_variants``, each against its own scenario (headline qubit model).
     One row per model, scenario, assumption and value."""
     rows = []
-    lists = {"base": sweep.sensitivity, "favourable": sweep.favourable_variants}
-    for name, n in (models or RESNET_SIZES).items():
+    classical = p.classical
+    lists = {"base": p.sweep.sensitivity, "favourable": p.sweep.favourable_variants}
+    for name, n in p.models.items():
         for scenario in SCENARIOS:
-            ms0 = scenario_settings(s, sweep, scenario, (overrides or {}).get(name))
+            ms0 = p.scenario(name, scenario)
             base = _evaluate(n, ms0, ms0.qubit_models[0], classical, name)
             base.pop("q")
             base_ratio = base["quantum_seconds"] / base["classical_seconds"]
@@ -318,12 +298,7 @@ _PREMISE_KEYS = {
 }
 
 
-def scaling_table(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    overrides: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
+def scaling_table(p: Pricing) -> pd.DataFrame:
     """The n-dependence behind C11, each premise priced under its own assumptions: ``theorem``
     (polylog non-zeros per row, sparse access at polylog cost per query, a fixed read-out,
     λ_min ≥ 0), ``theorem_qrom`` (the same with the data loaded by counted QROM: context) and
@@ -331,9 +306,11 @@ def scaling_table(
     the paper's read-out). Logical Toffolis of the run, classical FLOPs of the run and of the
     oracle data's classical preparation on the n grid; log-log slopes over n ≥ ``fit_min_n``;
     ``slope_variant_min/max``: the slope's range over the sensitivity variants that stay
-    inside the premise (one assumption at a time)."""
-    ms = apply_overrides(s, dict(overrides or {}))
-    row0 = classical_row(classical, sweep.reference_model, 0)
+    inside the premise (one assumption at a time). The base is the configured settings with
+    the reference model's measured values."""
+    sweep = p.sweep
+    ms = apply_overrides(p.settings, dict(p.reference_measured))
+    row0 = classical_row(p.classical, sweep.reference_model, 0)
     grid = n_grid(sweep)
     rows = []
     for premise in SCALING_PREMISES:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from qtrain.quantum.costs.settings import (
 from qtrain.quantum.costs.window import logical_counts, window_cost
 
 __all__ = [
+    "Pricing",
     "break_even_curves",
     "break_even_summary",
     "classical_row",
@@ -44,6 +45,28 @@ __all__ = [
     "quantum_run",
     "resnet_cost_table",
 ]
+
+
+@dataclass(frozen=True, eq=False)
+class Pricing:
+    """What the model tables price, and against what: the cost ``settings`` and the ``sweep``,
+    the ``classical`` FLOP table, the ``models`` (name → parameters; default the paper's
+    ResNets) and, per model, the settings that measured values replace (``measured``)."""
+
+    settings: CostSettings
+    sweep: SweepSettings
+    classical: pd.DataFrame
+    models: Mapping[str, int] = field(default_factory=lambda: RESNET_SIZES)
+    measured: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def scenario(self, name: str, scenario: str) -> CostSettings:
+        """The settings of ``scenario`` for the model ``name``, its measured values in."""
+        return scenario_settings(self.settings, self.sweep, scenario, self.measured.get(name))
+
+    @property
+    def reference_measured(self) -> Mapping[str, Any]:
+        """The measured values of the sweeps' reference model (what the n and T sweeps use)."""
+        return self.measured.get(self.sweep.reference_model, {})
 
 
 def classical_row(classical: pd.DataFrame, name: str | None, n: int) -> Mapping[str, Any]:
@@ -192,11 +215,7 @@ _ASSUMPTION_KEYS = (
 
 
 def resnet_cost_table(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    models: Mapping[str, int] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    p: Pricing,
     sources: Mapping[str, str] | None = None,
     block_table: pd.DataFrame | None = None,
     map_name: str | None = None,
@@ -207,20 +226,19 @@ def resnet_cost_table(
     coherent alternative) and the classical wall-clock. ``headline`` marks each scenario's
     first qubit model (the favourable bound's is its fast model).
 
-    ``overrides``: per model, settings replaced by measured values; ``sources``: per model,
+    ``p.measured``: per model, settings replaced by measured values; ``sources``: per model,
     where they were measured (written into ``measured_inputs``)."""
     rows = []
-    for name, n in (models or RESNET_SIZES).items():
-        measured_change = dict((overrides or {}).get(name, {}))
-        measured = ", ".join(sorted(measured_change)) or "none (config assumptions)"
+    for name, n in p.models.items():
+        measured = ", ".join(sorted(p.measured.get(name, {}))) or "none (config assumptions)"
         if (sources or {}).get(name):
             measured += f" from {sources[name]}"
         for scenario in SCENARIOS:
-            ms = scenario_settings(s, sweep, scenario, measured_change)
+            ms = p.scenario(name, scenario)
             for qm in ms.qubit_models:
-                q = quantum_run(n, ms, qm, classical, name, block_table, map_name, True)
+                q = quantum_run(n, ms, qm, p.classical, name, block_table, map_name, True)
                 for horizon in ("window", "run"):
-                    rows.append(_resnet_row(name, n, scenario, qm, horizon, ms, q, classical))
+                    rows.append(_resnet_row(name, n, scenario, qm, horizon, ms, q, p.classical))
                     rows[-1]["headline"] = qm == ms.qubit_models[0]
                     rows[-1]["measured_inputs"] = measured
     frame = pd.DataFrame(rows)
@@ -291,21 +309,17 @@ def n_grid(sweep: SweepSettings) -> list[int]:
     return [int(v) for v in np.unique(np.round(grid))]
 
 
-def break_even_curves(
-    s: CostSettings,
-    sweep: SweepSettings,
-    classical: pd.DataFrame,
-    overrides: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
+def break_even_curves(p: Pricing) -> pd.DataFrame:
     """Quantum and classical wall-clock of the run versus n (log grid, the reference model's
-    per-parameter assumptions) and of one window versus T (at the reference model's n), per
-    scenario and qubit model, with the classical preparation of the oracle data (the floor).
-    One row per (scenario, axis, x, qubit model)."""
+    per-parameter assumptions and measured values) and of one window versus T (at the
+    reference model's n), per scenario and qubit model, with the classical preparation of the
+    oracle data (the floor). One row per (scenario, axis, x, qubit model)."""
+    sweep, classical = p.sweep, p.classical
     ref = sweep.reference_model
     n_ref = int(classical_row(classical, ref, 0)["parameters"])
     rows = []
     for scenario in SCENARIOS:
-        ms = scenario_settings(s, sweep, scenario, overrides)
+        ms = p.scenario(ref, scenario)
         for qm in ms.qubit_models:
             for n in n_grid(sweep):
                 name = ref if n == n_ref else None

@@ -24,6 +24,7 @@ from qtrain.quantum.costs.analysis import (
     waterfall_table,
 )
 from qtrain.quantum.costs.break_even import (
+    Pricing,
     break_even_curves,
     break_even_summary,
     resnet_cost_table,
@@ -138,10 +139,9 @@ def _sources(measured: pd.DataFrame | None) -> dict[str, str]:
     }
 
 
-def _setup(resources, window_space, measured):
+def _pricing(classical, measured, resources, window_space) -> Pricing:
     s, sweep = settings_from_config(resources, window_space)
-    over = overrides_from(measured)
-    return s, sweep, over, over.get(sweep.reference_model, {})
+    return Pricing(s, sweep, classical, measured=overrides_from(measured))
 
 
 def cost_resnets(
@@ -153,8 +153,8 @@ def cost_resnets(
 ) -> pd.DataFrame:
     """The ResNet table: both paper models × {base, favourable} × qubit models × {one window,
     the run}, against the classical wall-clock (:func:`resnet_cost_table`)."""
-    s, sweep, over, _ = _setup(resources, window_space, measured)
-    return resnet_cost_table(s, sweep, classical, overrides=over, sources=_sources(measured))
+    pricing = _pricing(classical, measured, resources, window_space)
+    return resnet_cost_table(pricing, sources=_sources(measured))
 
 
 def cost_break_even(
@@ -166,8 +166,7 @@ def cost_break_even(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(curves, summary): quantum and classical wall-clock versus n and versus T for both
     scenarios, and where they cross (or that they do not in the swept range)."""
-    s, sweep, _, ref = _setup(resources, window_space, measured)
-    curves = break_even_curves(s, sweep, classical, ref)
+    curves = break_even_curves(_pricing(classical, measured, resources, window_space))
     return curves, break_even_summary(curves)
 
 
@@ -180,8 +179,7 @@ def cost_sensitivity(
 ) -> pd.DataFrame:
     """One assumption at a time: the base over ``sensitivity``, the favourable bound over
     ``favourable_variants``, both paper models."""
-    s, sweep, over, _ = _setup(resources, window_space, measured)
-    return sensitivity_table(s, sweep, classical, overrides=over)
+    return sensitivity_table(_pricing(classical, measured, resources, window_space))
 
 
 def cost_scaling(
@@ -192,8 +190,7 @@ def cost_scaling(
     window_space: str = "all",
 ) -> pd.DataFrame:
     """The n-dependence behind C11, each premise under its own assumptions."""
-    s, sweep, _, ref = _setup(resources, window_space, measured)
-    return scaling_table(s, sweep, classical, ref)
+    return scaling_table(_pricing(classical, measured, resources, window_space))
 
 
 def cost_decomposition(
@@ -205,8 +202,5 @@ def cost_decomposition(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(decomposition, waterfall): the factors of both scenarios with their marks, and the
     steps from the base to the favourable bound."""
-    s, sweep, over, _ = _setup(resources, window_space, measured)
-    return (
-        decomposition_table(s, sweep, classical, overrides=over),
-        waterfall_table(s, sweep, classical, overrides=over),
-    )
+    pricing = _pricing(classical, measured, resources, window_space)
+    return decomposition_table(pricing), waterfall_table(pricing)
